@@ -1,0 +1,39 @@
+# The only entry points people type. Every target creates .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test check lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m asyncgen demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check asyncgen tests benchmarks examples
+	$(BIN)/ruff format --check asyncgen tests benchmarks examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# Fast subset for the edit loop: linters, types, and everything but the reference side by side.
+check: lint typecheck
+	$(BIN)/pytest -q -m "not conformance" -p no:cacheprovider
+
+# The README's test command and what CI runs: linters, types, the whole suite with coverage.
+test: lint typecheck
+	$(BIN)/pytest -q --cov --cov-report=term -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -1,0 +1,53 @@
+"""Every error asyncgen raises, in one tree.
+
+    AsyncgenError                 base class; catch this to catch everything of ours
+    ├── ConfigError               a config file or a settings value is wrong (names file, line, key)
+    ├── SettingsError             TestSettings values that cannot run (negative QPS, ...)
+    ├── OutputError               an output folder or log file cannot be created or written
+    └── RunError                  the run could not finish: the SUT or QSL raised, or it was
+                                  interrupted; ``__cause__`` carries the original exception
+
+An INVALID run is a result, not an exception: ``run_test`` returns a ``TestResult`` whose
+``valid`` is False. Errors are raised only where the run cannot produce a result at all.
+"""
+
+from __future__ import annotations
+
+
+class AsyncgenError(Exception):
+    """Base class of every asyncgen error."""
+
+
+class ConfigError(AsyncgenError, ValueError):
+    """A config file line or a settings value is wrong.
+
+    ``path`` and ``line`` locate the problem when it comes from a file; ``key`` names the key.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        key: str | None = None,
+    ) -> None:
+        where = ""
+        if path is not None:
+            where = f"{path}:{line}: " if line is not None else f"{path}: "
+        super().__init__(where + message)
+        self.path = path
+        self.line = line
+        self.key = key
+
+
+class SettingsError(AsyncgenError, ValueError):
+    """TestSettings that cannot be run; raised before anything is issued."""
+
+
+class OutputError(AsyncgenError, OSError):
+    """An output folder or log file cannot be created or written."""
+
+
+class RunError(AsyncgenError, RuntimeError):
+    """The run stopped before it could finish; ``__cause__`` holds the original error."""

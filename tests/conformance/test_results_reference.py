@@ -1,0 +1,335 @@
+"""Side by side with the reference: our summary and detail results from its own measurements.
+
+Each case runs the real ``mlperf_loadgen`` in a subprocess with a tiny duration and the
+trace enabled. Its trace gives every sample's exact latency (``complete_ns``), scheduled
+time (``ts``, in ns), issue delay (``issue_start_ns``) and, in token mode, first-token
+latency; from those we rebuild the ``PerformanceResult`` the reference summarised and
+require our summary file and detail-log result keys to equal its own.
+
+One quantity is not in the trace: the instant the reference started issuing. Server and
+Offline schedule their first query exactly at that instant (scheduled offset 0), so their
+numbers are exact. SingleStream and MultiStream stamp the first query when it is issued,
+a fraction of a microsecond after the start, so the figures divided by "time since start"
+-- QPS/TPS "w/ loadgen overhead" and the detail log's token throughput and completed
+tokens per second -- are compared to a relative 0.5%. Everything else must be identical.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from asyncgen._effective import EffectiveSettings, effective_settings
+from asyncgen._fmt import mllog_value
+from asyncgen._perf_result import PerformanceResult
+from asyncgen._results import detail_result_entries, summarize, summary_footer, summary_lines
+from asyncgen.settings import TestScenario, TestSettings
+
+pytestmark = [
+    pytest.mark.conformance,
+    pytest.mark.skipif(
+        importlib.util.find_spec("mlperf_loadgen") is None, reason="mlperf_loadgen missing"
+    ),
+]
+
+TOTAL_SAMPLES, PERFORMANCE_SAMPLES = 64, 16
+
+RUNNER = """
+import json, sys, time
+import mlperf_loadgen as lg
+
+case, outdir = json.loads(sys.argv[1]), sys.argv[2]
+settings = lg.TestSettings()
+settings.scenario = getattr(lg.TestScenario, case["scenario"])
+settings.mode = lg.TestMode.PerformanceOnly
+for key, value in case["settings"].items():
+    setattr(settings, key, value)
+token = settings.use_token_latencies
+first_token = token and case["scenario"] != "Offline"
+work_s = case.get("work_s", 0.0)
+
+def issue(samples):
+    if work_s:
+        time.sleep(work_s)  # the SUT's simulated inference time
+    if first_token:
+        lg.FirstTokenComplete([lg.QuerySampleResponse(s.id, 0, 0) for s in samples])
+    if token:
+        done = [lg.QuerySampleResponse(s.id, 0, 0, 2 + s.index % 4) for s in samples]
+    else:
+        done = [lg.QuerySampleResponse(s.id, 0, 0) for s in samples]
+    lg.QuerySamplesComplete(done)
+
+sut = lg.ConstructSUT(issue, lambda: None)
+qsl = lg.ConstructQSL(TOTAL, PERFORMANCE, lambda x: None, lambda x: None)
+log = lg.LogSettings()
+log.log_output.outdir = outdir
+lg.StartTestWithLogSettings(sut, qsl, settings, log)
+lg.DestroyQSL(qsl)
+lg.DestroySUT(sut)
+""".replace("TOTAL", str(TOTAL_SAMPLES)).replace("PERFORMANCE", str(PERFORMANCE_SAMPLES))
+
+
+def n_tokens(sample_index: int) -> int:
+    return 2 + sample_index % 4  # what RUNNER's SUT reports
+
+
+_SS = {"min_duration_ms": 100, "min_query_count": 100, "single_stream_expected_latency_ns": 5000}
+_MS = {"min_duration_ms": 50, "min_query_count": 662, "multi_stream_expected_latency_ns": 20000}
+_SERVER = {"server_target_qps": 3000, "min_duration_ms": 200, "min_query_count": 100}
+_OFFLINE = {"offline_expected_qps": 1000, "min_duration_ms": 50}
+_TOKENS = {"use_token_latencies": True}
+_INFERRED = {"infer_token_latencies": True, "token_latency_scaling_factor": 7}
+
+CASES: dict[str, dict[str, Any]] = {
+    "single_stream": {"scenario": "SingleStream", "settings": _SS},
+    "single_stream_tokens": {"scenario": "SingleStream", "settings": {**_SS, **_TOKENS}},
+    "single_stream_max_query_count": {  # INVALID: min queries, min duration, early stopping
+        "scenario": "SingleStream",
+        "settings": {**_SS, "max_query_count": 20},
+    },
+    "multi_stream": {"scenario": "MultiStream", "settings": _MS},
+    "multi_stream_tokens": {"scenario": "MultiStream", "settings": {**_MS, **_TOKENS}},
+    "server": {"scenario": "Server", "settings": _SERVER},
+    "server_tokens": {"scenario": "Server", "settings": {**_SERVER, **_TOKENS}},
+    "server_over_latency": {  # INVALID: perf constraint and early stopping with many over
+        "scenario": "Server",
+        "settings": {**_SERVER, "min_duration_ms": 100, "server_target_latency_ns": 60_000},
+    },
+    "server_inferred_tokens": {
+        "scenario": "Server",
+        "settings": {**_SERVER, "min_duration_ms": 100, **_INFERRED},
+    },
+    "offline": {"scenario": "Offline", "settings": _OFFLINE, "work_s": 0.06},
+    "offline_inferred_tokens": {
+        "scenario": "Offline",
+        "settings": {**_OFFLINE, **_INFERRED},
+        "work_s": 0.06,
+    },
+    "offline_tokens": {"scenario": "Offline", "settings": {**_OFFLINE, **_TOKENS}, "work_s": 0.06},
+}
+
+# Figures divided by the time since the (untraced) issue start of SingleStream/MultiStream.
+APPROX_SUMMARY_PREFIXES = ("QPS w/ loadgen overhead", "TPS w/ loadgen overhead")
+APPROX_DETAIL_KEYS = {
+    "result_qps_with_loadgen_overhead",
+    "result_token_throughput_with_loadgen_overhead",
+    "result_completed_tokens_per_second",
+}
+APPROX_RELATIVE = 5e-3
+
+
+@pytest.fixture(scope="module")
+def reference_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Run every case once, two at a time (the machine has two cores)."""
+    root = tmp_path_factory.mktemp("reference")
+    script = root / "runner.py"
+    script.write_text(RUNNER)
+
+    def run(name: str) -> tuple[str, Path]:
+        out = root / name
+        out.mkdir()
+        subprocess.run(
+            [sys.executable, str(script), json.dumps(CASES[name]), str(out)],
+            cwd=out,  # the reference reads an audit.config from its working directory
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        return name, out
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(run, CASES))
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def read_detail(path: Path) -> list[tuple[str, str, Any]]:
+    """(key, raw value text, parsed value) per detail-log line."""
+    entries = []
+    for line in path.read_text().splitlines():
+        body = line.removeprefix(":::MLLOG ")
+        record = json.loads(body)
+        raw = body[body.index('"value": ') + len('"value": ') : body.rindex(', "time_ms": ')]
+        entries.append((record["key"], raw, record["value"]))
+    return entries
+
+
+_TS = re.compile(r'"ts":(\d+)\.(\d{3})')
+
+
+def ts_ns(line: str) -> int:
+    """A trace timestamp: microseconds with three decimals, i.e. exact nanoseconds."""
+    match = _TS.search(line)
+    assert match, line
+    return int(match[1]) * 1000 + int(match[2])
+
+
+class Trace:
+    """The per-sample facts of a reference trace (whose other lines are not valid JSON)."""
+
+    def __init__(self, path: Path) -> None:
+        self.samples: dict[int, dict[str, int]] = {}
+        self.first_tokens: dict[int, int] = {}  # sample seq -> TTFT (non-Server)
+        self.server_ttft: dict[int, int] = {}  # scheduled ns -> TTFT (Server)
+        for line in path.read_text().splitlines():
+            if line.startswith('{"name":"Sample","cat":"default","ph":"b"'):
+                args = json.loads(line.rstrip(","))["args"]
+                self.samples[args["sample_seq"]] = {**args, "scheduled_ns": ts_ns(line)}
+            elif line.startswith('{"name":"Token","cat":"default","ph":"b"'):
+                args = json.loads(line.rstrip(","))["args"]
+                self.first_tokens[args["sample_seq"]] = args["complete_ns"]
+            elif line.startswith('{"name":"Token_Latency"'):
+                args = json.loads(line.rstrip(","))["args"]
+                self.server_ttft[ts_ns(line)] = args["issue_delay"] + args["issue_to_done"]
+
+    def by_query(self) -> dict[int, list[dict[str, int]]]:
+        queries: dict[int, list[dict[str, int]]] = defaultdict(list)
+        for seq in sorted(self.samples):
+            queries[self.samples[seq]["query_seq"]].append(self.samples[seq])
+        return queries
+
+
+def performance_result(
+    trace: Trace, eff: EffectiveSettings, ended_naturally: bool
+) -> PerformanceResult:
+    samples = [trace.samples[seq] for seq in sorted(trace.samples)]
+    latencies = np.array([s["complete_ns"] for s in samples], dtype=np.int64)
+    queries = trace.by_query()
+    final = queries[max(queries)]
+    start = queries[min(queries)][0]["scheduled_ns"]  # exact for Server and Offline
+    final_scheduled = final[0]["scheduled_ns"] - start
+    final_issued = final_scheduled + final[0]["issue_start_ns"]
+    final_done = final_scheduled + max(s["complete_ns"] for s in final)
+    issued_s = final_issued / 1e9
+    if ended_naturally:  # the reference stopped because this query passed min_duration
+        issued_s = max(issued_s, eff.min_duration_ms / 1000.0)
+    query_latencies = np.zeros(0, dtype=np.int64)
+    if eff.scenario is TestScenario.MultiStream:
+        query_latencies = np.array(
+            [max(s["complete_ns"] for s in queries[q]) for q in sorted(queries)], dtype=np.int64
+        )
+    tokens = token_arrays(trace, eff, samples, latencies) if eff.use_token_latencies else {}
+    return PerformanceResult(
+        sample_latencies=latencies,
+        query_latencies=query_latencies,
+        queries_issued=len(queries),
+        max_latency_s=int(latencies.max()) / 1e9,
+        final_query_scheduled_s=final_scheduled / 1e9,
+        final_query_issued_s=issued_s,
+        final_query_all_samples_done_s=final_done / 1e9,
+        **tokens,
+    )
+
+
+def token_arrays(
+    trace: Trace, eff: EffectiveSettings, samples: list[dict[str, int]], latencies: np.ndarray
+) -> dict[str, np.ndarray]:
+    counts = np.array([n_tokens(s["sample_idx"]) for s in samples], dtype=np.int64)
+    if eff.scenario is TestScenario.Offline:
+        return {"tokens_per_sample": counts}
+    if eff.scenario is TestScenario.Server:
+        ttft = [trace.server_ttft[s["scheduled_ns"]] for s in samples]
+    else:
+        ttft = [trace.first_tokens[s["sample_seq"]] for s in samples]
+    first = np.array(ttft, dtype=np.int64)
+    assert (latencies >= first).all()  # so C++ truncation equals Python floor division
+    return {
+        "first_token_latencies": first,
+        "time_per_output_token": (latencies - first) // (counts - 1),
+        "tokens_per_sample": counts,
+    }
+
+
+def case_settings(case: dict[str, Any]) -> EffectiveSettings:
+    overrides = dict(case["settings"])
+    if "use_token_latencies" in overrides:
+        overrides["use_token_latencies"] = bool(overrides["use_token_latencies"])
+    settings = TestSettings(scenario=TestScenario[str(case["scenario"])], **overrides)
+    eff, errors = effective_settings(settings, PERFORMANCE_SAMPLES, TOTAL_SAMPLES)
+    assert not errors
+    return eff
+
+
+# ----------------------------------------------------------------------------- comparing
+
+
+def close(ours: str, theirs: str) -> bool:
+    a, b = float(ours), float(theirs)
+    return abs(a - b) <= APPROX_RELATIVE * max(abs(a), abs(b))
+
+
+def approx_value(line: str) -> str:
+    return line.rsplit(": ", 1)[1]
+
+
+def assert_summaries_match(ours: list[str], theirs: list[str], exact: bool) -> None:
+    assert len(ours) == len(theirs), "\n".join(ours)
+    for mine, ref in zip(ours, theirs, strict=True):
+        if not exact and mine.startswith(APPROX_SUMMARY_PREFIXES):
+            assert mine.split(": ")[0] == ref.split(": ")[0]
+            assert close(approx_value(mine), approx_value(ref)), (mine, ref)
+        else:
+            assert mine == ref
+
+
+def assert_details_match(ours: list[tuple[str, str]], theirs: list[tuple[str, str]]) -> None:
+    assert [k for k, _ in ours] == [k for k, _ in theirs]
+    for (key, mine), (_, ref) in zip(ours, theirs, strict=True):
+        if key in APPROX_DETAIL_KEYS and mine != ref:
+            assert close(mine, ref), (key, mine, ref)
+        else:
+            assert mine == ref, key
+
+
+def reference_outputs(out: Path) -> tuple[str, list[tuple[str, str, Any]]]:
+    return (out / "mlperf_log_summary.txt").read_text(), read_detail(out / "mlperf_log_detail.txt")
+
+
+def results_block(detail: list[tuple[str, str, Any]]) -> Iterator[tuple[str, str]]:
+    start = next(i for i, (k, _, _) in enumerate(detail) if k == "result_validity")
+    return ((k, raw) for k, raw, _ in detail[start:] if k != "num_errors")
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_summary_and_detail_match_the_reference(name: str, reference_runs: dict[str, Path]) -> None:
+    case = CASES[name]
+    eff = case_settings(case)
+    summary, detail = reference_outputs(reference_runs[name])
+    values = {k: v for k, _, v in detail}
+    naturally = any(
+        str(v).startswith("Ending naturally") for k, _, v in detail if k == "generic_message"
+    )
+    trace = Trace(reference_runs[name] / "mlperf_log_trace.json")
+    ps = summarize(eff, performance_result(trace, eff, naturally), "PySUT")
+
+    detail_text = (reference_runs[name] / "mlperf_log_detail.txt").read_text()
+    warnings = detail_text.count('"is_warning": true')
+    ours = "\n".join(summary_lines(ps)) + "\n" + summary_footer(warnings, int(values["num_errors"]))
+    exact = eff.scenario in (TestScenario.Server, TestScenario.Offline)
+    assert_summaries_match(ours.split("\n"), summary.split("\n"), exact)
+    mine = [(k, mllog_value(v)) for k, v in detail_result_entries(ps)]
+    assert_details_match(mine, list(results_block(detail)))
+
+
+def test_cases_cover_valid_and_invalid_runs(reference_runs: dict[str, Path]) -> None:
+    verdicts = {
+        name: reference_outputs(out)[0].split("Result is : ")[1].split("\n")[0]
+        for name, out in reference_runs.items()
+    }
+    assert verdicts["single_stream_max_query_count"] == "INVALID"
+    assert verdicts["server_over_latency"] == "INVALID"
+    assert {verdicts[n] for n in ("single_stream", "server", "offline", "multi_stream")} == {
+        "VALID"
+    }

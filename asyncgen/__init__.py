@@ -1,0 +1,53 @@
+"""asyncgen: an asyncio-native load generator with MLPerf LoadGen semantics."""
+
+from asyncgen._errors import AsyncgenError, ConfigError, OutputError, RunError, SettingsError
+from asyncgen._runner import run, run_test
+from asyncgen._version import __version__
+from asyncgen.function_sut import FunctionSUT
+from asyncgen.result import IssueLag, TestResult
+from asyncgen.settings import (
+    LoggingMode,
+    LogOutputSettings,
+    LogSettings,
+    TestMode,
+    TestScenario,
+    TestSettings,
+)
+from asyncgen.simulated import ServiceTime, SimulatedQSL, SimulatedSUT
+from asyncgen.sut import (
+    QuerySample,
+    QuerySampleLibrary,
+    QuerySampleResponse,
+    SystemUnderTest,
+    first_token_complete,
+    query_samples_complete,
+)
+
+__all__ = [
+    "AsyncgenError",
+    "ConfigError",
+    "FunctionSUT",
+    "IssueLag",
+    "LogOutputSettings",
+    "LogSettings",
+    "LoggingMode",
+    "OutputError",
+    "QuerySample",
+    "QuerySampleLibrary",
+    "QuerySampleResponse",
+    "RunError",
+    "ServiceTime",
+    "SettingsError",
+    "SimulatedQSL",
+    "SimulatedSUT",
+    "SystemUnderTest",
+    "TestMode",
+    "TestResult",
+    "TestScenario",
+    "TestSettings",
+    "__version__",
+    "first_token_complete",
+    "query_samples_complete",
+    "run",
+    "run_test",
+]

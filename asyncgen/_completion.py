@@ -1,0 +1,44 @@
+"""Response ids: how a LoadGen-style ``QuerySampleResponse(id, ...)`` finds its sample.
+
+Each issue series gets a token; a sample's response id is ``token << 40 | (seq + 1)``, so ids
+are never 0 (as in the reference) and unique across concurrent runs in one process. The map
+holds series weakly: a series lives as long as the run or any sample the SUT still holds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import weakref
+from typing import TYPE_CHECKING
+
+import structlog
+
+if TYPE_CHECKING:
+    from asyncgen._series import Series
+
+_SEQ_BITS = 40
+_SEQ_MASK = (1 << _SEQ_BITS) - 1
+
+_log = structlog.get_logger("asyncgen")
+_lock = threading.Lock()
+_tokens = itertools.count(1)
+_series: weakref.WeakValueDictionary[int, Series] = weakref.WeakValueDictionary()
+
+
+def register(series: Series) -> int:
+    """Give ``series`` a token; returns the id of its sample 0 (add ``seq`` for the others)."""
+    with _lock:
+        token = next(_tokens)
+        _series[token] = series
+    return (token << _SEQ_BITS) + 1
+
+
+def resolve_id(response_id: int) -> tuple[Series, int] | None:
+    """The series and local sample number an id belongs to; None (and a log event) if none."""
+    token, seq = response_id >> _SEQ_BITS, (response_id & _SEQ_MASK) - 1
+    series = _series.get(token)
+    if series is None:
+        _log.error("completion for an unknown response id", response_id=response_id)
+        return None
+    return series, seq

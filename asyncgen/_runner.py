@@ -1,0 +1,549 @@
+"""``run_test``: one task tree that loads, paces, drains, measures and writes a whole test.
+
+The flow follows the reference's ``StartTest``: open the logs, log the version and the run's
+identity, apply audit.config, derive the effective settings, then run the mode's series —
+each series loads its samples, generates its queries, paces them with the scenario's shaper,
+flushes, drains with a deadline, and logs its results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+import attrs
+import numpy as np
+import structlog
+
+from asyncgen import _plan
+from asyncgen._clock import Clock, MonotonicClock
+from asyncgen._config import apply_audit_config, validate_settings
+from asyncgen._effective import NS_PER_MS, EffectiveSettings, effective_settings
+from asyncgen._errors import AsyncgenError, RunError, SettingsError
+from asyncgen._provenance import power_timestamp, test_datetime, version_entries
+from asyncgen._results import (
+    PerformanceSummary,
+    detail_result_entries,
+    perf_constraints_met,
+    summarize,
+    summary_lines,
+)
+from asyncgen._series import Series
+from asyncgen._series_result import issue_lags, max_completion_ns, performance_result
+from asyncgen._settings_log import effective_entries, requested_entries
+from asyncgen._version import __version__
+from asyncgen._writer import LogWriter
+from asyncgen.result import IssueLag, TestResult
+from asyncgen.scenarios import SHAPERS, ShaperContext
+from asyncgen.settings import LogSettings, TestMode, TestScenario, TestSettings
+from asyncgen.sut import QuerySampleLibrary, SystemUnderTest
+
+_log = structlog.get_logger("asyncgen")
+
+CONTENTION_KEYS = (
+    "logger_swap_request_slots_retry_count",
+    "logger_swap_request_slots_retry_retry_count",
+    "logger_swap_request_slots_retry_reencounter_count",
+    "logger_start_reading_entries_retry_count",
+    "logger_tls_total_log_cas_fail_count",
+    "logger_tls_total_swap_buffers_slot_retry_count",
+)
+
+
+@attrs.define
+class _SeriesOutcome:
+    series: Series
+    missing: list[int]
+
+
+@attrs.define
+class _RunState:
+    """What the mode functions accumulate for the final ``TestResult``."""
+
+    summary: PerformanceSummary | None = None
+    latencies: np.ndarray = attrs.field(factory=lambda: np.zeros(0, dtype=np.int64))
+    lags: list[np.ndarray] = attrs.field(factory=list)
+    missing: list[tuple[int, int]] = attrs.field(factory=list)
+    late: list[Series] = attrs.field(factory=list)
+    accuracy_entries: int = 0
+    peak_qps: float | None = None
+    invalid_reasons: list[str] = attrs.field(factory=list)
+
+
+class _Run:
+    """One ``run_test`` call: holds the SUT, QSL, writer and the shared sequence ids."""
+
+    def __init__(
+        self,
+        sut: SystemUnderTest,
+        qsl: QuerySampleLibrary,
+        eff: EffectiveSettings,
+        writer: LogWriter,
+        clock: Clock,
+    ) -> None:
+        self.sut, self.qsl, self.eff, self.writer, self.clock = sut, qsl, eff, writer, clock
+        self.seq = _plan.SequenceGen()
+        self.state = _RunState()
+
+    # -- modes -----------------------------------------------------------------------------
+
+    async def performance(self) -> None:
+        self.writer.detail("generic_message", "Starting performance mode")
+        eff = self.eff
+        loaded = _plan.loadable_sets(
+            eff, self.qsl.total_sample_count, eff.performance_sample_count
+        )[0]
+        await self._load(loaded)
+        wall_start = time.time_ns()
+        if eff.print_timestamps:
+            print(
+                f"Loadgen :: Perf mode start. system_clock Timestamp = {wall_start // 10**9}",
+                flush=True,
+            )
+        outcome = await self.series(eff, loaded, accuracy=False)
+        if eff.print_timestamps:
+            _print_stop_timestamps(wall_start)
+        self._report(eff, outcome)
+        await self.qsl.unload_samples(loaded.indices)
+
+    async def accuracy(self) -> None:
+        self.writer.detail("generic_message", "Starting accuracy mode")
+        eff = self.eff
+        for loaded in _plan.loadable_sets(
+            eff, self.qsl.total_sample_count, eff.accuracy_sample_count
+        ):
+            await self._load(loaded)
+            await self.series(eff, loaded, accuracy=True)
+            await self.qsl.unload_samples(loaded.indices)
+
+    async def find_peak(self) -> None:
+        await FindPeak(self).run()
+
+    # -- one series ------------------------------------------------------------------------
+
+    async def _load(self, loaded: _plan.LoadableSet) -> None:
+        self.writer.detail("loaded_qsl_set", list(loaded.indices))
+        await self.qsl.load_samples(loaded.indices)
+
+    async def series(
+        self, eff: EffectiveSettings, loaded: _plan.LoadableSet, *, accuracy: bool
+    ) -> _SeriesOutcome:
+        writer = self.writer
+        plan = _plan.generate_queries(eff, loaded, accuracy=accuracy, seq=self.seq)
+        writer.detail("generated_query_count", plan.query_count)
+        writer.detail("generated_samples_per_query", plan.samples_per_query)
+        writer.detail("generated_query_duration", plan.duration_ns)
+        offset = _plan.accuracy_log_offset(eff.accuracy_log_rng_seed)
+        probability = _plan.accuracy_log_probability(eff)
+        series = Series(
+            plan,
+            clock=self.clock,
+            writer=writer,
+            log_all_responses=accuracy,
+            log_mask=_plan.accuracy_log_mask(plan.accuracy_log_values, offset, probability),
+            use_tokens=eff.use_token_latencies,
+            needs_first_token=eff.scenario is not TestScenario.Offline,
+        )
+        writer.follow(series)
+        wall_start = time.time_ns()
+        ctx = ShaperContext(
+            series=series,
+            sut=self.sut,
+            settings=eff,
+            accuracy=accuracy,
+            clock=self.clock,
+            writer=writer,
+        )
+        outcome = await SHAPERS[eff.scenario](ctx)
+        await self.sut.flush_queries()
+        if outcome.ran_out and not accuracy:
+            writer.error(
+                "error_runtime",
+                "Ending early: Ran out of generated queries to issue before the minimum query "
+                "count and test duration were reached. Please update the relevant expected "
+                "latency or target qps in the TestSettings so they are more accurate.",
+            )
+        missing = await self._drain(series)
+        series.closed = True
+        for key in CONTENTION_KEYS:  # the reference's logger counters; asyncgen has no contention
+            writer.detail(key, 0)
+        active_ns = max_completion_ns(series) - series.start_ns
+        writer.detail("power_begin", power_timestamp(wall_start))
+        writer.detail("power_end", power_timestamp(wall_start + active_ns))
+        self.state.lags.append(issue_lags(series))
+        self.state.late.append(series)
+        return _SeriesOutcome(series, missing)
+
+    async def _drain(self, series: Series) -> list[int]:
+        """Wait for outstanding samples until the drain deadline; name the ones that never came."""
+        timeout_s = self.eff.requested.drain_timeout_ms / 1000
+        with anyio.move_on_after(timeout_s):
+            await series.wait_all()
+            return []
+        missing = series.missing_samples()
+        plan = series.plan
+        listed = [(plan.first_sample_id + s, int(plan.sample_indices[s])) for s in missing]
+        shown = ", ".join(f"{seq}:{idx}" for seq, idx in listed[:50])
+        more = f" (and {len(listed) - 50} more)" if len(listed) > 50 else ""
+        self.writer.error(
+            "error_runtime",
+            f"Drain deadline of {self.eff.requested.drain_timeout_ms} ms passed with "
+            f"{len(listed)} samples never completed (seq_id:qsl_idx) {shown}{more}",
+        )
+        self.state.missing.extend(listed)
+        return missing
+
+    def _report(self, eff: EffectiveSettings, outcome: _SeriesOutcome) -> None:
+        """Summary and detail results of a performance series."""
+        pr = performance_result(outcome.series)
+        summary = summarize(eff, pr, self.sut.name)
+        self.writer.summary(summary_lines(summary))
+        for key, value in detail_result_entries(summary):
+            self.writer.detail(key, value)
+        self.writer.detail("num_errors", self.writer.errors)
+        self.state.summary = summary
+        self.state.latencies = pr.sample_latencies
+        if outcome.missing:
+            self.state.invalid_reasons.append(
+                f"{len(outcome.missing)} samples never completed within the drain deadline"
+            )
+
+
+class FindPeak:
+    """The reference's FindPeakPerformance: widen the Server QPS, then binary-search it."""
+
+    def __init__(self, run: _Run) -> None:
+        self.run_ = run
+
+    async def probe(
+        self, eff: EffectiveSettings, loaded: _plan.LoadableSet
+    ) -> tuple[bool, _SeriesOutcome, str]:
+        outcome = await self.run_.series(eff, loaded, accuracy=False)
+        met, message = perf_constraints_met(eff, performance_result(outcome.series))
+        return met and not outcome.missing, outcome, message
+
+    async def run(self) -> None:
+        run, writer = self.run_, self.run_.writer
+        writer.detail("generic_message", "Starting FindPeakPerformance mode")
+        base = run.eff
+        if base.scenario is not TestScenario.Server:
+            writer.error(
+                "error_invalid_config",
+                "Finding peak performance is only supported in Server scenarios.",
+            )
+            return
+        writer.detail(
+            "generic_message",
+            f"FindPeakPerformance: Check validity of the base settings field: {base.target_qps:f}",
+        )
+        loaded = await self._load(base)
+        ok, outcome, message = await self.probe(base, loaded)
+        if not ok:
+            writer.error(
+                "error_runtime",
+                "FindPeakPerformance: Initial lower bound does not satisfy performance "
+                f"constraints, msg: {message}",
+            )
+            run._report(base, outcome)
+            await run.qsl.unload_samples(loaded.indices)
+            return
+        await run.qsl.unload_samples(loaded.indices)
+        lower, lower_outcome = base, outcome
+        step = base.requested.server_find_peak_qps_boundary_step_size
+        while True:
+            upper = lower.with_target_qps(lower.target_qps * (1 + step))
+            writer.detail(
+                "generic_message",
+                f"FindBoundaries: Checking fields [{lower.target_qps:f}, {upper.target_qps:f})",
+            )
+            loaded = await self._load(upper)
+            ok, upper_outcome, _ = await self.probe(upper, loaded)
+            await run.qsl.unload_samples(loaded.indices)
+            if not ok:
+                break
+            lower, lower_outcome = upper, upper_outcome
+        writer.detail(
+            "generic_message",
+            f"FindPeakPerformance: Found boundaries: [{lower.target_qps:f}, {upper.target_qps:f})",
+        )
+        loaded = await self._load(upper)
+        decimals = (
+            base.requested.server_find_peak_qps_decimals_of_precision % 256
+        )  # uint8 in the reference
+        while np.floor(lower.target_qps * 10.0**decimals) + 1 < np.floor(
+            upper.target_qps * 10.0**decimals
+        ):
+            mid = lower.with_target_qps(
+                lower.target_qps + (upper.target_qps - lower.target_qps) / 2
+            )
+            writer.detail(
+                "generic_message",
+                "FindPeakPerformanceBinarySearch: Testing the mid value of bounds "
+                f"[{lower.target_qps:f}, {upper.target_qps:f}): {mid.target_qps:f}",
+            )
+            ok, mid_outcome, _ = await self.probe(mid, loaded)
+            if ok:
+                lower, lower_outcome = mid, mid_outcome
+            else:
+                upper = mid
+        writer.detail(
+            "generic_message",
+            f"FindPeakPerformance: Found peak performance field: {lower.target_qps:f}",
+        )
+        run.state.peak_qps = lower.target_qps
+        run._report(lower, lower_outcome)
+        await run.qsl.unload_samples(loaded.indices)
+
+    async def _load(self, eff: EffectiveSettings) -> _plan.LoadableSet:
+        loaded = _plan.loadable_sets(
+            eff, self.run_.qsl.total_sample_count, eff.performance_sample_count
+        )[0]
+        await self.run_._load(loaded)
+        return loaded
+
+
+def _print_stop_timestamps(wall_start: int) -> None:
+    wall_stop = time.time_ns()
+    duration_ms = (wall_stop - wall_start) // NS_PER_MS
+    print(f"Loadgen :: Perf mode stop. systme_clock Timestamp = {wall_stop // 10**9}", flush=True)
+    print(f"Loadgen :: PerfClock Perf duration = {duration_ms}ms", flush=True)
+    print(f"Loadgen :: system_clock Perf duration = {duration_ms}ms", flush=True)
+    print("Loadgen :: PerfClock/system_clock ratio = 1.0000", flush=True)
+
+
+def _apply_overrides(
+    settings: TestSettings, writer: LogWriter, audit_config: str | os.PathLike[str] | None
+) -> TestSettings:
+    """audit.config from the working directory, then the test05 seed swap (reference order)."""
+    if audit_config is not None and Path(audit_config).is_file():
+        writer.warning(
+            "Found Audit Config file (audit.config). "
+            "Overriding TestSettings from audit.config file."
+        )
+        settings = apply_audit_config(settings, audit_config)
+        _log.info("audit config applied", path=str(audit_config))
+    if settings.test05:
+        writer.warning("Test05 flag detected Overriding random seeds")
+        settings = attrs.evolve(
+            settings,
+            mode=TestMode.PerformanceOnly,
+            qsl_rng_seed=settings.test05_qsl_rng_seed,
+            sample_index_rng_seed=settings.test05_sample_index_rng_seed,
+            schedule_rng_seed=settings.test05_schedule_rng_seed,
+        )
+    return settings
+
+
+async def run_test(
+    sut: SystemUnderTest,
+    qsl: QuerySampleLibrary,
+    settings: TestSettings,
+    *,
+    log_settings: LogSettings | None = None,
+    audit_config: str | os.PathLike[str] | None = "audit.config",
+    clock: Clock | None = None,
+) -> TestResult:
+    """Run one test on the running event loop and return its result.
+
+    Writes the reference's log files (plus ``results.json``) to ``log_settings``' folder. An
+    ``audit.config`` in the working directory overrides ``settings`` as in the reference; pass
+    ``audit_config=None`` to ignore it. Raises ``SettingsError``/``ConfigError`` before anything
+    runs for settings that cannot run, ``OutputError`` when the logs cannot be written, and
+    ``RunError`` (with the original as its cause) when the SUT or QSL raised.
+    """
+    validate_settings(settings)
+    log_settings = log_settings or LogSettings()
+    clock = clock or MonotonicClock()
+    datetime_label = test_datetime()
+    writer = LogWriter(log_settings, datetime_label, time.perf_counter_ns())
+    _log.info(
+        "run started",
+        scenario=settings.scenario.name,
+        mode=settings.mode.name,
+        outdir=log_settings.log_output.outdir,
+    )
+    run: _Run | None = None
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(writer.run)
+            run = await _start(
+                sut,
+                qsl,
+                settings,
+                writer=writer,
+                clock=clock,
+                label=datetime_label,
+                audit_config=audit_config,
+            )
+            await _dispatch(run)
+            tg.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        _raise_single(group, writer)
+    except BaseException as exc:  # cancelled or interrupted: the files still say why
+        writer.error("error_runtime", f"Run interrupted: {exc!r}")
+        raise
+    finally:
+        writer.close()
+    assert run is not None
+    result = _result(run, writer)
+    writer.paths["results"].write_text(result.to_json() + "\n", encoding="utf-8")
+    _log.info("run finished", result="VALID" if result.valid else "INVALID", errors=result.errors)
+    return result
+
+
+def _verdict_reasons(summary: PerformanceSummary | None) -> list[str]:
+    """Why a performance result is INVALID, in plain words, then the reference's advice."""
+    if summary is None:
+        return []
+    failed = [
+        ("performance constraints not met", summary.perf_constraints_met),
+        ("min duration not met", summary.min_duration_met),
+        ("min queries not met", summary.min_queries_met),
+        ("early stopping not satisfied", summary.early_stopping_met),
+    ]
+    return [text for text, met in failed if not met] + list(summary.recommendations)
+
+
+def _raise_single(group: BaseExceptionGroup[BaseException], writer: LogWriter) -> None:
+    """Re-raise what a task group collected: our own errors as they are, others as RunError."""
+    leaves = _leaves(group)
+    exc = next((e for e in leaves if not isinstance(e, anyio.get_cancelled_exc_class())), leaves[0])
+    if isinstance(exc, AsyncgenError) and not isinstance(exc, RunError):
+        writer.error("error_runtime", f"Run stopped: {exc}")
+        raise exc
+    if not isinstance(exc, Exception):
+        writer.error("error_runtime", f"Run interrupted: {exc!r}")
+        raise exc
+    writer.error("error_runtime", f"Run stopped by an exception: {exc!r}")
+    _log.error("run failed", error=repr(exc))
+    raise RunError(f"the run stopped: {exc!r}") from exc
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    leaves: list[BaseException] = []
+    for exc in group.exceptions:
+        leaves.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return leaves
+
+
+async def _start(
+    sut: SystemUnderTest,
+    qsl: QuerySampleLibrary,
+    settings: TestSettings,
+    *,
+    writer: LogWriter,
+    clock: Clock,
+    label: str,
+    audit_config: str | os.PathLike[str] | None,
+) -> _Run:
+    before = time.perf_counter_ns()
+    sut_name = sut.name
+    name_ns = time.perf_counter_ns() - before
+    for key, value in version_entries(__version__):
+        writer.detail(key, value)
+    writer.detail("test_datetime", label)
+    writer.detail("sut_name", sut_name)
+    writer.detail("get_sut_name_duration_ns", name_ns)
+    writer.detail("qsl_name", qsl.name)
+    writer.detail("qsl_reported_total_count", qsl.total_sample_count)
+    writer.detail("qsl_reported_performance_count", qsl.performance_sample_count)
+    settings = _apply_overrides(settings, writer, audit_config)
+    validate_settings(settings)  # again: audit.config values must be runnable too
+    eff, problems = effective_settings(
+        settings, qsl.performance_sample_count, qsl.total_sample_count
+    )
+    for message in problems:
+        writer.error("error_invalid_test_settings", message)
+    _check_against_qsl(eff)
+    for key, value in requested_entries(settings):
+        writer.detail(key, value)
+    for key, value in effective_entries(eff):
+        writer.detail(key, value)
+    return _Run(sut, qsl, eff, writer, clock)
+
+
+def _check_against_qsl(eff: EffectiveSettings) -> None:
+    if eff.performance_sample_count <= 0:
+        raise SettingsError("performance_sample_count is 0: the QSL reports no performance samples")
+    if (
+        eff.performance_issue_same
+        and eff.performance_issue_same_index >= eff.performance_sample_count
+    ):
+        raise SettingsError(
+            f"performance_issue_same_index {eff.performance_issue_same_index} is outside the "
+            f"loaded set of {eff.performance_sample_count} samples"
+        )
+
+
+async def _dispatch(run: _Run) -> None:
+    match run.eff.mode:
+        case TestMode.SubmissionRun:
+            await run.accuracy()
+            await run.performance()
+        case TestMode.AccuracyOnly:
+            await run.accuracy()
+        case TestMode.PerformanceOnly:
+            await run.performance()
+        case TestMode.FindPeakPerformance:
+            await run.find_peak()
+
+
+def _result(run: _Run, writer: LogWriter) -> TestResult:
+    state = run.state
+    summary = state.summary
+    reasons = _verdict_reasons(summary) + state.invalid_reasons
+    if run.eff.mode is TestMode.AccuracyOnly:
+        valid = not state.missing
+    else:
+        valid = summary is not None and summary.valid and not state.missing
+    lags = np.concatenate(state.lags) if state.lags else np.zeros(0, dtype=np.int64)
+    return TestResult(
+        scenario=run.eff.scenario,
+        mode=run.eff.mode,
+        valid=valid,
+        reasons=tuple(reasons),
+        summary=summary,
+        latencies_ns=state.latencies,
+        issue_lag=IssueLag.from_lags(lags),
+        errors=writer.errors,
+        warnings=writer.warnings,
+        missing_samples=tuple(state.missing),
+        late_completions=sum(s.late_completions for s in state.late),
+        accuracy_entries=writer.accuracy_entry_count,
+        peak_qps=state.peak_qps,
+        files={
+            kind: path
+            for kind, path in writer.paths.items()
+            if kind != "trace" or writer.trace_enabled
+        },
+    )
+
+
+def run(
+    sut: SystemUnderTest,
+    qsl: QuerySampleLibrary,
+    settings: TestSettings,
+    *,
+    log_settings: LogSettings | None = None,
+    audit_config: str | os.PathLike[str] | None = "audit.config",
+    use_uvloop: bool = True,
+) -> TestResult:
+    """Run a test from synchronous code on a fresh event loop (uvloop when available)."""
+    loop_factory = _uvloop_factory() if use_uvloop else None
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        return runner.run(
+            run_test(sut, qsl, settings, log_settings=log_settings, audit_config=audit_config)
+        )
+
+
+def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    try:
+        import uvloop  # noqa: PLC0415 - optional: uvloop does not build everywhere
+    except ImportError:  # pragma: no cover
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory

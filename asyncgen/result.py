@@ -1,0 +1,113 @@
+"""What a run returns: the verdict, its reasons and every statistic, without parsing a file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from asyncgen._results import PerformanceSummary
+from asyncgen.settings import TestMode, TestScenario
+
+LAG_PERCENTILES = (0.50, 0.90, 0.99, 0.999)
+
+
+@attrs.frozen(kw_only=True)
+class IssueLag:
+    """How late the generator issued queries (issued - scheduled), in nanoseconds."""
+
+    count: int
+    mean_ns: float
+    max_ns: int
+    percentiles_ns: dict[float, int]
+
+    @classmethod
+    def from_lags(cls, lags: npt.NDArray[np.int64]) -> IssueLag:
+        if lags.size == 0:
+            return cls(
+                count=0, mean_ns=0.0, max_ns=0, percentiles_ns={p: 0 for p in LAG_PERCENTILES}
+            )
+        ordered = np.sort(lags)
+        n = ordered.size
+        return cls(
+            count=int(n),
+            mean_ns=float(ordered.mean()),
+            max_ns=int(ordered[-1]),
+            percentiles_ns={p: int(ordered[min(n - 1, int(n * p))]) for p in LAG_PERCENTILES},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "mean_ns": self.mean_ns,
+            "max_ns": self.max_ns,
+            "percentiles_ns": {f"{p * 100:g}": v for p, v in self.percentiles_ns.items()},
+        }
+
+
+@attrs.frozen(kw_only=True)
+class TestResult:
+    """The outcome of ``run_test``.
+
+    ``valid`` is the reference's VALID/INVALID verdict, made stricter in one way: a run whose
+    samples did not all complete within the drain deadline is INVALID. ``summary`` holds the
+    performance statistics (``None`` for AccuracyOnly, which has no performance result).
+    """
+
+    __test__ = False
+
+    scenario: TestScenario
+    mode: TestMode
+    valid: bool
+    reasons: tuple[str, ...]
+    summary: PerformanceSummary | None
+    latencies_ns: npt.NDArray[np.int64]
+    issue_lag: IssueLag
+    errors: int
+    warnings: int
+    missing_samples: tuple[tuple[int, int], ...]  # (seq_id, qsl_idx) never completed
+    late_completions: int
+    accuracy_entries: int
+    peak_qps: float | None
+    files: dict[str, Path]
+
+    @property
+    def latencies(self) -> npt.NDArray[np.int64]:
+        """Per-sample latencies of the performance run, ns, in sample order."""
+        return self.latencies_ns
+
+    def to_dict(self) -> dict[str, Any]:
+        summary = None if self.summary is None else self.summary.to_dict()
+        return {
+            "scenario": self.scenario.name,
+            "mode": self.mode.name,
+            "valid": self.valid,
+            "result": "VALID" if self.valid else "INVALID",
+            "reasons": list(self.reasons),
+            "summary": summary,
+            "issue_lag": self.issue_lag.to_dict(),
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "missing_samples": [{"seq_id": s, "qsl_idx": i} for s, i in self.missing_samples],
+            "late_completions": self.late_completions,
+            "accuracy_entries": self.accuracy_entries,
+            "peak_qps": self.peak_qps,
+            "files": {kind: str(path) for kind, path in self.files.items()},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, default=_jsonable)
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)

@@ -1,0 +1,77 @@
+"""What every shaper shares: issuing a run of queries and the reference's stop rules."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import attrs
+
+from asyncgen._clock import Clock
+from asyncgen._effective import NS_PER_MS, EffectiveSettings
+from asyncgen._series import Series
+from asyncgen._writer import LogWriter
+from asyncgen.sut import SystemUnderTest
+
+
+@attrs.define(kw_only=True)
+class ShaperContext:
+    """Everything a shaper needs to pace one series."""
+
+    series: Series
+    sut: SystemUnderTest
+    settings: EffectiveSettings
+    accuracy: bool
+    clock: Clock
+    writer: LogWriter
+
+
+@attrs.frozen
+class IssueOutcome:
+    """How issuing ended: ``ran_out`` is the reference's "ran out of generated queries"."""
+
+    ran_out: bool
+
+
+async def issue(ctx: ShaperContext, first: int, last: int, scheduled: Sequence[int]) -> int:
+    """Issue queries ``first..last`` as one ``issue_query`` call; returns the issue time."""
+    series = ctx.series
+    samples = series.samples_for(first, last)
+    now = ctx.clock.now_ns()
+    series.mark_issued(first, last, scheduled, now)
+    await ctx.sut.issue_query(samples)
+    return now
+
+
+def ending_naturally(ctx: ShaperContext, now: int) -> bool:
+    """The closed-loop and Offline stop rule: enough queries and enough time."""
+    eff = ctx.settings
+    elapsed = now - ctx.series.start_ns
+    if (
+        ctx.series.queries_issued >= eff.min_query_count
+        and elapsed >= eff.target_duration_ms * NS_PER_MS
+    ):
+        ctx.writer.detail(
+            "generic_message", "Ending naturally: Minimum query count and test duration met."
+        )
+        return True
+    return False
+
+
+def max_limits_reached(ctx: ShaperContext, now: int) -> bool:
+    """``max_query_count`` and ``max_duration_ms``, checked after every issue."""
+    eff, series = ctx.settings, ctx.series
+    if eff.max_query_count and series.queries_issued >= eff.max_query_count:
+        ctx.writer.error(
+            "error_runtime",
+            "IssueQueryThread 0 Ending early: Max query count reached. "
+            f"query_count {series.queries_issued}",
+        )
+        return True
+    elapsed = now - series.start_ns
+    if eff.max_duration_ms and elapsed > eff.max_duration_ms * NS_PER_MS:
+        ctx.writer.error(
+            "error_runtime",
+            f"IssueQueryThread 0 Ending early: Max test duration reached. duration_ns {elapsed}",
+        )
+        return True
+    return False

@@ -1,0 +1,31 @@
+"""SingleStream: one sample per query, each issued when the previous one has completed."""
+
+from __future__ import annotations
+
+from asyncgen.scenarios._common import (
+    IssueOutcome,
+    ShaperContext,
+    ending_naturally,
+    issue,
+    max_limits_reached,
+)
+
+
+async def run_closed_loop(ctx: ShaperContext) -> IssueOutcome:
+    """Closed loop shared by SingleStream and MultiStream: latency counts from the issue."""
+    series = ctx.series
+    series.start_ns = ctx.clock.now_ns()
+    for q in range(series.plan.query_count):
+        if q:
+            await series.wait_query(q - 1)
+        now = ctx.clock.now_ns()
+        await issue(ctx, q, q, (now,))
+        if ctx.accuracy:
+            continue
+        if ending_naturally(ctx, now) or max_limits_reached(ctx, now):
+            return IssueOutcome(ran_out=False)
+    return IssueOutcome(ran_out=not ctx.accuracy)
+
+
+async def run_single_stream(ctx: ShaperContext) -> IssueOutcome:
+    return await run_closed_loop(ctx)

@@ -1,0 +1,203 @@
+"""Shapers against a fake clock: exact scheduled and issued timestamps, stop rules."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from asyncgen._clock import FakeClock
+from asyncgen._effective import effective_settings
+from asyncgen._series import Series
+from asyncgen._writer import LogWriter
+from asyncgen.scenarios import SHAPERS, IssueOutcome, ShaperContext
+from asyncgen.settings import LogOutputSettings, LogSettings, TestScenario, TestSettings
+from asyncgen.sut import QuerySample
+from tests.helpers import RecordingSUT, complete_after, detail_values, make_plan
+
+MS = 1_000_000
+
+
+async def _run(
+    tmp_path: Path,
+    settings: TestSettings,
+    offsets: Sequence[int],
+    sut: RecordingSUT,
+    clock: FakeClock,
+    *,
+    spq: int = 1,
+    accuracy: bool = False,
+) -> tuple[Series, IssueOutcome, Path]:
+    eff, _ = effective_settings(settings, 16, 64)
+    log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)), enable_trace=False)
+    writer = LogWriter(log, "t", 0)
+    series = Series(
+        make_plan(offsets, samples_per_query=spq),
+        clock=clock,
+        writer=writer,
+        log_all_responses=accuracy,
+        log_mask=np.zeros(len(offsets) * spq, dtype=bool),
+        use_tokens=False,
+        needs_first_token=True,
+    )
+    writer.follow(series)
+    ctx = ShaperContext(
+        series=series, sut=sut, settings=eff, accuracy=accuracy, clock=clock, writer=writer
+    )
+    outcome = await SHAPERS[settings.scenario](ctx)
+    writer.close()
+    return series, outcome, writer.paths["detail"]
+
+
+def _column(values: object, n: int) -> list[int]:
+    return list(values)[:n]  # type: ignore[call-overload]
+
+
+@pytest.mark.asyncio
+async def test_server_issues_each_query_at_its_scheduled_time(tmp_path: Path) -> None:
+    clock = FakeClock(1_000 * MS)
+    sut = RecordingSUT(complete_after(clock, 0))
+    offsets = [0, 3 * MS, 3 * MS + 1, 10 * MS]
+    settings = TestSettings(scenario=TestScenario.Server, min_query_count=1)
+    series, outcome, _ = await _run(tmp_path, settings, offsets, sut, clock)
+    start = series.start_ns
+    assert start == 1_000 * MS
+    assert _column(series.scheduled_ns, 4) == [start + o for o in offsets]
+    assert _column(series.issued_ns, 4) == [start + o for o in offsets]
+    assert sut.calls == [[0], [1], [2], [3]]
+    assert outcome == IssueOutcome(ran_out=False)
+
+
+@pytest.mark.asyncio
+async def test_server_issues_late_arrivals_at_once_and_keeps_their_schedule(tmp_path: Path) -> None:
+    clock = FakeClock(0)
+    # Each issue costs 5 ms of fake time, so arrivals 1 ms apart fall behind.
+    sut = RecordingSUT(complete_after(clock, 5 * MS))
+    offsets = [0, 1 * MS, 2 * MS, 20 * MS]
+    settings = TestSettings(scenario=TestScenario.Server)
+    series, _, _ = await _run(tmp_path, settings, offsets, sut, clock)
+    assert _column(series.scheduled_ns, 4) == offsets
+    assert _column(series.issued_ns, 4) == [0, 5 * MS, 10 * MS, 20 * MS]
+    assert len(sut.calls) == 4
+
+
+@pytest.mark.asyncio
+async def test_server_coalesces_every_due_arrival_into_one_call(tmp_path: Path) -> None:
+    clock = FakeClock(0)
+    sut = RecordingSUT(complete_after(clock, 5 * MS))
+    offsets = [0, 1 * MS, 2 * MS, 4 * MS, 20 * MS]
+    settings = TestSettings(scenario=TestScenario.Server, server_coalesce_queries=True)
+    series, _, _ = await _run(tmp_path, settings, offsets, sut, clock)
+    # At 5 ms the arrivals at 1, 2 and 4 ms are all due: one call carries them.
+    assert sut.calls == [[0], [1, 2, 3], [4]]
+    assert _column(series.scheduled_ns, 5) == offsets
+    assert _column(series.issued_ns, 5) == [0, 5 * MS, 5 * MS, 5 * MS, 20 * MS]
+    assert series.queries_issued == 5
+
+
+@pytest.mark.asyncio
+async def test_server_stops_on_too_many_outstanding_queries(tmp_path: Path) -> None:
+    clock = FakeClock(0)
+    sut = RecordingSUT()  # never completes
+    settings = TestSettings(scenario=TestScenario.Server, server_max_async_queries=2)
+    series, _, detail = await _run(tmp_path, settings, [0, MS, 2 * MS, 3 * MS, 4 * MS], sut, clock)
+    assert series.queries_issued == 3
+    assert detail_values(detail)["error_runtime"] == (
+        "IssueQueryThread 0 Ending early: Too many outstanding queries. issued 3 outstanding 3"
+    )
+
+
+@pytest.mark.asyncio
+async def test_server_accuracy_mode_issues_everything(tmp_path: Path) -> None:
+    clock = FakeClock(0)
+    sut = RecordingSUT()
+    settings = TestSettings(scenario=TestScenario.Server, server_max_async_queries=1)
+    series, _, _ = await _run(tmp_path, settings, [0, MS, 2 * MS], sut, clock, accuracy=True)
+    assert series.queries_issued == 3
+
+
+@pytest.mark.asyncio
+async def test_single_stream_waits_for_each_completion(tmp_path: Path) -> None:
+    clock = FakeClock(0)
+    loop = asyncio.get_running_loop()
+
+    def complete_later(samples: Sequence[QuerySample]) -> None:
+        def done() -> None:
+            clock.advance(2 * MS)
+            for s in samples:
+                s.complete(b"x")
+
+        loop.call_soon(done)
+
+    sut = RecordingSUT(complete_later)
+    settings = TestSettings(min_query_count=3, min_duration_ms=0)
+    series, outcome, detail = await _run(tmp_path, settings, [0, MS, 2 * MS, 3 * MS], sut, clock)
+    # Issued back to back, 2 ms apart: each waited for the previous completion.
+    assert _column(series.issued_ns, 3) == [0, 2 * MS, 4 * MS]
+    assert _column(series.scheduled_ns, 3) == [0, 2 * MS, 4 * MS]
+    assert series.queries_issued == 3
+    assert outcome == IssueOutcome(ran_out=False)
+    assert detail_values(detail)["generic_message"].startswith("Ending naturally")
+
+
+@pytest.mark.asyncio
+async def test_single_stream_runs_out_of_generated_queries(tmp_path: Path) -> None:
+    clock = FakeClock(0)
+    sut = RecordingSUT(complete_after(clock, MS))
+    settings = TestSettings(min_query_count=10, min_duration_ms=0)
+    series, outcome, _ = await _run(tmp_path, settings, [0, MS, 2 * MS], sut, clock)
+    assert series.queries_issued == 3
+    assert outcome == IssueOutcome(ran_out=True)
+
+
+@pytest.mark.asyncio
+async def test_single_stream_stops_at_max_query_count(tmp_path: Path) -> None:
+    clock = FakeClock(0)
+    sut = RecordingSUT(complete_after(clock, MS))
+    settings = TestSettings(min_query_count=10, min_duration_ms=0, max_query_count=2)
+    series, outcome, detail = await _run(tmp_path, settings, [0, MS, 2 * MS, 3 * MS], sut, clock)
+    assert series.queries_issued == 2
+    assert outcome == IssueOutcome(ran_out=False)
+    assert detail_values(detail)["error_runtime"] == (
+        "IssueQueryThread 0 Ending early: Max query count reached. query_count 2"
+    )
+
+
+@pytest.mark.asyncio
+async def test_multi_stream_issues_windows_and_waits_for_the_whole_query(tmp_path: Path) -> None:
+    clock = FakeClock(0)
+    pending: list[QuerySample] = []
+    loop = asyncio.get_running_loop()
+
+    def complete_one_by_one(samples: Sequence[QuerySample]) -> None:
+        pending.extend(samples)
+
+        def step() -> None:
+            clock.advance(MS)
+            pending.pop(0).complete(b"")
+            if pending:
+                loop.call_soon(step)
+
+        loop.call_soon(step)
+
+    sut = RecordingSUT(complete_one_by_one)
+    settings = TestSettings(scenario=TestScenario.MultiStream, min_query_count=2, min_duration_ms=0)
+    series, _, _ = await _run(tmp_path, settings, [0, MS], sut, clock, spq=3)
+    await series.wait_all()  # the shaper returns after issuing; the last query drains here
+    assert sut.calls == [[0, 1, 2], [3, 4, 5]]
+    assert _column(series.issued_ns, 2) == [0, 3 * MS]
+    assert _column(series.done_ns, 2) == [3 * MS, 6 * MS]
+
+
+@pytest.mark.asyncio
+async def test_offline_sends_one_query_scheduled_at_the_start(tmp_path: Path) -> None:
+    clock = FakeClock(7 * MS)
+    sut = RecordingSUT(complete_after(clock, MS))
+    settings = TestSettings(scenario=TestScenario.Offline)
+    series, outcome, _ = await _run(tmp_path, settings, [0], sut, clock, spq=5)
+    assert sut.calls == [[0, 1, 2, 3, 4]]
+    assert _column(series.scheduled_ns, 1) == [7 * MS]
+    assert outcome == IssueOutcome(ran_out=False)

@@ -1,0 +1,199 @@
+"""Short real-time runs on uvloop: every scenario and mode end to end, files included."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+import asyncgen
+from asyncgen import TestMode, TestScenario, TestSettings
+from asyncgen.sut import QuerySample
+from tests.helpers import ListQSL, RecordingSUT, detail_values, read_detail
+
+FAST = {
+    TestScenario.SingleStream: {"single_stream_expected_latency_ns": 200_000},
+    TestScenario.MultiStream: {
+        "multi_stream_expected_latency_ns": 400_000,
+        "multi_stream_samples_per_query": 4,
+    },
+    TestScenario.Server: {"server_target_qps": 2000},
+    TestScenario.Offline: {"offline_expected_qps": 2000},
+}
+
+
+def _settings(scenario: TestScenario, mode: TestMode, **extra: object) -> TestSettings:
+    values: dict[str, object] = {"min_duration_ms": 100, "min_query_count": 50}
+    values.update(FAST[scenario])
+    values.update(extra)
+    return TestSettings(scenario=scenario, mode=mode, **values)  # type: ignore[arg-type]
+
+
+def _log(tmp_path: Path, trace: bool = True) -> asyncgen.LogSettings:
+    return asyncgen.LogSettings(
+        log_output=asyncgen.LogOutputSettings(outdir=str(tmp_path)), enable_trace=trace
+    )
+
+
+async def _echo(sample: QuerySample) -> bytes:
+    await asyncio.sleep(0)
+    return sample.index.to_bytes(4, "little")
+
+
+def _check_files(result: asyncgen.TestResult) -> None:
+    read_detail(result.files["detail"])  # every line parses
+    json.loads(result.files["accuracy"].read_text())
+    if "trace" in result.files:
+        json.loads(result.files["trace"].read_text())
+    assert json.loads(result.files["results"].read_text())["valid"] == result.valid
+
+
+@pytest.mark.parametrize("scenario", list(TestScenario))
+def test_performance_run_is_valid_and_writes_every_file(
+    tmp_path: Path, scenario: TestScenario
+) -> None:
+    settings = _settings(scenario, TestMode.PerformanceOnly)
+    result = asyncgen.run(
+        asyncgen.FunctionSUT(_echo),
+        ListQSL(),
+        settings,
+        log_settings=_log(tmp_path),
+        audit_config=None,
+    )
+    _check_files(result)
+    detail = detail_values(result.files["detail"])
+    assert detail["result_validity"] == ("VALID" if result.valid else "INVALID")
+    assert detail["num_errors"] == result.errors
+    summary = result.files["summary"].read_text()
+    assert summary.startswith(
+        "================================================\nMLPerf Results Summary"
+    )
+    assert f"Scenario : {scenario.name}" in summary
+    assert result.latencies_ns.size > 0
+    assert (
+        result.issue_lag.count == detail["result_query_count"]
+        or scenario is not TestScenario.Server
+    )
+
+
+@pytest.mark.parametrize("scenario", list(TestScenario))
+def test_accuracy_run_logs_every_sample_once(tmp_path: Path, scenario: TestScenario) -> None:
+    qsl = ListQSL(total=40, performance=16)
+    settings = _settings(scenario, TestMode.AccuracyOnly, multi_stream_samples_per_query=3)
+    result = asyncgen.run(
+        asyncgen.FunctionSUT(_echo),
+        qsl,
+        settings,
+        log_settings=_log(tmp_path),
+        audit_config=None,
+    )
+    _check_files(result)
+    entries = json.loads(result.files["accuracy"].read_text())
+    indices = sorted({e["qsl_idx"] for e in entries})
+    assert indices == list(range(40))
+    if scenario is not TestScenario.MultiStream:  # MultiStream pads windows with duplicates
+        assert len(entries) == 40
+    for entry in entries:
+        assert bytes.fromhex(entry["data"]) == entry["qsl_idx"].to_bytes(4, "little")
+    assert [len(s) for s in qsl.loaded] == [len(s) for s in qsl.unloaded]
+    assert result.files["summary"].read_text().startswith("\nNo warnings encountered")
+
+
+def test_submission_run_does_accuracy_then_performance(tmp_path: Path) -> None:
+    qsl = ListQSL(total=20, performance=8)
+    settings = _settings(TestScenario.Server, TestMode.SubmissionRun)
+    result = asyncgen.run(
+        asyncgen.FunctionSUT(_echo), qsl, settings, log_settings=_log(tmp_path), audit_config=None
+    )
+    messages = [
+        e["value"] for e in read_detail(result.files["detail"]) if e["key"] == "generic_message"
+    ]
+    assert messages[:2] == ["Starting accuracy mode", "Starting performance mode"]
+    assert len(json.loads(result.files["accuracy"].read_text())) == 20
+    assert "Mode     : SubmissionRun" in result.files["summary"].read_text()
+
+
+def test_a_sample_that_never_completes_ends_the_run_invalid(tmp_path: Path) -> None:
+    async def drop_index_3(sample: QuerySample) -> bytes:
+        if sample.index == 3:
+            await asyncio.Event().wait()
+        return b""
+
+    settings = _settings(TestScenario.Offline, TestMode.PerformanceOnly, drain_timeout_ms=200)
+    result = asyncgen.run(
+        asyncgen.FunctionSUT(drop_index_3),
+        ListQSL(),
+        settings,
+        log_settings=_log(tmp_path),
+        audit_config=None,
+    )
+    assert not result.valid
+    assert result.missing_samples and all(idx == 3 for _, idx in result.missing_samples)
+    detail = detail_values(result.files["detail"])
+    assert "samples never completed" in detail["error_runtime"]
+    _check_files(result)
+
+
+def test_a_sut_that_raises_stops_the_run_with_complete_files(tmp_path: Path) -> None:
+    class Broken(RecordingSUT):
+        async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+            raise ValueError("model exploded")
+
+    settings = _settings(TestScenario.Server, TestMode.PerformanceOnly)
+    with pytest.raises(asyncgen.RunError) as info:
+        asyncgen.run(Broken(), ListQSL(), settings, log_settings=_log(tmp_path), audit_config=None)
+    assert isinstance(info.value.__cause__, ValueError)
+    detail = read_detail(tmp_path / "mlperf_log_detail.txt")
+    assert any("model exploded" in str(e["value"]) for e in detail)
+    json.loads((tmp_path / "mlperf_log_accuracy.json").read_text())
+    json.loads((tmp_path / "mlperf_log_trace.json").read_text())
+
+
+def test_audit_config_in_the_working_directory_overrides_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("audit.config").write_text("*.Server.min_query_count = 77\n")
+    settings = _settings(TestScenario.Server, TestMode.PerformanceOnly)
+    result = asyncgen.run(
+        asyncgen.FunctionSUT(_echo), ListQSL(), settings, log_settings=_log(tmp_path / "out")
+    )
+    detail = detail_values(result.files["detail"])
+    assert detail["requested_min_query_count"] == 77
+    assert detail["warning_generic_message"].startswith("Found Audit Config file")
+    assert result.warnings == 1
+
+
+def test_find_peak_performance_reports_the_lower_bound(tmp_path: Path) -> None:
+    settings = _settings(
+        TestScenario.Server,
+        TestMode.FindPeakPerformance,
+        server_target_qps=200,
+        min_duration_ms=50,
+        server_target_latency_ns=30_000_000,
+        server_find_peak_qps_decimals_of_precision=0,
+    )
+
+    async def capped(sample: QuerySample) -> bytes:  # fine until ~1600 QPS, then queues
+        await asyncio.sleep(0.0005)
+        return b""
+
+    result = asyncgen.run(
+        asyncgen.FunctionSUT(capped, max_concurrency=1),
+        ListQSL(),
+        settings,
+        log_settings=_log(tmp_path, trace=False),
+        audit_config=None,
+    )
+    messages = [
+        e["value"] for e in read_detail(result.files["detail"]) if e["key"] == "generic_message"
+    ]
+    assert messages[0] == "Starting FindPeakPerformance mode"
+    assert any(
+        m.startswith("FindBoundaries: Checking fields [200.000000, 400.000000)") for m in messages
+    )
+    assert result.peak_qps is not None and result.peak_qps >= 200
+    assert messages[-1] == f"FindPeakPerformance: Found peak performance field: {result.peak_qps:f}"

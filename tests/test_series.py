@@ -1,0 +1,152 @@
+"""Completion bookkeeping: duplicates, strangers, other threads, tokens, late arrivals."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from asyncgen._clock import FakeClock
+from asyncgen._series import UNSET, Series
+from asyncgen._writer import LogWriter
+from asyncgen.settings import LogOutputSettings, LogSettings
+from asyncgen.sut import QuerySampleResponse, first_token_complete, query_samples_complete
+from tests.helpers import make_plan, read_detail
+
+_open_writers: list[LogWriter] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_writers() -> Iterator[None]:
+    yield
+    while _open_writers:
+        _open_writers.pop().close()
+
+
+def _series(
+    tmp_path: Path, n: int = 4, *, tokens: bool = False, log_all: bool = False
+) -> tuple[Series, LogWriter, FakeClock]:
+    clock = FakeClock(100)
+    log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)), enable_trace=False)
+    writer = LogWriter(log, "t", 0)
+    _open_writers.append(writer)
+    series = Series(
+        make_plan(list(range(n))),
+        clock=clock,
+        writer=writer,
+        log_all_responses=log_all,
+        log_mask=np.zeros(n, dtype=bool),
+        use_tokens=tokens,
+        needs_first_token=True,
+    )
+    writer.follow(series)
+    series.mark_issued(0, n - 1, [100] * n, 100)
+    return series, writer, clock
+
+
+def _errors(writer: LogWriter) -> list[str]:
+    writer.close()
+    return [e["value"] for e in read_detail(writer.paths["detail"]) if e["metadata"]["is_error"]]
+
+
+@pytest.mark.asyncio
+async def test_a_duplicate_completion_is_an_error_and_keeps_the_first(tmp_path: Path) -> None:
+    series, writer, clock = _series(tmp_path)
+    sample = series.samples_for(0, 0)[0]
+    clock.advance(5)
+    sample.complete(b"a")
+    clock.advance(5)
+    sample.complete(b"b")
+    assert series.completed_ns[0] == 105
+    assert series.samples_completed == 1
+    assert _errors(writer) == ["Attempted to complete a sample twice."]
+
+
+@pytest.mark.asyncio
+async def test_unknown_ids_never_raise(tmp_path: Path) -> None:
+    series, writer, _ = _series(tmp_path)
+    first = series.samples_for(0, 0)[0]
+    query_samples_complete([QuerySampleResponse(first.id + 1000, b"")])  # not issued
+    query_samples_complete([QuerySampleResponse(12345, b"")])  # no such series
+    assert series.samples_completed == 0
+    assert _errors(writer) == ["Completion for a sample that was never issued. sample: 1000"]
+
+
+@pytest.mark.asyncio
+async def test_batch_completion_by_id(tmp_path: Path) -> None:
+    series, _, _ = _series(tmp_path)
+    samples = series.samples_for(0, 3)
+    query_samples_complete([QuerySampleResponse(s.id, b"") for s in samples])
+    assert series.samples_completed == 4
+    await series.wait_all()
+
+
+@pytest.mark.asyncio
+async def test_completion_from_another_thread_is_stamped_there(tmp_path: Path) -> None:
+    series, _, clock = _series(tmp_path)
+    sample = series.samples_for(0, 0)[0]
+    clock.advance(7)
+    worker = threading.Thread(target=sample.complete, args=(b"t",))
+    worker.start()
+    worker.join()
+    assert series.completed_ns[0] == UNSET  # handed to the loop, not yet recorded
+    await asyncio.sleep(0)
+    assert series.completed_ns[0] == 107
+
+
+@pytest.mark.asyncio
+async def test_completion_after_the_series_closed_is_reported(tmp_path: Path) -> None:
+    series, writer, _ = _series(tmp_path)
+    series.closed = True
+    series.samples_for(1, 1)[0].complete(b"")
+    assert series.late_completions == 1
+    assert _errors(writer) == ["Completion after the end of its series. sample: 1"]
+
+
+@pytest.mark.asyncio
+async def test_token_misuse_is_reported_per_kind(tmp_path: Path) -> None:
+    series, writer, _ = _series(tmp_path, tokens=True)
+    a, b, c, d = series.samples_for(0, 3)
+    a.complete(b"", 3)  # no first token
+    b.first_token(b"")
+    b.complete(b"", 1)  # too few tokens
+    c.first_token(b"")
+    c.complete(b"", -2)  # negative
+    d.first_token(b"")
+    d.complete(b"", 4)
+    d.first_token(b"")  # after completion
+    assert _errors(writer) == [
+        "Attempted to record a sample latency before it's first token latency",
+        "Number of tokens need to be greater than 1",
+        "Attempted to record a negative number of tokens",
+        "Attempted to record token latency after sample was completed",
+    ]
+    assert list(series.n_tokens) == [3, 0, 0, 4]
+
+
+@pytest.mark.asyncio
+async def test_a_failed_sample_completes_without_a_latency(tmp_path: Path) -> None:
+    series, writer, _ = _series(tmp_path)
+    series.samples_for(2, 2)[0].fail(ValueError("boom"))
+    assert series.samples_completed == 1
+    assert series.failures == {2: "ValueError('boom')"}
+    assert _errors(writer) == ["Sample failed. seq_id: 2 reason: ValueError('boom')"]
+
+
+@pytest.mark.asyncio
+async def test_accuracy_entries_carry_upper_case_hex_and_tokens(tmp_path: Path) -> None:
+    series, writer, _ = _series(tmp_path, tokens=True, log_all=True)
+    sample = series.samples_for(0, 0)[0]
+    sample.first_token(b"\x0a")
+    sample.complete(b"\xab\x01", 2)
+    first_token_complete([])
+    writer.close()
+    text = writer.paths["accuracy"].read_text()
+    assert text == (
+        '[\n{ "seq_id" : 0, "qsl_idx" : 0, "data" : "AB01", "token_data" : "0A", '
+        '"token_count" : 2 }\n]\n'
+    )

@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Only the folders that exist: a fresh clone may not have benchmarks/ or examples/ yet.
+LINT_PATHS := $(wildcard asyncgen tests benchmarks examples)
 
 .PHONY: install demo test check lint typecheck bench clean
 
@@ -18,8 +20,8 @@ demo: $(STAMP)
 	$(BIN)/python -m asyncgen demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check asyncgen tests benchmarks examples
-	$(BIN)/ruff format --check asyncgen tests benchmarks examples
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

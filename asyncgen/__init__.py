@@ -1,6 +1,7 @@
 """asyncgen: an asyncio-native load generator with MLPerf LoadGen semantics."""
 
 from asyncgen._errors import AsyncgenError, ConfigError, OutputError, RunError, SettingsError
+from asyncgen._progress import Progress
 from asyncgen._runner import run, run_test
 from asyncgen._version import __version__
 from asyncgen.function_sut import FunctionSUT
@@ -32,6 +33,7 @@ __all__ = [
     "LogSettings",
     "LoggingMode",
     "OutputError",
+    "Progress",
     "QuerySample",
     "QuerySampleLibrary",
     "QuerySampleResponse",

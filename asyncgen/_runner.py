@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import anyio
 import attrs
@@ -24,6 +25,7 @@ from asyncgen._clock import Clock, MonotonicClock
 from asyncgen._config import apply_audit_config, validate_settings
 from asyncgen._effective import NS_PER_MS, EffectiveSettings, effective_settings
 from asyncgen._errors import AsyncgenError, RunError, SettingsError
+from asyncgen._progress import ProgressCallback, snapshot
 from asyncgen._provenance import power_timestamp, test_datetime, version_entries
 from asyncgen._results import (
     PerformanceSummary,
@@ -88,6 +90,8 @@ class _Run:
         self.sut, self.qsl, self.eff, self.writer, self.clock = sut, qsl, eff, writer, clock
         self.seq = _plan.SequenceGen()
         self.state = _RunState()
+        self.current: Series | None = None  # the series being paced, for progress reports
+        self.phase = "starting"
 
     # -- modes -----------------------------------------------------------------------------
 
@@ -149,6 +153,7 @@ class _Run:
             needs_first_token=eff.scenario is not TestScenario.Offline,
         )
         writer.follow(series)
+        self.current, self.phase = series, _phase(eff, accuracy)
         wall_start = time.time_ns()
         ctx = ShaperContext(
             series=series,
@@ -346,6 +351,8 @@ async def run_test(
     log_settings: LogSettings | None = None,
     audit_config: str | os.PathLike[str] | None = "audit.config",
     clock: Clock | None = None,
+    progress: ProgressCallback | None = None,
+    progress_interval_s: float = 0.5,
 ) -> TestResult:
     """Run one test on the running event loop and return its result.
 
@@ -353,7 +360,8 @@ async def run_test(
     ``audit.config`` in the working directory overrides ``settings`` as in the reference; pass
     ``audit_config=None`` to ignore it. Raises ``SettingsError``/``ConfigError`` before anything
     runs for settings that cannot run, ``OutputError`` when the logs cannot be written, and
-    ``RunError`` (with the original as its cause) when the SUT or QSL raised.
+    ``RunError`` (with the original as its cause) when the SUT or QSL raised. ``progress``, if
+    given, receives a ``Progress`` snapshot every ``progress_interval_s`` while queries are paced.
     """
     validate_settings(settings)
     log_settings = log_settings or LogSettings()
@@ -370,6 +378,8 @@ async def run_test(
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(writer.run)
+            if progress is not None:
+                tg.start_soon(_report_progress, lambda: run, progress, progress_interval_s, clock)
             run = await _start(
                 sut,
                 qsl,
@@ -393,6 +403,39 @@ async def run_test(
     writer.paths["results"].write_text(result.to_json() + "\n", encoding="utf-8")
     _log.info("run finished", result="VALID" if result.valid else "INVALID", errors=result.errors)
     return result
+
+
+def _phase(eff: EffectiveSettings, accuracy: bool) -> str:
+    if accuracy:
+        return "accuracy"
+    if eff.mode is TestMode.FindPeakPerformance:
+        return f"find-peak probe at {eff.target_qps:g} QPS"
+    return "performance"
+
+
+async def _report_progress(
+    current_run: Callable[[], _Run | None],
+    callback: ProgressCallback,
+    interval_s: float,
+    clock: Clock,
+) -> None:
+    """Hand a snapshot of the active series to ``callback`` every ``interval_s``."""
+    while True:
+        await anyio.sleep(interval_s)
+        run = current_run()
+        if run is None or run.current is None:
+            continue
+        eff, series = run.eff, run.current
+        expected_s = series.plan.duration_ns / 1e9 if eff.scenario is TestScenario.Server else None
+        callback(
+            snapshot(
+                series,
+                phase=run.phase,
+                now_ns=clock.now_ns(),
+                target_qps=eff.target_qps,
+                expected_s=expected_s,
+            )
+        )
 
 
 def _verdict_reasons(summary: PerformanceSummary | None) -> list[str]:
@@ -531,12 +574,18 @@ def run(
     log_settings: LogSettings | None = None,
     audit_config: str | os.PathLike[str] | None = "audit.config",
     use_uvloop: bool = True,
+    **options: Any,
 ) -> TestResult:
-    """Run a test from synchronous code on a fresh event loop (uvloop when available)."""
+    """Run a test from synchronous code on a fresh event loop (uvloop when available).
+
+    ``options`` are ``run_test``'s other keywords (``clock``, ``progress``, ...).
+    """
     loop_factory = _uvloop_factory() if use_uvloop else None
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         return runner.run(
-            run_test(sut, qsl, settings, log_settings=log_settings, audit_config=audit_config)
+            run_test(
+                sut, qsl, settings, log_settings=log_settings, audit_config=audit_config, **options
+            )
         )
 
 

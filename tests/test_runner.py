@@ -197,3 +197,23 @@ def test_find_peak_performance_reports_the_lower_bound(tmp_path: Path) -> None:
     )
     assert result.peak_qps is not None and result.peak_qps >= 200
     assert messages[-1] == f"FindPeakPerformance: Found peak performance field: {result.peak_qps:f}"
+
+
+def test_progress_snapshots_arrive_while_queries_are_paced(tmp_path: Path) -> None:
+    seen: list[asyncgen.Progress] = []
+    settings = _settings(TestScenario.Server, TestMode.PerformanceOnly, min_duration_ms=300)
+    asyncgen.run(
+        asyncgen.FunctionSUT(_echo),
+        ListQSL(),
+        settings,
+        log_settings=_log(tmp_path, trace=False),
+        audit_config=None,
+        progress=seen.append,
+        progress_interval_s=0.05,
+    )
+    assert len(seen) >= 3
+    assert all(p.phase == "performance" for p in seen)
+    issued = [p.samples_issued for p in seen]
+    assert issued == sorted(issued) and issued[-1] > issued[0]
+    assert seen[-1].expected_s is not None and seen[-1].expected_s >= 0.3
+    assert all(p.in_flight >= 0 for p in seen)

@@ -1,6 +1,8 @@
 """asyncgen: an asyncio-native load generator with MLPerf LoadGen semantics."""
 
+from asyncgen._clock import MonotonicClock
 from asyncgen._errors import AsyncgenError, ConfigError, OutputError, RunError, SettingsError
+from asyncgen._health import RunHealth
 from asyncgen._progress import Progress
 from asyncgen._runner import run, run_test
 from asyncgen._version import __version__
@@ -32,12 +34,14 @@ __all__ = [
     "LogOutputSettings",
     "LogSettings",
     "LoggingMode",
+    "MonotonicClock",
     "OutputError",
     "Progress",
     "QuerySample",
     "QuerySampleLibrary",
     "QuerySampleResponse",
     "RunError",
+    "RunHealth",
     "ServiceTime",
     "SettingsError",
     "SimulatedQSL",

@@ -12,7 +12,7 @@ import threading
 import weakref
 from typing import TYPE_CHECKING
 
-import structlog
+from asyncgen._log import get_logger
 
 if TYPE_CHECKING:
     from asyncgen._series import Series
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 _SEQ_BITS = 40
 _SEQ_MASK = (1 << _SEQ_BITS) - 1
 
-_log = structlog.get_logger("asyncgen")
+_log = get_logger("asyncgen")
 _lock = threading.Lock()
 _tokens = itertools.count(1)
 _series: weakref.WeakValueDictionary[int, Series] = weakref.WeakValueDictionary()

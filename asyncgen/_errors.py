@@ -2,6 +2,7 @@
 
     AsyncgenError                 base class; catch this to catch everything of ours
     ├── ConfigError               a config file or a settings value is wrong (names file, line, key)
+    │   └── DatasetError          a dataset file cannot serve as a QSL (names file and line)
     ├── SettingsError             TestSettings values that cannot run (negative QPS, ...)
     ├── OutputError               an output folder or log file cannot be created or written
     └── RunError                  the run could not finish: the SUT or QSL raised, or it was
@@ -39,6 +40,10 @@ class ConfigError(AsyncgenError, ValueError):
         self.path = path
         self.line = line
         self.key = key
+
+
+class DatasetError(ConfigError):
+    """A dataset file (JSON Lines, folder, NumPy array) cannot be used as a sample library."""
 
 
 class SettingsError(AsyncgenError, ValueError):

@@ -11,20 +11,23 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import anyio
 import attrs
 import numpy as np
-import structlog
 
 from asyncgen import _plan
 from asyncgen._clock import Clock, MonotonicClock
 from asyncgen._config import apply_audit_config, validate_settings
 from asyncgen._effective import NS_PER_MS, EffectiveSettings, effective_settings
 from asyncgen._errors import AsyncgenError, RunError, SettingsError
+from asyncgen._failures import count_failure_kinds
+from asyncgen._gc import quiet_gc
+from asyncgen._health import RunHealth, series_health
+from asyncgen._log import get_logger
 from asyncgen._progress import ProgressCallback, snapshot
 from asyncgen._provenance import power_timestamp, test_datetime, version_entries
 from asyncgen._results import (
@@ -44,7 +47,7 @@ from asyncgen.scenarios import SHAPERS, ShaperContext
 from asyncgen.settings import LogSettings, TestMode, TestScenario, TestSettings
 from asyncgen.sut import QuerySampleLibrary, SystemUnderTest
 
-_log = structlog.get_logger("asyncgen")
+_log = get_logger("asyncgen")
 
 CONTENTION_KEYS = (
     "logger_swap_request_slots_retry_count",
@@ -74,6 +77,7 @@ class _RunState:
     accuracy_entries: int = 0
     peak_qps: float | None = None
     invalid_reasons: list[str] = attrs.field(factory=list)
+    health: RunHealth | None = None
 
 
 class _Run:
@@ -151,6 +155,7 @@ class _Run:
             log_mask=_plan.accuracy_log_mask(plan.accuracy_log_values, offset, probability),
             use_tokens=eff.use_token_latencies,
             needs_first_token=eff.scenario is not TestScenario.Offline,
+            server=eff.scenario is TestScenario.Server,
         )
         writer.follow(series)
         self.current, self.phase = series, _phase(eff, accuracy)
@@ -163,16 +168,18 @@ class _Run:
             clock=self.clock,
             writer=writer,
         )
-        outcome = await SHAPERS[eff.scenario](ctx)
-        await self.sut.flush_queries()
-        if outcome.ran_out and not accuracy:
-            writer.error(
-                "error_runtime",
-                "Ending early: Ran out of generated queries to issue before the minimum query "
-                "count and test duration were reached. Please update the relevant expected "
-                "latency or target qps in the TestSettings so they are more accurate.",
-            )
-        missing = await self._drain(series)
+        with quiet_gc():  # the hot window: pacing, flush and drain (see asyncgen._gc)
+            outcome = await SHAPERS[eff.scenario](ctx)
+            await self.sut.flush_queries()
+            if outcome.ran_out and not accuracy:
+                writer.error(
+                    "error_runtime",
+                    "Ending early: Ran out of generated queries to issue before the minimum "
+                    "query count and test duration were reached. Please update the relevant "
+                    "expected latency or target qps in the TestSettings so they are more "
+                    "accurate.",
+                )
+            missing = await self._drain(series)
         series.closed = True
         for key in CONTENTION_KEYS:  # the reference's logger counters; asyncgen has no contention
             writer.detail(key, 0)
@@ -216,6 +223,9 @@ class _Run:
             self.state.invalid_reasons.append(
                 f"{len(outcome.missing)} samples never completed within the drain deadline"
             )
+        self.state.health = series_health(outcome.series)  # the generator's own health
+        for message in self.state.health.warnings if self.state.health else ():
+            self.writer.warning(message)
 
 
 class FindPeak:
@@ -353,6 +363,8 @@ async def run_test(
     clock: Clock | None = None,
     progress: ProgressCallback | None = None,
     progress_interval_s: float = 0.5,
+    fail_on_sample_errors: bool = True,
+    _early_errors: Sequence[tuple[str, str]] = (),
 ) -> TestResult:
     """Run one test on the running event loop and return its result.
 
@@ -362,12 +374,16 @@ async def run_test(
     runs for settings that cannot run, ``OutputError`` when the logs cannot be written, and
     ``RunError`` (with the original as its cause) when the SUT or QSL raised. ``progress``, if
     given, receives a ``Progress`` snapshot every ``progress_interval_s`` while queries are paced.
+    Samples the SUT failed (``QuerySample.fail``) are counted per kind in ``TestResult.failures``
+    and, unless ``fail_on_sample_errors`` is False, make the run INVALID.
     """
     validate_settings(settings)
     log_settings = log_settings or LogSettings()
     clock = clock or MonotonicClock()
     datetime_label = test_datetime()
     writer = LogWriter(log_settings, datetime_label, time.perf_counter_ns())
+    for key, message in _early_errors:  # asyncgen.compat: errors the reference logged pre-test
+        writer.error(key, message)
     _log.info(
         "run started",
         scenario=settings.scenario.name,
@@ -399,7 +415,7 @@ async def run_test(
     finally:
         writer.close()
     assert run is not None
-    result = _result(run, writer)
+    result = _result(run, writer, fail_on_sample_errors=fail_on_sample_errors)
     writer.paths["results"].write_text(result.to_json() + "\n", encoding="utf-8")
     _log.info("run finished", result="VALID" if result.valid else "INVALID", errors=result.errors)
     return result
@@ -535,7 +551,7 @@ async def _dispatch(run: _Run) -> None:
             await run.find_peak()
 
 
-def _result(run: _Run, writer: LogWriter) -> TestResult:
+def _result(run: _Run, writer: LogWriter, *, fail_on_sample_errors: bool = True) -> TestResult:
     state = run.state
     summary = state.summary
     reasons = _verdict_reasons(summary) + state.invalid_reasons
@@ -543,6 +559,12 @@ def _result(run: _Run, writer: LogWriter) -> TestResult:
         valid = not state.missing
     else:
         valid = summary is not None and summary.valid and not state.missing
+    # Failed samples (``QuerySample.fail``), counted by the kind their reason starts with.
+    failures = count_failure_kinds(r for s in state.late for r in s.failures.values())
+    if failures and fail_on_sample_errors:
+        valid = False
+        kinds = ", ".join(f"{kind}: {n}" for kind, n in failures.items())
+        reasons.append(f"{sum(failures.values())} samples failed ({kinds})")
     lags = np.concatenate(state.lags) if state.lags else np.zeros(0, dtype=np.int64)
     return TestResult(
         scenario=run.eff.scenario,
@@ -558,6 +580,8 @@ def _result(run: _Run, writer: LogWriter) -> TestResult:
         late_completions=sum(s.late_completions for s in state.late),
         accuracy_entries=writer.accuracy_entry_count,
         peak_qps=state.peak_qps,
+        failures=failures,
+        health=state.health,
         files={
             kind: path
             for kind, path in writer.paths.items()

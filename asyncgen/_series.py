@@ -2,12 +2,17 @@
 
 A series is what the reference calls one ``IssueQueries`` call: one performance run, one
 loadable set in accuracy mode, or one FindPeakPerformance probe. Per-sample state lives in flat
-``array('q')`` columns indexed by the sample's number in the series, so completing a sample
-costs a few list stores: no per-sample object, task, dict or log call beyond the
-``QuerySample`` handed to the SUT.
+``array('q')`` columns indexed by the sample's number in the series (8 bytes per value, no
+Python object per sample), so completing a sample costs a few array stores: no task, dict,
+log call or allocation beyond the ``QuerySample`` handed to the SUT. With one sample per query
+the per-query completion column is the per-sample one.
 
 Completions may arrive from any thread. On the loop thread they are recorded at once; from
 another thread the timestamp is taken there and the record is handed to the loop.
+
+The writer reads two growing columns: ``completion_order`` (every completed sample, for the
+trace, formatted once the series has ended) and ``logged`` (the samples whose response bytes
+wait for the accuracy log, formatted while the run goes on).
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ import asyncio
 import threading
 from array import array
 from collections.abc import Iterator, Sequence
+from itertools import repeat
+from typing import NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from asyncgen._clock import Clock
 from asyncgen._completion import register
@@ -26,6 +34,21 @@ from asyncgen._writer import LogWriter
 from asyncgen.sut import QuerySample, ResponseData
 
 UNSET = -1
+
+_get_ident = threading.get_ident
+
+# Chrome-trace events, one line each; ts in microseconds with three decimals (exact
+# nanoseconds, as the reference writes them). A sample is an async begin at its scheduled
+# time and an end at its completion ("Token": at its first token, outside Server); Server
+# adds the reference's counter events, whose args are issue lag and issue-to-done time.
+_ASYNC_PAIR = (
+    '{"name":"%s","cat":"default","ph":"b","pid":%d,"id":%d,"ts":%.3f,"args":'
+    '{"sample_seq":%d,"query_seq":%d,"sample_idx":%d,"issue_start_ns":%d,"complete_ns":%d%s}},\n'
+    '{"name":"%s","cat":"default","ph":"e","pid":%d,"id":%d,"ts":%.3f},\n'
+)
+_COUNTER = (
+    '{"name":"%s","ph":"C","pid":%d,"ts":%.3f,"args":{"issue_delay":%d,"issue_to_done":%d}},\n'
+)
 
 
 class Series:
@@ -41,28 +64,33 @@ class Series:
         log_mask: np.ndarray,
         use_tokens: bool,
         needs_first_token: bool,
+        server: bool = False,
     ) -> None:
         self.plan = plan
         self.clock = clock
+        self.now_ns = clock.now_ns  # bound once: completions read it on every sample
         self.writer = writer
-        self.spq = plan.samples_per_query
+        self.spq = spq = plan.samples_per_query
         n_queries, n_samples = plan.query_count, plan.query_count * plan.samples_per_query
         self.start_ns = 0
         self.scheduled_ns = array("q", bytes(8 * n_queries))
         self.issued_ns = array("q", bytes(8 * n_queries))
-        self.done_ns = array("q", [UNSET]) * n_queries
         self.completed_ns = array("q", [UNSET]) * n_samples
-        self._remaining = array("q", [self.spq]) * n_queries if self.spq > 1 else None
+        # A query of one sample is done when its sample is: the two columns are one.
+        self.done_ns = self.completed_ns if spq == 1 else array("q", [UNSET]) * n_queries
+        self._remaining = array("q", [spq]) * n_queries if spq > 1 else None
         self.use_tokens = use_tokens
         self.needs_first_token = needs_first_token
+        self.server = server  # Server traces carry latency counter events
         self.first_token_ns = array("q", [UNSET]) * (n_samples if use_tokens else 0)
         self.n_tokens = array("q", [0]) * (n_samples if use_tokens else 0)
-        self.completion_order: list[int] = []
+        self.completion_order = array("q")
+        self.logged = array("q")  # samples whose responses wait for the accuracy log
         self.failures: dict[int, str] = {}
         self._log_all = log_all_responses
-        self._log_set = (
-            frozenset(np.flatnonzero(log_mask).tolist()) if not log_all_responses else None
-        )
+        self._log_mask: bytes | None = None
+        if not log_all_responses and log_mask.any():
+            self._log_mask = np.asarray(log_mask, dtype=np.uint8).tobytes()
         self._response_data: dict[int, bytes] = {}
         self._token_data: dict[int, bytes] = {}
         self.queries_issued = 0
@@ -73,7 +101,7 @@ class Series:
         self.closed = False
         self._base_id = register(self)
         self._loop = asyncio.get_running_loop()
-        self._loop_thread = threading.get_ident()
+        self._loop_thread = _get_ident()
         self._query_waiter: tuple[int, asyncio.Future[None]] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
 
@@ -81,12 +109,18 @@ class Series:
 
     def samples_for(self, first_query: int, last_query: int) -> list[QuerySample]:
         """The ``QuerySample`` objects of queries ``first_query..last_query`` (inclusive)."""
-        spq, indices, base = self.spq, self.plan.sample_indices, self._base_id
+        spq, base = self.spq, self._base_id
         lo, hi = first_query * spq, (last_query + 1) * spq
-        return [
-            QuerySample(self, s, base + s, index)
-            for s, index in zip(range(lo, hi), indices[lo:hi].tolist(), strict=True)
-        ]
+        # map() over the class: no per-sample bytecode, which counts at a million samples.
+        return list(
+            map(
+                QuerySample,
+                repeat(self, hi - lo),
+                range(lo, hi),
+                range(base + lo, base + hi),
+                self.plan.sample_indices[lo:hi].tolist(),
+            )
+        )
 
     def mark_issued(
         self, first_query: int, last_query: int, scheduled: Sequence[int], now: int
@@ -99,22 +133,36 @@ class Series:
         self.queries_issued += count
         self.samples_issued += count * self.spq
 
+    def start_query(self, q: int, index: int, scheduled_ns: int | None) -> list[QuerySample]:
+        """Issue bookkeeping for a one-sample query ``q`` whose sample has QSL ``index``.
+
+        Reads the clock last, so the issue stamp is as close as it can be to the SUT call
+        that follows. ``scheduled_ns`` None means "now" (the closed-loop scenarios).
+        """
+        samples = [QuerySample(self, q, self._base_id + q, index)]
+        self.queries_issued += 1
+        self.samples_issued += 1
+        now = self.now_ns()
+        self.issued_ns[q] = now
+        self.scheduled_ns[q] = now if scheduled_ns is None else scheduled_ns
+        return samples
+
     # -- completion (any thread) -----------------------------------------------------------
 
     def complete(
         self, s: int, data: ResponseData, n_tokens: int | None, now: int | None = None
     ) -> None:
         if now is None:
-            now = self.clock.now_ns()
-        if threading.get_ident() == self._loop_thread:
+            now = self.now_ns()
+        if _get_ident() == self._loop_thread:
             self._record(s, now, data, n_tokens)
         else:
             self._from_thread(self._record, s, now, _copy(data), n_tokens)
 
     def first_token(self, s: int, data: ResponseData, now: int | None = None) -> None:
         if now is None:
-            now = self.clock.now_ns()
-        if threading.get_ident() == self._loop_thread:
+            now = self.now_ns()
+        if _get_ident() == self._loop_thread:
             self._record_first_token(s, now, data)
         else:
             self._from_thread(self._record_first_token, s, now, _copy(data))
@@ -122,20 +170,11 @@ class Series:
     def fail(self, s: int, reason: str, now: int | None = None) -> None:
         """Count sample ``s`` as answered but failed: it leaves the latency statistics."""
         if now is None:
-            now = self.clock.now_ns()
-        if threading.get_ident() == self._loop_thread:
+            now = self.now_ns()
+        if _get_ident() == self._loop_thread:
             self._record_failure(s, now, reason)
         else:
             self._from_thread(self._record_failure, s, now, reason)
-
-    def _record_failure(self, s: int, now: int, reason: str) -> None:
-        if 0 <= s < self.samples_issued and self.completed_ns[s] == UNSET and not self.closed:
-            self.failures[s] = reason
-            self.writer.error(
-                "error_runtime",
-                f"Sample failed. seq_id: {self.plan.first_sample_id + s} reason: {reason}",
-            )
-        self._record(s, now, b"", None, failed=True)
 
     def _from_thread(self, record: object, *args: object) -> None:
         try:
@@ -143,42 +182,72 @@ class Series:
         except RuntimeError:  # the loop has closed: the run is long over
             self.late_completions += 1
 
-    def _record(
-        self, s: int, now: int, data: ResponseData, n_tokens: int | None, *, failed: bool = False
-    ) -> None:
+    def _record(self, s: int, now: int, data: ResponseData, n_tokens: int | None) -> None:
+        """Record a completion on the loop thread (the per-sample hot path: kept flat)."""
+        completed = self.completed_ns
+        if not 0 <= s < self.samples_issued or completed[s] != UNSET or self.closed:
+            self._reject(s)
+            return
+        completed[s] = now
+        if self.use_tokens:
+            self._record_tokens(s, now, n_tokens)
+        if self._log_all or (self._log_mask is not None and self._log_mask[s]):
+            self._response_data[s] = _copy(data)
+            self.logged.append(s)
+        if self._remaining is None:  # one sample per query: inline what _finish does
+            self.completion_order.append(s)
+            self.samples_completed += 1
+            self.queries_completed += 1
+            waiter = self._query_waiter
+            if waiter is not None and waiter[0] == s:
+                _resolve(waiter[1])
+            if self._drain_waiter is not None and self.samples_completed == self.samples_issued:
+                _resolve(self._drain_waiter)
+        else:
+            self._finish(s, now)
+
+    def _record_failure(self, s: int, now: int, reason: str) -> None:
+        if not 0 <= s < self.samples_issued or self.completed_ns[s] != UNSET or self.closed:
+            self._reject(s)
+            return
+        self.failures[s] = reason
+        self.writer.error(
+            "error_runtime",
+            f"Sample failed. seq_id: {self.plan.first_sample_id + s} reason: {reason}",
+        )
+        self.completed_ns[s] = now
+        self._finish(s, now)
+
+    def _reject(self, s: int) -> None:
+        """A completion that cannot be recorded: say why in the detail log."""
         if not 0 <= s < self.samples_issued:
             self.writer.error(
                 "error_runtime", f"Completion for a sample that was never issued. sample: {s}"
             )
-            return
-        if self.completed_ns[s] != UNSET:
+        elif self.completed_ns[s] != UNSET:
             self.writer.error("error_runtime", "Attempted to complete a sample twice.")
-            return
-        if self.closed:
+        else:
             self.late_completions += 1
             self.writer.error(
                 "error_runtime", f"Completion after the end of its series. sample: {s}"
             )
-            return
-        self.completed_ns[s] = now
-        if self.use_tokens and not failed:
-            self._record_tokens(s, now, n_tokens)
-        if not failed and self._logs(s):
-            self._response_data[s] = _copy(data)
+
+    def _finish(self, s: int, now: int) -> None:
         self.completion_order.append(s)
         self.samples_completed += 1
-        if self._remaining is None:
-            self._query_done(s, now)
+        remaining = self._remaining
+        if remaining is None:
+            self._query_done(s)
         else:
             q = s // self.spq
-            self._remaining[q] -= 1
-            if self._remaining[q] == 0:
-                self._query_done(q, now)
+            remaining[q] -= 1
+            if remaining[q] == 0:
+                self.done_ns[q] = now
+                self._query_done(q)
         if self.samples_completed == self.samples_issued and self._drain_waiter is not None:
             _resolve(self._drain_waiter)
 
-    def _query_done(self, q: int, now: int) -> None:
-        self.done_ns[q] = now
+    def _query_done(self, q: int) -> None:
         self.queries_completed += 1
         waiter = self._query_waiter
         if waiter is not None and waiter[0] == q:
@@ -225,12 +294,12 @@ class Series:
             self.writer.error("error_runtime", "Attempted to complete a sample twice.")
             return
         self.first_token_ns[s] = now
-        if self._logs(s):
+        if self.logs_response(s):
             self._token_data[s] = _copy(data)
 
-    def _logs(self, s: int) -> bool:
-        """Whether sample ``s``'s response goes to the accuracy log."""
-        return self._log_all or (self._log_set is not None and s in self._log_set)
+    def logs_response(self, s: int) -> bool:
+        """Whether sample ``s``'s response goes to the accuracy log (any thread may ask)."""
+        return self._log_all or (self._log_mask is not None and bool(self._log_mask[s]))
 
     # -- waiting (loop thread) -------------------------------------------------------------
 
@@ -262,7 +331,7 @@ class Series:
 
     # -- records for the writer --------------------------------------------------------------
 
-    def accuracy_entries(self, batch: list[int]) -> Iterator[str]:
+    def accuracy_entries(self, batch: Sequence[int]) -> Iterator[str]:
         """Accuracy-log entries (without braces) for the logged samples among ``batch``."""
         first_id, indices = self.plan.first_sample_id, self.plan.sample_indices
         with_token_data = self.use_tokens and self.needs_first_token
@@ -283,37 +352,94 @@ class Series:
                 entry += f', "token_count" : {self.n_tokens[s]}'
             yield entry
 
-    def trace_events(self, batch: list[int], origin: int, pid: int) -> Iterator[dict[str, object]]:
-        """Chrome-trace async events (begin at scheduled time, end at completion) per sample."""
-        first_id, first_q, spq = self.plan.first_sample_id, self.plan.first_query_id, self.spq
-        indices = self.plan.sample_indices
-        for s in batch:
-            q = s // spq
-            sched, issued, done = self.scheduled_ns[q], self.issued_ns[q], self.completed_ns[s]
-            seq = first_id + s
-            yield {
-                "name": "Sample",
-                "cat": "default",
-                "ph": "b",
-                "pid": pid,
-                "id": seq,
-                "ts": round((sched - origin) / 1000, 3),
-                "args": {
-                    "sample_seq": seq,
-                    "query_seq": first_q + q,
-                    "sample_idx": int(indices[s]),
-                    "issue_start_ns": issued - sched,
-                    "complete_ns": done - sched,
-                },
-            }
-            yield {
-                "name": "Sample",
-                "cat": "default",
-                "ph": "e",
-                "pid": pid,
-                "id": seq,
-                "ts": round((done - origin) / 1000, 3),
-            }
+    def trace_text(self, start: int, end: int, origin_ns: int, pid: int) -> str:
+        """Trace events of the ``start:end`` slice of ``completion_order``, one line each.
+
+        Each sample is an async begin at its scheduled time and an end at its completion,
+        gathered column-wise with numpy and formatted with one ``%`` per sample.
+        """
+        order = np.frombuffer(self.completion_order, dtype=np.int64)[start:end]
+        if order.size == 0:
+            return ""
+        q = order // self.spq
+        rows = _Rows(
+            order=order,
+            query=q,
+            scheduled=np.frombuffer(self.scheduled_ns, dtype=np.int64)[q],
+            issued=np.frombuffer(self.issued_ns, dtype=np.int64)[q],
+        )
+        done = np.frombuffer(self.completed_ns, dtype=np.int64)[order]
+        text = self._async_pairs("Sample", rows, done, origin_ns, pid)
+        if self.server:
+            text += _counters("Latency", rows, done, origin_ns, pid)
+        if self.use_tokens and self.needs_first_token:
+            first = np.frombuffer(self.first_token_ns, dtype=np.int64)[order]
+            has = first != UNSET
+            if self.server:
+                text += _counters("Token_Latency", rows.where(has), first[has], origin_ns, pid)
+            else:
+                text += self._async_pairs("Token", rows.where(has), first[has], origin_ns, pid)
+        return text
+
+    def _async_pairs(
+        self, name: str, rows: _Rows, end: npt.NDArray[np.int64], origin_ns: int, pid: int
+    ) -> str:
+        """Begin/end pairs, gathered column-wise with numpy and formatted with one ``%`` each."""
+        columns = zip(
+            (rows.order + self.plan.first_sample_id).tolist(),
+            ((rows.scheduled - origin_ns) / 1000).tolist(),
+            (rows.query + self.plan.first_query_id).tolist(),
+            self.plan.sample_indices[rows.order].tolist(),
+            (rows.issued - rows.scheduled).tolist(),
+            (end - rows.scheduled).tolist(),
+            ((end - origin_ns) / 1000).tolist(),
+            self._extra_args(name, rows.order),
+            strict=True,
+        )
+        pair = _ASYNC_PAIR
+        return "".join(
+            [
+                pair % (name, pid, sid, b_ts, sid, qs, idx, lag, lat, extra, name, pid, sid, e_ts)
+                for sid, b_ts, qs, idx, lag, lat, e_ts, extra in columns
+            ]
+        )
+
+    def _extra_args(self, name: str, order: npt.NDArray[np.int64]) -> list[str]:
+        """asyncgen's additions to a Sample's args: its token count and whether it failed."""
+        extras = [""] * order.size
+        if name != "Sample":
+            return extras
+        if self.use_tokens:
+            tokens = np.frombuffer(self.n_tokens, dtype=np.int64)[order].tolist()
+            extras = [f',"n_tokens":{n}' for n in tokens]
+        if self.failures:
+            for i, s in enumerate(order.tolist()):
+                if s in self.failures:
+                    extras[i] += ',"failed":true'
+        return extras
+
+
+class _Rows(NamedTuple):
+    """Per-sample columns of a slice of completions: sample, query, scheduled, issued."""
+
+    order: npt.NDArray[np.int64]
+    query: npt.NDArray[np.int64]
+    scheduled: npt.NDArray[np.int64]
+    issued: npt.NDArray[np.int64]
+
+    def where(self, mask: npt.NDArray[np.bool_]) -> _Rows:
+        return _Rows(self.order[mask], self.query[mask], self.scheduled[mask], self.issued[mask])
+
+
+def _counters(name: str, rows: _Rows, end: npt.NDArray[np.int64], origin_ns: int, pid: int) -> str:
+    """Counter events at each scheduled time: issue lag and the time from issue to ``end``."""
+    columns = zip(
+        ((rows.scheduled - origin_ns) / 1000).tolist(),
+        (rows.issued - rows.scheduled).tolist(),
+        (end - rows.issued).tolist(),
+        strict=True,
+    )
+    return "".join([_COUNTER % (name, pid, ts, lag, to_done) for ts, lag, to_done in columns])
 
 
 def _copy(data: ResponseData) -> bytes:

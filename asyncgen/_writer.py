@@ -1,10 +1,14 @@
 """The log files, written by one background task in batches.
 
-Producers (the runner, the series, completions) only append to in-memory lists; the writer
-task wakes every ``FLUSH_INTERVAL_S``, formats the new per-sample records of the active series
-(accuracy entries, trace events) and hands the text to a worker thread to write, so the event
-loop never waits on the disk. ``close`` writes whatever is left and the footers synchronously,
-so a cancelled or failed run still leaves complete files.
+Producers (the runner, the series, completions) only append to in-memory lists and columns;
+the writer task wakes every ``FLUSH_INTERVAL_S``, formats what is new and hands the text to a
+worker thread to write, so the event loop never waits on the disk. ``close`` writes whatever is
+left and the footers synchronously, so a cancelled or failed run still leaves complete files.
+
+Per-sample records are formatted off the hot window: accuracy entries as they come (only the
+sampled responses exist in performance mode), trace events only once their series has ended
+(``Series.closed``), in chunks that yield to the loop, from the series' timestamp columns. While
+queries are being paced the writer therefore costs nothing per sample.
 """
 
 from __future__ import annotations
@@ -14,7 +18,6 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -31,7 +34,8 @@ if TYPE_CHECKING:
     from asyncgen._series import Series
 
 FLUSH_INTERVAL_S = 0.02
-FORMAT_CHUNK = 1000  # records formatted per loop turn, so formatting never stalls issuing
+FORMAT_CHUNK = 1000  # records formatted per loop turn, so formatting never stalls the loop
+WRITE_CHUNKS = 8  # formatted chunks handed to the disk at once: a few MB of text at most
 TRACE_VERSION = "asyncgen trace v1"
 
 
@@ -57,7 +61,12 @@ def _open(path: Path) -> IO[str]:
 
 
 class LogWriter:
-    """Owns the summary, detail, accuracy and trace files of one ``run_test``."""
+    """Owns the summary, detail, accuracy and trace files of one ``run_test``.
+
+    Text waits in ``_pending`` (one list per file) until a flush takes it. Every append and
+    every take holds ``_lock``; a take and the write of what it took hold ``_write_lock``, so
+    text reaches each file in the order it was appended, whichever thread flushes.
+    """
 
     def __init__(self, log_settings: LogSettings, test_datetime: str, origin_ns: int) -> None:
         self.paths = log_paths(log_settings, test_datetime)
@@ -69,22 +78,27 @@ class LogWriter:
         self._settings = log_settings.log_output
         self._trace_enabled = log_settings.enable_trace
         self._origin_ns = origin_ns
+        # The trace footer gives the origin as wall-clock epoch time, as the reference does.
+        self._wall_origin_ns = time.time_ns() - (time.perf_counter_ns() - origin_ns)
         self._pid = os.getpid()
         self._files: dict[str, IO[str]] = {}
         for kind in ("summary", "detail", "accuracy") + (("trace",) if self._trace_enabled else ()):
             self._files[kind] = _open(self.paths[kind])
         self._pending: dict[str, list[str]] = {kind: [] for kind in self._files}
         self._lock = threading.Lock()  # detail entries may come from completion threads
+        self._write_lock = threading.Lock()
         self._accuracy_entries = 0
         self._trace_events = 0
         self.warnings = 0
         self.errors = 0
         self._series: Series | None = None
-        self._cursor = 0
+        self._accuracy_cursor = 0  # position in the followed series' ``logged`` column
+        self._trace_cursor = 0  # position in its ``completion_order``, once it has ended
+        self._trace_marked = False  # the current series's start marker is written
         self._closed = False
-        self._pending["accuracy"].append("[")
+        self._append("accuracy", "[")
         if self._trace_enabled:
-            self._pending["trace"].append('{"traceEvents":[\n')
+            self._append("trace", '{"traceEvents":[\n')
 
     @property
     def trace_enabled(self) -> bool:
@@ -124,21 +138,30 @@ class LogWriter:
 
     def summary(self, lines: list[str]) -> None:
         text = "".join(line + "\n" for line in lines)
-        self._pending["summary"].append(text)
+        self._append("summary", text)
         if self._settings.copy_summary_to_stdout:
             sys.stdout.write(text)
 
     def trace_event(self, event: dict[str, object]) -> None:
         if self._trace_enabled:
-            self._pending["trace"].append(json.dumps(event, separators=(",", ":")) + ",\n")
+            self._append("trace", json.dumps(event, separators=(",", ":")) + ",\n")
             self._trace_events += 1
 
     def follow(self, series: Series | None) -> None:
-        """Format the per-sample records of ``series`` from now on (one series at a time)."""
+        """Format the per-sample records of ``series`` from now on (one series at a time).
+
+        What is left of the previous series is formatted and written first, synchronously,
+        so that its records never compete with the next series' pacing.
+        """
         if self._series is not None:
-            self._format_new_records(limit=None)
+            chunks = 0
+            while self._format_new_records(limit=FORMAT_CHUNK, ended=True):
+                chunks += 1
+                if chunks % WRITE_CHUNKS == 0:
+                    self._flush_to_disk()
         self._series = series
-        self._cursor = 0
+        self._accuracy_cursor = self._trace_cursor = 0
+        self._trace_marked = False
 
     # -- the background task ---------------------------------------------------------------
 
@@ -149,30 +172,33 @@ class LogWriter:
             await self._flush_once()
 
     async def _flush_once(self) -> None:
-        more = True
+        more, chunks = True, 0
         while more:
-            more = self._format_new_records(limit=FORMAT_CHUNK)
-            await anyio.lowlevel.checkpoint()  # let issuing run between chunks
-        chunks = self._take_pending()
-        if chunks:
-            await anyio.to_thread.run_sync(self._write, chunks)
+            more = self._format_new_records(limit=FORMAT_CHUNK, ended=False)
+            chunks += 1
+            if chunks % WRITE_CHUNKS == 0:
+                await anyio.to_thread.run_sync(self._flush_to_disk)
+            await anyio.lowlevel.checkpoint()  # let the loop run between chunks
+        if any(self._pending.values()):
+            await anyio.to_thread.run_sync(self._flush_to_disk)
 
     def close(self) -> None:
         """Write everything left, the footers, and close the files. Safe to call twice."""
         if self._closed:
             return
         self.follow(None)
-        self._pending["summary"].append(self._footer())
+        self._append("summary", self._footer())
         if self._settings.copy_summary_to_stdout:
             sys.stdout.write(self._footer())
-        self._pending["accuracy"].append("\n]\n")
+        self._append("accuracy", "\n]\n")
         if self._trace_enabled:
-            self._pending["trace"].append(
+            self._append(
+                "trace",
                 '{"name":"LastTrace"}\n],\n"displayTimeUnit":"ns",\n"otherData":{'
-                f'"ts":{self._origin_ns / 1000:.3f},"version":"{TRACE_VERSION}"}}}}\n'
+                f'"ts":{self._wall_origin_ns / 1000:.3f},"version":"{TRACE_VERSION}"}}}}\n',
             )
         try:
-            self._write(self._take_pending())
+            self._flush_to_disk()
         finally:
             self._closed = True
             for f in self._files.values():
@@ -183,45 +209,77 @@ class LogWriter:
     def _footer(self) -> str:
         return summary_footer(self.warnings, self.errors)
 
-    def _take_pending(self) -> dict[str, str]:
+    def _append(self, kind: str, text: str) -> None:
         with self._lock:
-            chunks = {kind: "".join(parts) for kind, parts in self._pending.items() if parts}
-            for parts in self._pending.values():
-                parts.clear()
-        return chunks
+            self._pending[kind].append(text)
 
-    def _write(self, chunks: dict[str, str]) -> None:
-        for kind, text in chunks.items():
-            f = self._files[kind]
-            try:
-                f.write(text)
-                f.flush()
-            except OSError as exc:
-                raise OutputError(f"cannot write {self.paths[kind]}: {exc.strerror}") from exc
+    def _flush_to_disk(self) -> None:
+        """Take everything pending and write it (any thread; flushes never interleave)."""
+        with self._write_lock:
+            with self._lock:
+                chunks = {kind: "".join(parts) for kind, parts in self._pending.items() if parts}
+                for parts in self._pending.values():
+                    parts.clear()
+            for kind, text in chunks.items():
+                f = self._files[kind]
+                try:
+                    f.write(text)
+                    f.flush()
+                except OSError as exc:
+                    raise OutputError(f"cannot write {self.paths[kind]}: {exc.strerror}") from exc
 
-    def _format_new_records(self, limit: int | None) -> bool:
-        """Format up to ``limit`` newly completed samples; True if more are waiting."""
+    def _format_new_records(self, limit: int, *, ended: bool) -> bool:
+        """Format up to ``limit`` new records of each kind; True if more are waiting.
+
+        Trace events wait until the series has ended (or ``ended`` says it has): while it
+        runs, only the sampled accuracy-log responses are formatted.
+        """
         series = self._series
         if series is None:
             return False
-        order = series.completion_order
-        end = len(order) if limit is None else min(len(order), self._cursor + limit)
-        if end <= self._cursor:
+        more = self._format_accuracy(series, limit)
+        if self._trace_enabled and (ended or series.closed):
+            more = self._format_trace(series, limit) or more
+        return more
+
+    def _series_marker(self, series: Series) -> str:
+        """An instant event where a series starts: lets readers split a trace into series."""
+        plan = series.plan
+        event = {
+            "name": "Series", "ph": "i", "s": "p", "pid": self._pid,
+            "ts": round((series.start_ns - self._origin_ns) / 1000, 3),
+            "args": {
+                "first_sample_seq": plan.first_sample_id, "first_query_seq": plan.first_query_id,
+                "queries_issued": series.queries_issued, "samples_per_query": series.spq,
+            },
+        }  # fmt: skip
+        self._trace_events += 1
+        return json.dumps(event, separators=(",", ":")) + ",\n"
+
+    def _format_accuracy(self, series: Series, limit: int) -> bool:
+        logged = series.logged
+        start = self._accuracy_cursor
+        end = min(len(logged), start + limit)
+        if end <= start:
             return False
-        batch = order[self._cursor : end]
-        self._cursor = end
-        accuracy = self._pending["accuracy"]
-        for entry in series.accuracy_entries(batch):
-            accuracy.append((",\n{ " if self._accuracy_entries else "\n{ ") + entry + " }")
+        self._accuracy_cursor = end
+        entries = []
+        for entry in series.accuracy_entries(logged[start:end]):
+            entries.append((",\n{ " if self._accuracy_entries else "\n{ ") + entry + " }")
             self._accuracy_entries += 1
-        if self._trace_enabled:
-            self._pending["trace"].extend(
-                _trace_lines(series.trace_events(batch, self._origin_ns, self._pid))
-            )
+        self._append("accuracy", "".join(entries))
+        return end < len(logged)
+
+    def _format_trace(self, series: Series, limit: int) -> bool:
+        order = series.completion_order
+        start = self._trace_cursor
+        end = min(len(order), start + limit)
+        if not self._trace_marked and series.queries_issued:
+            self._trace_marked = True
+            self._append("trace", self._series_marker(series))
+        if end <= start:
+            return False
+        self._trace_cursor = end
+        self._append("trace", series.trace_text(start, end, self._origin_ns, self._pid))
+        self._trace_events += 2 * (end - start)
         return end < len(order)
-
-
-def _trace_lines(events: Iterator[dict[str, object]]) -> Iterator[str]:
-    dumps: Callable[[object], str] = json.JSONEncoder(separators=(",", ":")).encode
-    for event in events:
-        yield dumps(event) + ",\n"

@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from asyncgen._health import RunHealth
 from asyncgen._results import PerformanceSummary
 from asyncgen.settings import TestMode, TestScenario
 
@@ -74,6 +75,10 @@ class TestResult:
     accuracy_entries: int
     peak_qps: float | None
     files: dict[str, Path]
+    # failed samples per kind, from reasons "kind: detail" (see asyncgen._failures)
+    failures: dict[str, int] = attrs.field(factory=dict)
+    # whether the generator kept to its schedule (see asyncgen._health); None: not judged
+    health: RunHealth | None = None
 
     @property
     def latencies(self) -> npt.NDArray[np.int64]:
@@ -96,6 +101,8 @@ class TestResult:
             "late_completions": self.late_completions,
             "accuracy_entries": self.accuracy_entries,
             "peak_qps": self.peak_qps,
+            "failures": dict(self.failures),
+            "health": None if self.health is None else self.health.to_dict(),
             "files": {kind: str(path) for kind, path in self.files.items()},
         }
 

@@ -8,6 +8,7 @@ synchronous and cheap, and safe from any thread.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from threading import get_ident as _get_ident
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
@@ -38,7 +39,12 @@ class QuerySample:
 
     def complete(self, data: ResponseData = b"", n_tokens: int | None = None) -> None:
         """Report this sample done, with its response bytes (and token count in token mode)."""
-        self._series.complete(self._seq, data, n_tokens)
+        series = self._series
+        now = series.now_ns()  # stamped on entry
+        if _get_ident() == series._loop_thread:  # the common case, one call shorter
+            series._record(self._seq, now, data, n_tokens)
+        else:
+            series.complete(self._seq, data, n_tokens, now)
 
     def first_token(self, data: ResponseData = b"") -> None:
         """Report this sample's first token (token-latency mode)."""
@@ -67,20 +73,26 @@ def query_samples_complete(responses: Sequence[QuerySampleResponse]) -> None:
     Unknown ids are reported as errors in the run's detail log (or, when no run owns them,
     through the framework log), never raised.
     """
+    now: int | None = None
     for response in responses:
         target = resolve_id(response.id)
         if target is not None:
             series, seq = target
-            series.complete(seq, response.data, response.n_tokens)
+            if now is None:  # stamped once, on the first sample the call resolves
+                now = series.now_ns()
+            series.complete(seq, response.data, response.n_tokens, now)
 
 
 def first_token_complete(responses: Sequence[QuerySampleResponse]) -> None:
-    """Report first tokens for many samples at once, LoadGen style."""
+    """Report first tokens for many samples at once, LoadGen style; one timestamp per call."""
+    now: int | None = None
     for response in responses:
         target = resolve_id(response.id)
         if target is not None:
             series, seq = target
-            series.first_token(seq, response.data)
+            if now is None:
+                now = series.now_ns()
+            series.first_token(seq, response.data, now)
 
 
 @runtime_checkable

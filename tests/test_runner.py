@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -217,3 +218,43 @@ def test_progress_snapshots_arrive_while_queries_are_paced(tmp_path: Path) -> No
     assert issued == sorted(issued) and issued[-1] > issued[0]
     assert seen[-1].expected_s is not None and seen[-1].expected_s >= 0.3
     assert all(p.in_flight >= 0 for p in seen)
+
+
+async def _tokens(sample: QuerySample) -> tuple[bytes, int]:
+    await asyncio.sleep(0)
+    sample.first_token(b"\x01")
+    await asyncio.sleep(0)
+    return b"\x01\x02", 4
+
+
+@pytest.mark.parametrize("scenario", [TestScenario.Server, TestScenario.SingleStream])
+def test_trace_carries_first_tokens_counters_and_series_markers(
+    tmp_path: Path, scenario: TestScenario
+) -> None:
+    settings = _settings(scenario, TestMode.PerformanceOnly, use_token_latencies=True)
+    result = asyncgen.run(
+        asyncgen.FunctionSUT(_tokens),
+        ListQSL(),
+        settings,
+        log_settings=_log(tmp_path),
+        audit_config=None,
+    )
+    trace = json.loads(result.files["trace"].read_text())
+    events = trace["traceEvents"]
+    names = [e.get("name") for e in events]
+    samples = [e for e in events if e.get("name") == "Sample" and e["ph"] == "b"]
+    assert samples and all(e["args"]["n_tokens"] == 4 for e in samples)
+    assert names.count("Series") == 1
+    if scenario is TestScenario.Server:
+        latency = [e for e in events if e.get("name") == "Latency"]
+        tokens = [e for e in events if e.get("name") == "Token_Latency"]
+        assert len(latency) == len(tokens) == len(samples)
+        lag = {e["ts"]: e["args"]["issue_delay"] for e in latency}
+        assert all(lag[s["ts"]] == s["args"]["issue_start_ns"] for s in samples)
+    else:
+        token_begins = [e for e in events if e.get("name") == "Token" and e["ph"] == "b"]
+        assert len(token_begins) == len(samples)
+        ends = {e["id"]: e["args"]["complete_ns"] for e in token_begins}
+        assert all(0 <= ends[s["id"]] <= s["args"]["complete_ns"] for s in samples)
+    # The footer's origin is wall-clock epoch time in microseconds, as the reference writes it.
+    assert abs(trace["otherData"]["ts"] / 1e6 - time.time()) < 60

@@ -150,3 +150,73 @@ async def test_accuracy_entries_carry_upper_case_hex_and_tokens(tmp_path: Path) 
         '[\n{ "seq_id" : 0, "qsl_idx" : 0, "data" : "AB01", "token_data" : "0A", '
         '"token_count" : 2 }\n]\n'
     )
+
+
+@pytest.mark.asyncio
+async def test_start_query_stamps_a_one_sample_query_when_it_is_called(tmp_path: Path) -> None:
+    series, _, clock = _series(tmp_path)
+    series.queries_issued = series.samples_issued = 0  # undo the fixture's mark_issued
+    clock.advance(50)
+    (sample,) = series.start_query(0, 7, scheduled_ns=120)
+    assert (sample.index, sample.id) == (7, series.samples_for(0, 0)[0].id)
+    assert (series.scheduled_ns[0], series.issued_ns[0]) == (120, 150)
+    (closed_loop,) = series.start_query(1, 3, scheduled_ns=None)  # scheduled when issued
+    assert series.scheduled_ns[1] == series.issued_ns[1] == 150
+    assert (series.queries_issued, series.samples_issued) == (2, 2)
+    clock.advance(5)
+    closed_loop.complete(b"")
+    assert series.done_ns[1] == series.completed_ns[1] == 155  # one column for both
+    assert list(series.completion_order) == [1]
+    await series.wait_query(1)
+
+
+@pytest.mark.asyncio
+async def test_only_sampled_responses_are_kept_for_the_accuracy_log(tmp_path: Path) -> None:
+    clock = FakeClock(0)
+    log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)), enable_trace=False)
+    writer = LogWriter(log, "t", 0)
+    _open_writers.append(writer)
+    mask = np.array([False, True, False, True])
+    series = Series(
+        make_plan([0, 1, 2, 3]),
+        clock=clock,
+        writer=writer,
+        log_all_responses=False,
+        log_mask=mask,
+        use_tokens=False,
+        needs_first_token=True,
+    )
+    writer.follow(series)
+    series.mark_issued(0, 3, [0] * 4, 0)
+    samples = series.samples_for(0, 3)
+    for k in (3, 0, 1, 2):
+        samples[k].complete(bytes([k]))
+    assert list(series.logged) == [3, 1]  # sampled ones, in completion order
+    assert [series.logs_response(s) for s in range(4)] == [False, True, False, True]
+    writer.close()
+    entries = writer.paths["accuracy"].read_text().splitlines()[1:-1]
+    assert entries == [
+        '{ "seq_id" : 3, "qsl_idx" : 3, "data" : "03" },',
+        '{ "seq_id" : 1, "qsl_idx" : 1, "data" : "01" }',
+    ]
+
+
+@pytest.mark.asyncio
+async def test_trace_text_gives_exact_nanoseconds_in_completion_order(tmp_path: Path) -> None:
+    series, _, clock = _series(tmp_path, n=2)
+    a, b = series.samples_for(0, 1)
+    clock.advance(1_234_567)
+    b.complete(b"")
+    a.complete(b"")
+    text = series.trace_text(0, 2, origin_ns=0, pid=9)
+    assert text.splitlines() == [
+        '{"name":"Sample","cat":"default","ph":"b","pid":9,"id":1,"ts":0.100,"args":'
+        '{"sample_seq":1,"query_seq":1,"sample_idx":1,"issue_start_ns":0,'
+        '"complete_ns":1234567}},',
+        '{"name":"Sample","cat":"default","ph":"e","pid":9,"id":1,"ts":1234.667},',
+        '{"name":"Sample","cat":"default","ph":"b","pid":9,"id":0,"ts":0.100,"args":'
+        '{"sample_seq":0,"query_seq":0,"sample_idx":0,"issue_start_ns":0,'
+        '"complete_ns":1234567}},',
+        '{"name":"Sample","cat":"default","ph":"e","pid":9,"id":0,"ts":1234.667},',
+    ]
+    assert series.trace_text(2, 2, origin_ns=0, pid=9) == ""

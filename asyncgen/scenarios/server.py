@@ -1,40 +1,101 @@
 """Server: Poisson arrivals, open loop.
 
-The shaper sleeps on a loop timer (``loop.call_at``) until the next arrival is due, then issues
-every arrival already due — one ``issue_query`` per query, or all of them in one call with
+The shaper waits for each arrival with ``clock.sleep_until`` — by default a loop timer until
+shortly before it, then polling the loop (see ``asyncgen._clock``) — and issues every arrival
+already due when it wakes: one ``issue_query`` per query, or all of them in one call with
 ``server_coalesce_queries``. A late arrival is issued at once and keeps its scheduled time, so
 lateness counts against latency (no coordinated omission), and issue lag is recorded per query.
+
+The loop is the hottest code of a run, so it reads the plan in chunks of plain ints, stamps
+one-sample queries through ``Series.start_query``, checks stop rules only when a limit is set,
+and, when it has fallen behind, still yields to the loop every ``YIELD_EVERY`` queries so that
+completions and the SUT's own tasks keep running.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+
+import numpy as np
+
 from asyncgen.scenarios._common import IssueOutcome, ShaperContext, issue, max_limits_reached
+
+CHUNK = 4096  # plan entries turned into Python ints at a time: bounded memory, fast loops
+YIELD_EVERY = 16  # queries issued back to back, when behind schedule, between loop turns
 
 
 async def run_server(ctx: ShaperContext) -> IssueOutcome:
     series, clock = ctx.series, ctx.clock
-    offsets = series.plan.scheduled_offsets_ns.tolist()
-    coalesce = ctx.settings.requested.server_coalesce_queries
     start = series.start_ns = clock.now_ns()
-    n, q = len(offsets), 0
+    if ctx.settings.requested.server_coalesce_queries or series.spq != 1:
+        await _run_batched(ctx, start)
+    else:
+        await _run_single(ctx, start)
+    return IssueOutcome(ran_out=False)  # Server issues its whole plan unless stopped
+
+
+async def _run_single(ctx: ShaperContext, start: int) -> None:
+    """One query per arrival, one sample per query: the fast path."""
+    series, clock, issue_query = ctx.series, ctx.clock, ctx.sut.issue_query
+    now_ns, sleep_until, start_query = clock.now_ns, clock.sleep_until, series.start_query
+    checks = _has_stop_rules(ctx)
+    in_a_row = 0
+    for q, offset, index in _plan_rows(ctx):
+        due = start + offset
+        if now_ns() < due:
+            await sleep_until(due)
+            in_a_row = 0
+        elif in_a_row >= YIELD_EVERY:
+            await asyncio.sleep(0)  # behind schedule: one loop turn for completions
+            in_a_row = 0
+        in_a_row += 1
+        await issue_query(start_query(q, index, due))
+        if checks and _should_stop(ctx, series.issued_ns[q]):
+            return
+
+
+async def _run_batched(ctx: ShaperContext, start: int) -> None:
+    """Coalesced arrivals (or multi-sample queries): one call per wake-up or per query."""
+    series, clock = ctx.series, ctx.clock
+    offsets = series.plan.scheduled_offsets_ns
+    coalesce = ctx.settings.requested.server_coalesce_queries
+    n, q = series.plan.query_count, 0
     while q < n:
-        due = start + offsets[q]
+        due = start + int(offsets[q])
         if clock.now_ns() < due:
             await clock.sleep_until(due)
-        if coalesce:
-            now = clock.now_ns()
-            last = q
-            while last + 1 < n and start + offsets[last + 1] <= now:
-                last += 1
-            scheduled = [start + offsets[k] for k in range(q, last + 1)]
-            now = await issue(ctx, q, last, scheduled)
-            q = last + 1
-        else:
-            now = await issue(ctx, q, q, (due,))
-            q += 1
+        last = q
+        if coalesce:  # every arrival already due joins this call
+            due_now = clock.now_ns() - start
+            last = max(q, int(np.searchsorted(offsets, due_now, side="right")) - 1)
+        scheduled = (start + offsets[q : last + 1]).tolist()
+        now = await issue(ctx, q, last, scheduled)
+        q = last + 1
         if not ctx.accuracy and _should_stop(ctx, now):
-            break
-    return IssueOutcome(ran_out=False)  # Server issues its whole plan unless stopped
+            return
+
+
+def _plan_rows(ctx: ShaperContext) -> Iterator[tuple[int, int, int]]:
+    """(query, scheduled offset, QSL index) for every query, converted a chunk at a time."""
+    plan = ctx.series.plan
+    offsets, indices = plan.scheduled_offsets_ns, plan.sample_indices
+    for first in range(0, plan.query_count, CHUNK):
+        last = min(first + CHUNK, plan.query_count)
+        yield from zip(
+            range(first, last),
+            offsets[first:last].tolist(),
+            indices[first:last].tolist(),
+            strict=True,
+        )
+
+
+def _has_stop_rules(ctx: ShaperContext) -> bool:
+    """Whether any rule can end issuing early (never in accuracy mode)."""
+    eff = ctx.settings
+    return not ctx.accuracy and bool(
+        eff.max_async_queries or eff.max_query_count or eff.max_duration_ms
+    )
 
 
 def _should_stop(ctx: ShaperContext, now: int) -> bool:

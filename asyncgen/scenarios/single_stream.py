@@ -18,8 +18,7 @@ async def run_closed_loop(ctx: ShaperContext) -> IssueOutcome:
     for q in range(series.plan.query_count):
         if q:
             await series.wait_query(q - 1)
-        now = ctx.clock.now_ns()
-        await issue(ctx, q, q, (now,))
+        now = await issue(ctx, q, q, None)  # scheduled when issued, as in the reference
         if ctx.accuracy:
             continue
         if ending_naturally(ctx, now) or max_limits_reached(ctx, now):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from asyncgen._clock import FakeClock
 from asyncgen._effective import effective_settings
 from asyncgen._series import Series
 from asyncgen._writer import LogWriter
-from asyncgen.scenarios import SHAPERS, IssueOutcome, ShaperContext
+from asyncgen.scenarios import SHAPERS, IssueOutcome, ShaperContext, server
 from asyncgen.settings import LogOutputSettings, LogSettings, TestScenario, TestSettings
 from asyncgen.sut import QuerySample
 from tests.helpers import RecordingSUT, complete_after, detail_values, make_plan
@@ -201,3 +202,39 @@ async def test_offline_sends_one_query_scheduled_at_the_start(tmp_path: Path) ->
     assert sut.calls == [[0, 1, 2, 3, 4]]
     assert _column(series.scheduled_ns, 1) == [7 * MS]
     assert outcome == IssueOutcome(ran_out=False)
+
+
+@pytest.mark.asyncio
+async def test_server_reads_the_plan_in_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(server, "CHUNK", 3)  # 8 queries: chunks of 3, 3 and 2
+    clock = FakeClock(0)
+    sut = RecordingSUT(complete_after(clock, 0))
+    offsets = [k * MS for k in range(8)]
+    settings = TestSettings(scenario=TestScenario.Server)
+    series, _, _ = await _run(tmp_path, settings, offsets, sut, clock)
+    assert sut.calls == [[k] for k in range(8)]
+    assert _column(series.issued_ns, 8) == offsets
+    assert _column(series.scheduled_ns, 8) == offsets
+
+
+@pytest.mark.asyncio
+async def test_server_behind_schedule_still_lets_the_loop_run(tmp_path: Path) -> None:
+    clock = FakeClock(0)
+    sut = RecordingSUT(complete_after(clock, 5 * MS))  # every query makes the next one late
+    turns: list[int] = []
+    loop = asyncio.get_running_loop()
+
+    def count() -> None:  # one entry per loop turn, tagged with queries issued so far
+        turns.append(len(sut.calls))
+        if len(sut.calls) < n:
+            loop.call_soon(count)
+
+    n = 4 * server.YIELD_EVERY
+    loop.call_soon(count)
+    settings = TestSettings(scenario=TestScenario.Server)
+    await _run(tmp_path, settings, [k * MS for k in range(n)], sut, clock)
+    # Late queries go out back to back, but never more than YIELD_EVERY between loop turns.
+    assert max(b - a for a, b in itertools.pairwise(turns)) <= server.YIELD_EVERY
+    assert len(sut.calls) == n

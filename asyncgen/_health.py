@@ -1,0 +1,120 @@
+"""The run's own health: did the load generator keep to its schedule?
+
+Latency is measured from each query's scheduled time, so a generator that issues late adds
+its lateness to every latency, and one that falls behind offers less load than asked. Two
+signs say the generator itself fell behind, judged on the reported performance series:
+
+* **backlog**: the achieved issue rate (queries over the span from the start to the last
+  issue) is below 99% of the scheduled rate (queries over the span of scheduled times), and
+  the last query went out more than ``LAG_GAPS`` mean inter-arrival times late;
+* **bursts**: the p99 issue lag exceeds ``LAG_GAPS`` mean inter-arrival times and
+  ``MIN_P99_LAG_NS``: queries left in clumps rather than on their Poisson schedule.
+
+Runs of fewer than ``MIN_QUERIES`` queries are too short to judge (a p99 over a few hundred
+lags is one unlucky wake-up). Closed-loop scenarios schedule each query when it is issued, so
+they are always healthy by this measure.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+BEHIND_RATE = 0.99  # achieved / scheduled below this is a backlog
+LAG_GAPS = 10  # lateness measured in mean inter-arrival times
+MIN_P99_LAG_NS = 1_000_000  # below a millisecond, lateness is never called a burst
+MIN_QUERIES = 1000
+
+if TYPE_CHECKING:
+    from asyncgen._series import Series
+
+
+@attrs.frozen(kw_only=True)
+class RunHealth:
+    """How well the generator kept to its schedule in the reported performance series."""
+
+    queries: int
+    scheduled_qps: float  # queries / (last scheduled time - start)
+    achieved_qps: float  # queries / (last issue time - start)
+    mean_interarrival_ns: float
+    issue_lag_p99_ns: int
+    final_issue_lag_ns: int
+    fell_behind: bool
+    warnings: tuple[str, ...]
+
+    @property
+    def achieved_fraction(self) -> float:
+        return self.achieved_qps / self.scheduled_qps if self.scheduled_qps else 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "queries": self.queries,
+            "scheduled_qps": self.scheduled_qps,
+            "achieved_qps": self.achieved_qps,
+            "achieved_fraction": self.achieved_fraction,
+            "mean_interarrival_ns": self.mean_interarrival_ns,
+            "issue_lag_p99_ns": self.issue_lag_p99_ns,
+            "final_issue_lag_ns": self.final_issue_lag_ns,
+            "fell_behind": self.fell_behind,
+            "warnings": list(self.warnings),
+        }
+
+
+def assess(
+    scheduled_ns: npt.NDArray[np.int64], issued_ns: npt.NDArray[np.int64], start_ns: int
+) -> RunHealth | None:
+    """Health of one series from its issued queries' columns; None without a schedule span."""
+    n = int(scheduled_ns.size)
+    if n < 2:
+        return None
+    scheduled_span = int(scheduled_ns[-1]) - start_ns
+    issued_span = int(issued_ns[-1]) - start_ns
+    if scheduled_span <= 0 or issued_span <= 0:
+        return None
+    lags = np.sort(issued_ns - scheduled_ns)
+    p99 = int(lags[min(n - 1, int(n * 0.99))])
+    final_lag = int(issued_ns[-1] - scheduled_ns[-1])
+    gap = scheduled_span / (n - 1)
+    scheduled_qps, achieved_qps = n * 1e9 / scheduled_span, n * 1e9 / issued_span
+    warnings: list[str] = []
+    if n >= MIN_QUERIES:
+        if achieved_qps < BEHIND_RATE * scheduled_qps and final_lag > LAG_GAPS * gap:
+            warnings.append(
+                "asyncgen fell behind its schedule: issued "
+                f"{achieved_qps:.2f} queries/s of {scheduled_qps:.2f} scheduled "
+                f"({100 * achieved_qps / scheduled_qps:.1f}%); the last query went out "
+                f"{_ms(final_lag)} late. The load generator, not the SUT, "
+                "limited the offered load: lower the target QPS or give the run more CPU."
+            )
+        if p99 > LAG_GAPS * gap and p99 > MIN_P99_LAG_NS:
+            warnings.append(
+                f"asyncgen issued in bursts: p99 issue lag {_ms(p99)} is more "
+                f"than {LAG_GAPS} mean inter-arrival times ({_ms(int(gap))}), "
+                "so queries left in clumps rather than on schedule. Use precise pacing "
+                "(the default MonotonicClock), a less loaded machine, or a lower target QPS."
+            )
+    return RunHealth(
+        queries=n,
+        scheduled_qps=scheduled_qps,
+        achieved_qps=achieved_qps,
+        mean_interarrival_ns=gap,
+        issue_lag_p99_ns=p99,
+        final_issue_lag_ns=final_lag,
+        fell_behind=bool(warnings),
+        warnings=tuple(warnings),
+    )
+
+
+def series_health(series: Series) -> RunHealth | None:
+    """``assess`` on a finished series' issued queries."""
+    n = series.queries_issued
+    scheduled = np.frombuffer(series.scheduled_ns, dtype=np.int64)[:n]
+    issued = np.frombuffer(series.issued_ns, dtype=np.int64)[:n]
+    return assess(scheduled, issued, series.start_ns)
+
+
+def _ms(ns: int) -> str:
+    return f"{ns / 1e6:.3f} ms"

@@ -1,0 +1,1 @@
+"""asyncgen against the reference LoadGen, side by side: ``python -m benchmarks [--quick]``."""

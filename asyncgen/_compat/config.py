@@ -1,0 +1,102 @@
+"""``TestSettings.FromConfig`` with the reference's return codes and process-wide rules.
+
+The reference keeps a process-wide count of user.conf loads (``conf_type=1``): the first one
+applies the built-in mlperf.conf before the file; every later one skips it and logs "Multiple
+conf files are used. This is not valid for official submission.", which the submission checker
+flags. Errors logged outside a test (that one, "can't open file", parse errors) land at the top
+of the next test's detail log; here they wait in a queue that the next ``StartTest`` drains.
+
+The parsing itself is asyncgen's (``asyncgen._config``): stricter than the reference, it
+rejects unknown keys and MLPerf-only keys in a user.conf, which the reference ignores.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno
+import threading
+
+from asyncgen._compat.settings import TestSettings, to_engine_settings, update_from_engine
+from asyncgen._config import ConfigKind, apply_config_text, presets_dir
+from asyncgen._errors import ConfigError
+from asyncgen._log import get_logger
+
+MULTIPLE_CONF_FILES = "Multiple conf files are used. This is not valid for official submission."
+USER_CONF, MLPERF_CONF_ONLY = 1, 0
+
+_log = get_logger("asyncgen.compat")
+_lock = threading.Lock()
+_user_conf_loads = 0
+_pending_errors: list[tuple[str, str]] = []
+
+
+def take_pending_errors() -> list[tuple[str, str]]:
+    """The (key, message) errors logged since the last test; the queue is emptied."""
+    with _lock:
+        errors = list(_pending_errors)
+        _pending_errors.clear()
+    return errors
+
+
+def _record_error(message: str) -> None:
+    with _lock:
+        _pending_errors.append(("error_invalid_config", message))
+
+
+def _first_user_conf() -> bool:
+    global _user_conf_loads  # noqa: PLW0603 - process-wide by the reference's definition
+    with _lock:
+        _user_conf_loads += 1
+        return _user_conf_loads == 1
+
+
+def from_config(
+    settings: TestSettings, path: str, model: str, scenario: str, conf_type: int = USER_CONF
+) -> int:
+    """The body of ``TestSettings.FromConfig``; see there."""
+    for name, value in (("path", path), ("model", model)):
+        if not isinstance(value, str):
+            raise TypeError(f"FromConfig: {name} must be a str, got {value!r}")
+    scenario_text = scenario.name if isinstance(scenario, enum.Enum) else scenario
+    if not isinstance(scenario_text, str):
+        raise TypeError(f"FromConfig: scenario must be a str, got {scenario!r}")
+    if conf_type == USER_CONF:
+        if _first_user_conf():
+            _apply_mlperf_conf(settings, model, scenario_text)
+        else:
+            _record_error(MULTIPLE_CONF_FILES)
+    if conf_type == MLPERF_CONF_ONLY:
+        return _apply_mlperf_conf(settings, model, scenario_text)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        _record_error(f"can't open file {path}")
+        _log.error("FromConfig cannot open the config file", path=path, error=str(exc))
+        return -errno.ENOENT
+    kind: ConfigKind = "user" if conf_type == USER_CONF else "audit"
+    return _apply(
+        settings, raw.decode("utf-8", errors="replace"), model, scenario_text, kind=kind, path=path
+    )
+
+
+def _apply_mlperf_conf(settings: TestSettings, model: str, scenario: str) -> int:
+    rules = presets_dir() / "mlperf.conf"
+    text = rules.read_text(encoding="utf-8")
+    return _apply(settings, text, model, scenario, kind="mlperf", path=str(rules))
+
+
+def _apply(
+    settings: TestSettings, text: str, model: str, scenario: str, *, kind: ConfigKind, path: str
+) -> int:
+    """Apply ``text`` to ``settings`` in place; nothing changes on an error (returns -EINVAL)."""
+    try:
+        updated = apply_config_text(
+            to_engine_settings(settings), text, model=model, scenario=scenario, kind=kind, path=path
+        )
+    except ConfigError as exc:
+        _record_error(str(exc))
+        _log.error("FromConfig rejected the config file", path=path, error=str(exc))
+        return -errno.EINVAL
+    update_from_engine(settings, updated)
+    return 0

@@ -1,0 +1,156 @@
+"""What both HTTP SUTs share: the pool's life cycle, the request cache, failure counting."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import Self
+
+from asyncgen._version import __version__
+from asyncgen.http._failures import FailureCounts, FailureKind
+from asyncgen.http._payload import Payload, PayloadSource
+from asyncgen.http._pool import Exchange, Origin, Pool
+from asyncgen.sut import QuerySample
+
+USER_AGENT = f"asyncgen/{__version__}"
+
+REQUEST_CACHE_SIZE = 65_536  # encoded requests kept, by sample index
+Request = tuple[bytes, bool]  # the request's bytes, and whether it is a HEAD request
+
+
+class PooledSUT:
+    """A SUT that turns each sample into one request on a keep-alive pool.
+
+    The pool opens on the first request, on the running loop. Once the runner has flushed and
+    the last response is in, idle connections close by themselves (they reopen for the next
+    series), so a SUT driven by the synchronous ``asyncgen.run`` leaves nothing open behind;
+    ``aclose()`` (or ``async with``) closes everything at once, failing requests still out.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        source: PayloadSource,
+        *,
+        headers: Mapping[str, str] | None,
+        timeout_s: float,
+        max_connections: int,
+        name: str,
+        ssl_context: ssl.SSLContext | None = None,
+        keepalive_s: float = 4.0,
+    ) -> None:
+        if timeout_s <= 0:
+            raise ValueError("timeout_s must be positive")
+        if max_connections < 0:
+            raise ValueError("max_connections must be 0 (no limit) or more")
+        self.origin = Origin.parse(base_url)
+        self.base_url = base_url
+        self.source = source
+        self.timeout_s = timeout_s
+        self.max_connections = max_connections
+        self.failures = FailureCounts()
+        self._name = name
+        self._ssl = ssl_context
+        self._keepalive_s = keepalive_s
+        self.default_headers = {"User-Agent": USER_AGENT, "Accept": "*/*", **(headers or {})}
+        Payload(headers=self.default_headers)  # validates the header names and values
+        self._pool: Pool | None = None
+        self._flushed = False
+        self._requests: dict[int, tuple[Payload, Request]] = {}
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def connections_opened(self) -> int:
+        """Connections opened by the current pool (keep-alive reuse keeps this low)."""
+        return 0 if self._pool is None else self._pool.opened
+
+    async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+        pool = self._open_pool()
+        self._flushed = False
+        for sample in samples:
+            try:
+                request = self._request_for(sample.index)
+            except Exception as exc:  # a payload we cannot send fails its sample, not the run
+                self.fail_sample(sample, "other", f"cannot build the request: {exc!r}")
+                continue
+            pool.submit(self._exchange(sample, request))
+
+    async def flush_queries(self) -> None:
+        """No more queries for now: idle connections close once the last response is in."""
+        self._flushed = True
+        self._when_idle()
+
+    async def aclose(self) -> None:
+        """Close every connection now; requests still out fail as ``other``."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    # -- for subclasses --------------------------------------------------------------------
+
+    def _build_request(self, payload: Payload) -> Request:
+        """The request bytes for ``payload``, and whether it is a HEAD request."""
+        raise NotImplementedError
+
+    def _exchange(self, sample: QuerySample, request: Request) -> Exchange:
+        """The exchange that sends ``request`` and answers ``sample``."""
+        raise NotImplementedError
+
+    def fail_sample(self, sample: QuerySample, kind: FailureKind, detail: str) -> None:
+        """Count the failure and fail the sample with the reason ``"<kind>: <detail>"``."""
+        self.failures.add(kind)
+        sample.fail(f"{kind}: {detail}")
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _request_for(self, index: int) -> Request:
+        """The request for sample ``index``, built once per payload object."""
+        payload = self.source.payload(index)
+        cached = self._requests.get(index)
+        if cached is not None and cached[0] is payload:
+            return cached[1]
+        request = self._build_request(payload)
+        if len(self._requests) >= REQUEST_CACHE_SIZE:  # a huge accuracy set: start afresh
+            self._requests.clear()
+        self._requests[index] = (payload, request)
+        return request
+
+    def _open_pool(self) -> Pool:
+        loop = asyncio.get_running_loop()
+        pool = self._pool
+        if pool is not None and not pool.closed and pool.loop is loop:
+            return pool
+        if pool is not None:  # left open on another (likely closed) loop
+            with contextlib.suppress(RuntimeError):
+                pool.close()
+        pool = self._pool = Pool(
+            self.origin,
+            timeout_s=self.timeout_s,
+            max_connections=self.max_connections,
+            keepalive_s=self._keepalive_s,
+            ssl_context=self._ssl,
+        )
+        pool.on_idle = self._when_idle
+        return pool
+
+    def _when_idle(self) -> None:
+        pool = self._pool
+        if self._flushed and pool is not None and pool.in_flight == 0:
+            pool.close_idle()

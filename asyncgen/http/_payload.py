@@ -1,0 +1,43 @@
+"""What one sample sends: ``Payload``, and the ``PayloadSource`` protocol QSLs offer."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+
+def _no_line_breaks(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"Payload.{attribute.name} must not contain line breaks: {value!r}")
+
+
+def _check_headers(_: object, __: attrs.Attribute[Any], value: dict[str, str]) -> None:
+    for name, text in value.items():
+        if any(c in name for c in "\r\n:") or "\r" in text or "\n" in text:
+            raise ValueError(f"Payload header {name!r}: {text!r} is not a valid header")
+
+
+@attrs.frozen
+class Payload:
+    """One HTTP request: ``method``, ``path`` (appended to the SUT's base URL), and a body —
+    ``json`` (any JSON-ready value, sent as ``application/json``) or raw ``body`` bytes, not
+    both — plus extra ``headers``.
+    """
+
+    method: str = attrs.field(default="POST", validator=_no_line_breaks)
+    path: str = attrs.field(default="", validator=_no_line_breaks)
+    json: Any = None
+    body: bytes | None = None
+    headers: dict[str, str] = attrs.field(factory=dict, validator=_check_headers)
+
+    def __attrs_post_init__(self) -> None:
+        if self.json is not None and self.body is not None:
+            raise ValueError("a Payload has either json or body, not both")
+
+
+@runtime_checkable
+class PayloadSource(Protocol):
+    """What the HTTP SUTs read their requests from: usually the QSL itself."""
+
+    def payload(self, index: int) -> Payload: ...

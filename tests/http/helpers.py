@@ -1,0 +1,69 @@
+"""A sample that records what an HTTP SUT reports, a list payload source, and ``answer``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from asyncgen.http import Payload
+
+
+class Sample:
+    """Stands in for ``asyncgen.QuerySample``: records what the SUT reports, in order."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.events: list[tuple[str, Any]] = []
+        self.finished = asyncio.Event()
+
+    def first_token(self, data: bytes = b"") -> None:
+        self.events.append(("first_token", bytes(data)))
+
+    def complete(self, data: bytes = b"", n_tokens: int | None = None) -> None:
+        self.events.append(("complete", (bytes(data), n_tokens)))
+        self.finished.set()
+
+    def fail(self, reason: str) -> None:
+        self.events.append(("fail", reason))
+        self.finished.set()
+
+    @property
+    def outcome(self) -> tuple[str, Any]:
+        return self.events[-1]
+
+
+class ListSource:
+    """A payload source over a list."""
+
+    def __init__(self, payloads: Sequence[Payload]) -> None:
+        self.payloads = list(payloads)
+
+    def payload(self, index: int) -> Payload:
+        return self.payloads[index]
+
+
+async def answer(sut: Any, indices: Sequence[int]) -> list[Sample]:
+    """Issue one sample per index in one query and wait until each is answered."""
+    samples = [Sample(i) for i in indices]
+    await sut.issue_query(samples)
+    async with asyncio.timeout(10):  # a bug must fail the test, not hang it
+        for sample in samples:
+            await sample.finished.wait()
+    return samples
+
+
+class PayloadQSL(ListSource):
+    """A QSL over a list of payloads; also their payload source."""
+
+    def __init__(self, payloads: Sequence[Payload], name: str = "payloads") -> None:
+        super().__init__(payloads)
+        self.name = name
+        self.total_sample_count = len(self.payloads)
+        self.performance_sample_count = len(self.payloads)
+
+    async def load_samples(self, indices: Sequence[int]) -> None:
+        """Nothing to load."""
+
+    async def unload_samples(self, indices: Sequence[int]) -> None:
+        """Nothing to unload."""

@@ -1,0 +1,10 @@
+"""``python -m asyncgen.report OUTDIR [OUTDIR ...]``."""
+
+from __future__ import annotations
+
+import sys
+
+from asyncgen._cli_report_command import main
+
+if __name__ == "__main__":
+    sys.exit(main())

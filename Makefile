@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# A real model behind a real async HTTP server on 127.0.0.1, load-tested with `asyncgen run`.
 demo: $(STAMP)
-	$(BIN)/python -m asyncgen demo
+	$(BIN)/python -m examples.digits_demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)

@@ -1,7 +1,11 @@
 """The ``asyncgen`` command line.
 
+``asyncgen run`` runs one test of any SUT — a URL through an HTTP adapter, or a Python object —
+with live progress and a result table (see ``asyncgen._cli_run`` and docs/cli.md).
 ``asyncgen demo`` runs a Server-scenario test against the simulated async SUT shipped in the
 package and prints the summary; its options change the load and the simulated service time.
+``asyncgen report`` turns run folders into an HTML report with figures, or compares runs
+(``asyncgen.report``; needs the ``report`` extra).
 """
 
 from __future__ import annotations
@@ -10,15 +14,20 @@ import argparse
 import sys
 from pathlib import Path
 
+from asyncgen import _cli_run
+from asyncgen._cli_report_command import add_report_command, run_report
 from asyncgen._errors import AsyncgenError
 from asyncgen._runner import run
 from asyncgen.settings import LogOutputSettings, LogSettings, TestMode, TestScenario, TestSettings
 from asyncgen.simulated import ServiceTime, SimulatedQSL, SimulatedSUT
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """The ``asyncgen`` parser and its ``run`` sub-parser (which checks more on its own)."""
     parser = argparse.ArgumentParser(prog="asyncgen", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = _cli_run.add_parser(commands)
+    add_report_command(commands)
     demo = commands.add_parser(
         "demo", help="run a Server test against the built-in simulated SUT and print its summary"
     )
@@ -44,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--outdir", type=Path, default=Path("out/demo"), help="log folder (default out/demo)"
     )
-    return parser
+    return parser, run_parser
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -80,7 +89,12 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    parser, run_parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return _cli_run.run_command(run_parser, args)
+    if args.command == "report":
+        return run_report(args)
     try:
         if args.command == "demo":
             return _demo(args)

@@ -1,0 +1,459 @@
+"""``asyncgen run``: one test of a SUT from the command line, with live progress.
+
+Exit status: 0 VALID, 1 INVALID, 2 error (bad arguments, config or settings errors, a server
+that cannot be reached, a SUT or QSL that raised), 128 + the signal number when interrupted
+(130 for Ctrl-C, 143 for SIGTERM) after the run has written its files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Iterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+import structlog
+from rich.console import Console
+
+from asyncgen import _cli_targets as targets
+from asyncgen._cli_report import render_result
+from asyncgen._cli_settings import (
+    Shortcuts,
+    build_settings,
+    describe,
+    field_table,
+    parse_mode,
+    parse_scenario,
+)
+from asyncgen._errors import AsyncgenError
+from asyncgen._progress_view import ProgressView, ViewKind
+from asyncgen._runner import _uvloop_factory, run_test
+from asyncgen.result import TestResult
+from asyncgen.settings import LogOutputSettings, LogSettings, TestSettings
+from asyncgen.sut import QuerySampleLibrary, SystemUnderTest
+
+EXIT_VALID, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
+LIVE_INTERVAL_S = 0.25
+DESCRIPTION = "Run one test of a system under test and write the MLPerf LoadGen log files."
+EPILOG = """\
+settings are applied in this order: TestSettings defaults (or --config, after the MLPerf rules
+in mlperf.conf), --mode, the shortcuts (--qps, --latency-ms, --duration-ms, --min-queries), then
+each --set in order.
+
+exit status: 0 VALID, 1 INVALID, 2 error (arguments, config, unreachable server, SUT raised),
+130 interrupted by Ctrl-C, 143 by SIGTERM (the logs written so far are complete and parse).
+
+examples:
+  asyncgen run -s Server --qps 200 --sut http://127.0.0.1:8000/predict --dataset inputs.jsonl
+  asyncgen run -s Offline -c demo-offline --sut mypkg.model:make_sut --qsl mypkg.model:qsl
+  asyncgen run -s Server -c user.conf --model resnet50 --sut mysut.py:sut --set min_query_count=500
+Full reference: docs/cli.md.
+"""
+
+_T = TypeVar("_T")
+
+
+class InterruptedRunError(Exception):
+    """SIGINT or SIGTERM stopped the run; ``signum`` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    """Add ``run`` to the ``asyncgen`` sub-command parsers."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "run",
+        help="run one test of a SUT (URL or module:object) and write the log files",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _test_options(parser.add_argument_group("test"))
+    _sut_options(parser.add_argument_group("system under test"))
+    _sample_options(parser.add_argument_group("samples"))
+    _output_options(parser.add_argument_group("output"))
+    return parser
+
+
+def _test_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "-s",
+        "--scenario",
+        type=_arg(parse_scenario),
+        metavar="SCENARIO",
+        help="SingleStream, MultiStream, Server or Offline (any case); required",
+    )
+    group.add_argument(
+        "-m",
+        "--mode",
+        type=_arg(parse_mode),
+        metavar="MODE",
+        help="performance, accuracy, submission, find-peak (or a TestMode name); "
+        "default: the config's mode, else performance",
+    )
+    group.add_argument(
+        "-c",
+        "--config",
+        metavar="FILE|PRESET",
+        help="a user.conf-style file, or a preset name from scenarios/ (e.g. demo-server); "
+        "the MLPerf rules (mlperf.conf) are applied first",
+    )
+    group.add_argument(
+        "--model",
+        default="*",
+        help="model name the config lines are matched against (default: '*', only the "
+        "lines for every model)",
+    )
+    group.add_argument(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a TestSettings field, e.g. --set server_target_latency_ns=20000000 "
+        "(repeatable; --list-settings shows the keys)",
+    )
+    group.add_argument(
+        "--qps",
+        type=float,
+        metavar="QPS",
+        help="target QPS: server_target_qps (Server) or offline_expected_qps (Offline)",
+    )
+    group.add_argument(
+        "--latency-ms",
+        type=float,
+        metavar="MS",
+        help="latency in ms: the Server bound (server_target_latency_ns), or the expected "
+        "latency of SingleStream/MultiStream",
+    )
+    group.add_argument("--duration-ms", type=int, metavar="MS", help="min_duration_ms")
+    group.add_argument("--min-queries", type=int, metavar="N", help="min_query_count")
+    group.add_argument(
+        "--allow-failures",
+        action="store_true",
+        help="failed samples (refused connections, timeouts, HTTP errors, a SUT's "
+        "sample.fail) are counted but do not make the run INVALID",
+    )
+    group.add_argument(
+        "--audit-config",
+        default="audit.config",
+        metavar="FILE",
+        help="audit.config applied over the settings if it exists, as LoadGen does "
+        "(default: audit.config in the working directory); 'none' to ignore it",
+    )
+    group.add_argument("--list-settings", action="store_true", help="list the --set keys and exit")
+
+
+def _sut_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--sut",
+        metavar="URL|MODULE:OBJECT",
+        help="an http(s):// server URL (with the endpoint's path for --adapter http) "
+        "driven through --adapter, or module:object (also path/to/file.py:object) naming "
+        "a SUT, or a class or zero-argument (async) factory that makes one; required",
+    )
+    group.add_argument(
+        "--adapter",
+        choices=targets.ADAPTERS,
+        default="http",
+        help="how a URL SUT speaks: http (one request per sample, the response body "
+        "completes it; default) or openai (OpenAI-compatible completions, streamed; turns on "
+        "use_token_latencies unless --set says otherwise)",
+    )
+    group.add_argument(
+        "-O",
+        "--sut-option",
+        dest="sut_options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option for the URL adapter (value parsed as JSON when it parses, else a "
+        "string); repeatable",
+    )
+
+
+def _sample_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--dataset",
+        type=Path,
+        metavar="PATH",
+        help="the samples: a .jsonl/.ndjson/.json file (one request body or prompt per "
+        "line), a .npy file (one sample per row), or a folder (one file per sample)",
+    )
+    group.add_argument(
+        "-D",
+        "--dataset-option",
+        dest="dataset_options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option for the dataset QSL, e.g. request_path=/predict, prompt_field=text, "
+        "as_json=true (value parsed as JSON when it parses); repeatable",
+    )
+    group.add_argument(
+        "--qsl", metavar="MODULE:OBJECT", help="a QSL object, or a class or factory making one"
+    )
+    group.add_argument(
+        "--samples",
+        type=int,
+        default=1024,
+        metavar="N",
+        help="without --dataset/--qsl: how many data-less samples a Python SUT gets (default 1024)",
+    )
+    group.add_argument(
+        "--performance-sample-count",
+        type=int,
+        metavar="N",
+        help="performance_sample_count of a --dataset or --samples QSL: how many samples are "
+        "loaded for performance runs (default: all of them)",
+    )
+
+
+def _output_options(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "-o",
+        "--outdir",
+        type=Path,
+        default=Path("out/run"),
+        help="folder for the log files (default out/run; created if missing)",
+    )
+    group.add_argument("--no-trace", action="store_true", help="do not write mlperf_log_trace.json")
+    group.add_argument(
+        "--progress",
+        choices=("auto", "live", "plain", "off"),
+        default="auto",
+        help="live: a panel redrawn in place; plain: one line per interval; "
+        "auto (default): live on a terminal, plain otherwise",
+    )
+    group.add_argument(
+        "--progress-interval",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="seconds between plain progress lines (default 2)",
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print nothing but errors; the exit status tells the verdict",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also print the framework's lifecycle events on stderr",
+    )
+
+
+def _arg(parse: Any) -> Any:
+    """An argparse ``type`` whose ``ValueError`` message reaches the user as it is."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Argument combinations argparse cannot express; exits 2 with usage on a problem."""
+    if args.scenario is None:
+        parser.error("the following arguments are required: -s/--scenario")
+    if args.sut is None:
+        parser.error("the following arguments are required: --sut")
+    if args.dataset is not None and args.qsl is not None:
+        parser.error("--dataset and --qsl are alternatives; give one")
+    if targets.is_url(args.sut) and args.dataset is None and args.qsl is None:
+        parser.error(f"--sut {args.sut} needs the samples to send: --dataset or --qsl")
+    if args.sut_options and not targets.is_url(args.sut):
+        parser.error("--sut-option applies to URL SUTs only")
+    if args.dataset_options and args.dataset is None:
+        parser.error("--dataset-option needs --dataset")
+    if args.performance_sample_count is not None and args.qsl is not None:
+        parser.error("--performance-sample-count applies to --dataset and --samples, not --qsl")
+    for name in ("samples", "performance_sample_count"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.progress_interval <= 0:
+        parser.error("--progress-interval must be positive")
+
+
+def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``asyncgen run``; returns the exit status."""
+    out: TextIO = sys.stdout
+    if args.list_settings:
+        for name, kind, default in field_table():
+            print(f"{name:45} {kind:6} {default}", file=out)
+        return 0
+    check_arguments(parser, args)
+    try:
+        settings = build_settings(
+            scenario=args.scenario,
+            mode=args.mode,
+            config=args.config,
+            model=args.model,
+            shortcuts=Shortcuts(
+                qps=args.qps,
+                latency_ms=args.latency_ms,
+                duration_ms=args.duration_ms,
+                min_queries=args.min_queries,
+                token_latencies=targets.is_url(args.sut) and args.adapter == "openai",
+            ),
+            assignments=args.assignments,
+        )
+        with _framework_logging(args.verbose):
+            result = _run_on_loop(_session(args, settings, out))
+    except AsyncgenError as exc:
+        return _error(exc)
+    except InterruptedRunError as exc:
+        print(
+            f"asyncgen run: interrupted by {exc}; the log files so far are in {args.outdir}",
+            file=sys.stderr,
+        )
+        return 128 + exc.signum
+    except KeyboardInterrupt:  # Ctrl-C before our handler was in place
+        return 128 + signal.SIGINT
+    return EXIT_VALID if result.valid else EXIT_INVALID
+
+
+def _error(exc: AsyncgenError) -> int:
+    message = str(exc)
+    if exc.__cause__ is not None and str(exc.__cause__) not in message:
+        message += f" ({exc.__cause__!r})"
+    print(f"asyncgen run: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _view_kind(args: argparse.Namespace, out: TextIO) -> ViewKind:
+    if args.quiet or args.progress == "off":
+        return "off"
+    if args.progress == "auto":
+        return "live" if out.isatty() else "plain"
+    kind: ViewKind = args.progress
+    return kind
+
+
+async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO) -> TestResult:
+    """Make the QSL and SUT, run the test with progress, print the result."""
+    console = Console(file=out, highlight=False)
+    kind = _view_kind(args, out)
+    log = LogSettings(
+        log_output=LogOutputSettings(outdir=str(args.outdir)), enable_trace=not args.no_trace
+    )
+    audit = None if args.audit_config.lower() == "none" else args.audit_config
+    async with AsyncExitStack() as stack:
+        qsl = await _enter(stack, await _make_qsl(args))
+        sut = await _enter(stack, await _make_sut(args, qsl))
+        if not args.quiet:
+            console.print(
+                f"asyncgen run: {describe(settings)}\n  SUT {sut.name}, QSL {qsl.name} "
+                f"({qsl.total_sample_count} samples), logs in {args.outdir}",
+                soft_wrap=True,
+            )
+        with ProgressView(kind, out, console) as view:
+            result = await run_test(
+                sut,
+                qsl,
+                settings,
+                log_settings=log,
+                audit_config=audit,
+                progress=view,
+                progress_interval_s=LIVE_INTERVAL_S if kind == "live" else args.progress_interval,
+                fail_on_sample_errors=not args.allow_failures,
+            )
+    if not args.quiet:
+        render_result(console, result)
+    return result
+
+
+async def _make_qsl(args: argparse.Namespace) -> QuerySampleLibrary:
+    if args.dataset is not None:
+        options = targets.parse_options(args.dataset_options, "--dataset-option")
+        return targets.dataset_qsl(args.dataset, args.performance_sample_count, options)
+    if args.qsl is not None:
+        return await targets.python_qsl(args.qsl)
+    return targets.placeholder_qsl(args.samples, args.performance_sample_count)
+
+
+async def _make_sut(args: argparse.Namespace, qsl: QuerySampleLibrary) -> SystemUnderTest:
+    if not targets.is_url(args.sut):
+        return await targets.python_sut(args.sut)
+    options = targets.parse_options(args.sut_options)
+    await targets.check_reachable(args.sut)
+    sut: SystemUnderTest = targets.http_sut(args.sut, args.adapter, qsl, options)
+    return sut
+
+
+async def _enter(stack: AsyncExitStack, obj: _T) -> _T:
+    """Open ``obj`` for the run if it is an async context manager, or close it after."""
+    if hasattr(obj, "__aenter__") and hasattr(obj, "__aexit__"):
+        await stack.enter_async_context(obj)
+    elif callable(getattr(obj, "aclose", None)):
+        stack.push_async_callback(obj.aclose)  # type: ignore[attr-defined]
+    return obj
+
+
+def _run_on_loop(session: Awaitable[_T]) -> _T:
+    """Run ``session`` on a fresh uvloop loop; SIGINT/SIGTERM end it as ``InterruptedRunError``."""
+    with asyncio.Runner(loop_factory=_uvloop_factory()) as runner:
+        return runner.run(_interruptible(session))
+
+
+async def _interruptible(session: Awaitable[_T]) -> _T:
+    """Await ``session``; the first SIGINT or SIGTERM cancels it (the run still writes its
+    files), a second one acts with the default behaviour at once."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(session)
+    received: list[int] = []
+    installed: list[int] = []
+
+    def on_signal(signum: int) -> None:
+        received.append(signum)
+        task.cancel()
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+        installed.clear()
+
+    for signum in (signal.SIGINT.value, signal.SIGTERM.value):
+        try:
+            loop.add_signal_handler(signum, on_signal, signum)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
+            continue
+        installed.append(signum)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if received:
+            raise InterruptedRunError(received[0]) from None
+        raise
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+@contextlib.contextmanager
+def _framework_logging(verbose: bool) -> Iterator[None]:
+    """Lifecycle events go to stderr, and only with ``-v``: stdout is the CLI's own."""
+    saved = structlog.get_config()
+    level = logging.INFO if verbose else logging.WARNING
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)

@@ -1,0 +1,211 @@
+"""What ``asyncgen run`` drives: the SUT and the QSL named on the command line.
+
+``--sut`` is either a URL (served through an adapter from ``asyncgen.http``) or
+``module:object`` — a SUT object, or a class or zero-argument factory (sync or async) that makes
+one. ``--qsl`` is ``module:object`` in the same way; ``--dataset`` picks a dataset QSL from
+``asyncgen.datasets`` by the file's type. Problems are ``ConfigError``s with a clear message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from asyncgen._errors import ConfigError
+from asyncgen.simulated import SimulatedQSL
+from asyncgen.sut import QuerySampleLibrary, SystemUnderTest
+
+if TYPE_CHECKING:  # the adapters are imported only by runs that use them
+    from asyncgen.http._factory import AdapterKind
+
+URL_SCHEMES = ("http://", "https://")
+ADAPTERS = ("http", "openai")
+JSON_LINES = (".jsonl", ".ndjson", ".json")
+NUMPY = (".npy", ".npz")
+CONNECT_TIMEOUT_S = 5.0
+
+
+def is_url(target: str) -> bool:
+    return target.lower().startswith(URL_SCHEMES)
+
+
+def load_object(spec: str, what: str) -> Any:
+    """The object ``spec`` names: ``package.module:attr`` or ``path/to/file.py:attr``.
+
+    The working directory is importable, as with ``python -m``.
+    """
+    module_name, sep, attr = spec.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise ConfigError(f"{what} {spec!r}: expected module:object or a URL")
+    module = _import(module_name, what, spec)
+    target: Any = module
+    for part in attr.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise ConfigError(f"{what} {spec!r}: {module_name} has no {attr!r}") from None
+    return target
+
+
+def _import(module_name: str, what: str, spec: str) -> ModuleType:
+    if module_name.endswith(".py") or "/" in module_name:
+        path = Path(module_name)
+        loader_spec = importlib.util.spec_from_file_location(path.stem, path)
+        if not path.is_file() or loader_spec is None or loader_spec.loader is None:
+            raise ConfigError(f"{what} {spec!r}: no Python file {module_name}")
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules.setdefault(path.stem, module)
+        try:
+            loader_spec.loader.exec_module(module)
+        except Exception as exc:
+            raise ConfigError(f"{what} {spec!r}: importing {path} failed: {exc!r}") from exc
+        return module
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))  # a console script does not put it there
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise ConfigError(f"{what} {spec!r}: cannot import {exc.name or module_name}") from None
+    except Exception as exc:  # the module itself is broken: say so instead of a traceback
+        raise ConfigError(f"{what} {spec!r}: importing {module_name} failed: {exc!r}") from exc
+
+
+async def instantiate(obj: Any, check: type, what: str, spec: str) -> Any:
+    """``obj`` if it already is a ``check``, else what calling it with no arguments returns."""
+    if not isinstance(obj, type) and isinstance(obj, check):
+        return obj
+    if not callable(obj):
+        raise ConfigError(f"{what} {spec!r} is neither a {check.__name__} nor a factory")
+    try:
+        made = obj()
+        if inspect.isawaitable(made):
+            made = await made
+    except TypeError as exc:
+        raise ConfigError(f"{what} {spec!r}: calling it with no arguments failed: {exc}") from exc
+    except Exception as exc:
+        raise ConfigError(f"{what} {spec!r}: making it raised {exc!r}") from exc
+    if not isinstance(made, check):
+        raise ConfigError(
+            f"{what} {spec!r} made a {type(made).__name__}, which is not a {check.__name__}"
+        )
+    return made
+
+
+async def python_sut(spec: str) -> SystemUnderTest:
+    sut: SystemUnderTest = await instantiate(
+        load_object(spec, "--sut"), SystemUnderTest, "--sut", spec
+    )
+    return sut
+
+
+async def python_qsl(spec: str) -> QuerySampleLibrary:
+    qsl: QuerySampleLibrary = await instantiate(
+        load_object(spec, "--qsl"), QuerySampleLibrary, "--qsl", spec
+    )
+    return qsl
+
+
+def dataset_kind(path: Path) -> str:
+    """Which ``asyncgen.datasets`` QSL reads ``path``: by folder, else by file name."""
+    if path.is_dir():
+        return "FolderQSL"
+    if not path.is_file():
+        raise ConfigError(f"--dataset {path}: no such file or folder")
+    if path.suffix.lower() in JSON_LINES:
+        return "JsonLinesQSL"
+    if path.suffix.lower() in NUMPY:
+        return "NumpyQSL"
+    kinds = ", ".join((*JSON_LINES, *NUMPY))
+    raise ConfigError(
+        f"--dataset {path}: cannot tell its type from the name; use a folder or a file "
+        f"ending in {kinds}, or --qsl module:object"
+    )
+
+
+def dataset_qsl(
+    path: Path, performance_sample_count: int | None, options: dict[str, Any] | None = None
+) -> QuerySampleLibrary:
+    """The dataset QSL for ``path`` (a folder, JSON Lines or a NumPy file); ``options`` go to
+    its constructor."""
+    from asyncgen import datasets  # noqa: PLC0415 - only runs that read a dataset need it
+
+    kind = dataset_kind(path)
+    cls = getattr(datasets, kind)
+    try:
+        qsl: QuerySampleLibrary = cls(
+            path, performance_sample_count=performance_sample_count, **(options or {})
+        )
+    except TypeError as exc:
+        raise ConfigError(f"--dataset-option for {kind}: {exc}") from exc
+    except ConfigError:
+        raise  # a DatasetError already names the file and line
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--dataset {path}: {exc}") from exc
+    return qsl
+
+
+def placeholder_qsl(sample_count: int, performance_sample_count: int | None) -> SimulatedQSL:
+    """Samples with no data, for a Python SUT that makes its own inputs."""
+    performance = performance_sample_count or sample_count
+    return SimulatedQSL(
+        name="asyncgen-indices",
+        total_sample_count=sample_count,
+        performance_sample_count=min(performance, sample_count),
+    )
+
+
+def parse_options(pairs: list[str], option: str = "--sut-option") -> dict[str, Any]:
+    """``key=value`` pairs; values are JSON when they parse, else strings."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{option} {pair!r}: expected key=value")
+        try:
+            options[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key.strip()] = raw
+    return options
+
+
+def http_sut(
+    url: str, adapter: AdapterKind, source: QuerySampleLibrary, options: dict[str, Any]
+) -> SystemUnderTest:
+    """An adapter SUT from ``asyncgen.http`` sending ``source``'s payloads to ``url``."""
+    if not callable(getattr(source, "payload", None)):
+        raise ConfigError(
+            f"--sut {url}: the QSL {source.name!r} has no payload(index); use --dataset, or a "
+            "--qsl that implements asyncgen.http.PayloadSource"
+        )
+    from asyncgen.http import make_sut  # noqa: PLC0415 - only URL runs need the adapters
+
+    try:
+        return make_sut(adapter, url, source, **options)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"--sut {url} --adapter {adapter}: {exc}") from exc
+
+
+async def check_reachable(url: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Open and close one TCP connection to ``url``'s host, so a dead server fails fast."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        raise ConfigError(f"--sut {url}: no host in the URL")
+    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, port), timeout_s)
+    except (OSError, TimeoutError) as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise ConfigError(f"cannot reach {parts.hostname}:{port} ({url}): {reason}") from None
+    writer.close()
+    # The server may reset the idle connection; it answered, that is enough.
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()

@@ -1,0 +1,1 @@
+"""Runnable examples; ``python -m examples.digits_demo`` is what ``make demo`` runs."""

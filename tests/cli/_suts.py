@@ -1,0 +1,77 @@
+"""SUTs and QSLs the CLI tests name as ``tests.cli._suts:object``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import asyncgen
+from asyncgen.sut import QuerySample
+
+SLOW_S = 0.003
+
+
+async def _echo(sample: QuerySample) -> bytes:
+    await asyncio.sleep(0)
+    return sample.index.to_bytes(4, "little")
+
+
+async def _slow(sample: QuerySample) -> bytes:
+    await asyncio.sleep(SLOW_S)
+    return b"late"
+
+
+def fast_sut() -> asyncgen.FunctionSUT:
+    """A zero-argument factory."""
+    return asyncgen.FunctionSUT(_echo, name="fast")
+
+
+async def async_factory() -> asyncgen.FunctionSUT:
+    """An async factory: made on the run's event loop."""
+    return asyncgen.FunctionSUT(_echo, name="made-on-the-loop")
+
+
+slow_sut = asyncgen.FunctionSUT(_slow, name="slow")  # an instance
+
+
+class RaisingSUT:
+    """Raises on the first query: the run cannot finish."""
+
+    name = "raising"
+
+    async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+        raise RuntimeError("the model fell over")
+
+    async def flush_queries(self) -> None:
+        pass
+
+
+def needs_arguments(model_path: str) -> asyncgen.FunctionSUT:
+    """Not a zero-argument factory."""
+    raise AssertionError("never called")
+
+
+def broken_factory() -> asyncgen.FunctionSUT:
+    raise RuntimeError("no model file")
+
+
+small_qsl = asyncgen.SimulatedQSL(name="small", total_sample_count=32, performance_sample_count=8)
+not_a_sut = 42
+
+
+class FlakySUT(asyncgen.FunctionSUT):
+    """Fails every sample whose QSL index is a multiple of 4, and counts them."""
+
+    def __init__(self) -> None:
+        super().__init__(self._answer_or_fail, name="flaky")
+        self.failed = 0
+
+    async def _answer_or_fail(self, sample: QuerySample) -> bytes:
+        await asyncio.sleep(0)
+        if sample.index % 4 == 0:
+            self.failed += 1
+            raise ConnectionResetError("injected")
+        return b"ok"
+
+
+flaky_sut = FlakySUT()

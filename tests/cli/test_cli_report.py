@@ -1,0 +1,79 @@
+"""The result table's rows for each scenario, from short real runs."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import pytest
+
+import asyncgen
+from asyncgen import TestMode, TestScenario, TestSettings
+from asyncgen._cli_report import failures_text, result_rows
+from asyncgen.sut import QuerySample
+
+FAST: dict[TestScenario, dict[str, object]] = {
+    TestScenario.SingleStream: {"single_stream_expected_latency_ns": 200_000},
+    TestScenario.MultiStream: {
+        "multi_stream_expected_latency_ns": 400_000,
+        "multi_stream_samples_per_query": 4,
+    },
+    TestScenario.Server: {"server_target_qps": 500},
+    TestScenario.Offline: {"offline_expected_qps": 2000},
+}
+HEADLINES = {
+    TestScenario.SingleStream: ("p90 latency", r"[\d.]+ ms"),
+    TestScenario.MultiStream: ("p99 query latency", r"[\d.]+ ms"),
+    TestScenario.Server: ("completed samples/s", r"[\d,.]+ \(target 500 QPS\)"),
+    TestScenario.Offline: ("samples/s", r"[\d,.]+"),
+}
+
+
+async def _echo(sample: QuerySample) -> bytes:
+    await asyncio.sleep(0)
+    return b"x"
+
+
+def _run(tmp_path: Path, scenario: TestScenario, mode: TestMode) -> asyncgen.TestResult:
+    settings = TestSettings(
+        scenario=scenario,
+        mode=mode,
+        min_duration_ms=100,
+        min_query_count=20,
+        **FAST[scenario],  # type: ignore[arg-type]
+    )
+    log = asyncgen.LogSettings(log_output=asyncgen.LogOutputSettings(outdir=str(tmp_path)))
+    qsl = asyncgen.SimulatedQSL(total_sample_count=64, performance_sample_count=64)
+    return asyncgen.run(
+        asyncgen.FunctionSUT(_echo), qsl, settings, log_settings=log, audit_config=None
+    )
+
+
+@pytest.mark.parametrize("scenario", list(TestScenario))
+def test_headline_per_scenario(tmp_path: Path, scenario: TestScenario) -> None:
+    result = _run(tmp_path, scenario, TestMode.PerformanceOnly)
+    rows = dict(result_rows(result))
+    label, pattern = HEADLINES[scenario]
+    assert re.fullmatch(pattern, rows[label]), rows
+    assert rows["result"] == ("VALID" if result.valid else "INVALID")
+    assert rows["test"] == f"{scenario.name}, PerformanceOnly"
+    assert re.fullmatch(r"p50 \S+ ms  p90 \S+ ms  p99 \S+ ms", rows["latency"])
+    assert rows["samples"].endswith("queries")
+    assert [r for r in result_rows(result) if r[0] == "reason"] == [
+        ("reason", reason) for reason in result.reasons
+    ]
+
+
+def test_accuracy_run_has_no_performance_rows(tmp_path: Path) -> None:
+    result = _run(tmp_path, TestScenario.Offline, TestMode.AccuracyOnly)
+    rows = dict(result_rows(result))
+    assert rows["accuracy log"] == "64 responses"
+    assert "latency" not in rows
+    assert "samples/s" not in rows
+
+
+def test_failures_text() -> None:
+    assert failures_text({}) == "0"
+    assert failures_text({"http_status": 5, "connect": 2}) == "7 (connect 2, http_status 5)"
+    assert failures_text({"timeout": 0, "other": 1}) == "1 (other 1)"

@@ -14,10 +14,13 @@ Random streams (all ``std::mt19937``, see ``asyncgen._rng``):
   performance mode or the block shuffles of Offline equal-issue mode;
 * ``schedule_rng_seed`` drives the Server's exponential inter-arrival gaps;
 * ``SequenceGen`` owns one more engine with the default seed, one draw per generated sample,
-  used to pick the responses written to the accuracy log in performance mode.
+  used to pick the responses written to the accuracy log in performance mode. Only the
+  resulting mask is kept (one byte per sample): the draws are made and tested in chunks.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import attrs
 import numpy as np
@@ -38,6 +41,12 @@ from asyncgen.settings import TestScenario
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
+Indices = npt.NDArray[np.signedinteger[Any]]  # int32 when every value fits, else int64
+
+# Entries drawn (or mapped) per batch while building per-sample arrays: bounds the temporaries
+# of a million-sample plan to a few megabytes without slowing the batches down.
+CHUNK = 1 << 16
 
 # The reference would keep allocating (or loop forever, at absurd rates); we refuse instead.
 MAX_GENERATED_QUERIES = 1 << 30
@@ -99,16 +108,23 @@ class SequenceGen:
     def current_query_id(self) -> int:
         return self._next_query_id
 
-    def allocate(self, query_count: int, sample_count: int) -> tuple[int, int, F64]:
-        """Reserve ids for a plan: (first query id, first sample id, accuracy-log draws)."""
+    def allocate(
+        self, query_count: int, sample_count: int, *, offset: float, probability: float
+    ) -> tuple[int, int, Mask]:
+        """Reserve ids for a plan: (first query id, first sample id, accuracy-log mask).
+
+        The mask applies ``accuracy_log_mask`` to this plan's draws; the draws themselves are
+        dropped chunk by chunk, so a plan never holds eight bytes per sample for them.
+        """
         first_query, first_sample = self._next_query_id, self._next_sample_id
         self._next_query_id += query_count
         self._next_sample_id += sample_count
-        return (
-            first_query,
-            first_sample,
-            generate_canonical_many(self._accuracy_log_rng, sample_count),
-        )
+        mask = np.empty(sample_count, dtype=np.bool_)
+        for start in range(0, sample_count, CHUNK):
+            stop = min(start + CHUNK, sample_count)
+            draws = generate_canonical_many(self._accuracy_log_rng, stop - start)
+            mask[start:stop] = accuracy_log_mask(draws, offset, probability)
+        return first_query, first_sample, mask
 
 
 @attrs.frozen(eq=False)
@@ -119,12 +135,14 @@ class QueryPlan:
     query_count: int  # generated_query_count
     duration_ns: int  # generated_query_duration: the timestamp after the last query
     scheduled_offsets_ns: I64  # one per query, from the start of the series
-    sample_indices: I64  # QSL indices, query_count * samples_per_query, in issue order
+    sample_indices: Indices  # QSL indices, query_count * samples_per_query, in issue order
     first_query_id: int
     first_sample_id: int  # the k-th sample's seq_id is first_sample_id + k
-    accuracy_log_values: F64  # one SequenceGen draw per sample
+    # Per sample: is its response written to the accuracy log in performance mode? (From
+    # the SequenceGen draws, ``accuracy_log_rng_seed`` and the sampling probability.)
+    accuracy_log_mask: Mask
 
-    def query_samples(self, query: int) -> I64:
+    def query_samples(self, query: int) -> Indices:
         """The QSL indices of query number ``query`` (0-based within the plan)."""
         spq = self.samples_per_query
         return self.sample_indices[query * spq : (query + 1) * spq]
@@ -222,14 +240,18 @@ def _poisson_schedule(eff: EffectiveSettings, sizing: _Sizing) -> tuple[I64, int
     guess = int(gen / 1e9 * eff.target_qps * 1.05) + sizing.min_queries + 64
     gaps = exponential_ns_many(rng, eff.target_qps, guess)
     while True:
-        timestamps = np.concatenate([np.zeros(1, np.int64), np.cumsum(gaps)])
+        timestamps = np.zeros(len(gaps) + 1, dtype=np.int64)
+        np.cumsum(gaps, out=timestamps[1:])
         first_past = 0
         if gen > 0:
             first_past = int(np.searchsorted(timestamps, gen, side="left")) + 1
         if first_past <= len(timestamps):
             count = _final_query_count(first_past, sizing)
             if count <= len(gaps):
-                return timestamps[:count].copy(), int(timestamps[count])
+                end = int(timestamps[count])
+                del gaps  # its memory goes before the trim below
+                timestamps.resize(count, refcheck=False)  # shrinks in place: no copy
+                return timestamps, end
         _check_query_count(len(gaps), eff)
         # Unused extra gaps are harmless: this engine serves only the schedule.
         more = exponential_ns_many(rng, eff.target_qps, max(len(gaps) // 2, 64))
@@ -344,7 +366,16 @@ def _per_sample_positions(
         return order[np.arange(n) % max(len(order), 1)]
     if accuracy:
         return _hand_out(dists.accuracy_order, n, "accuracy")
-    return uniform_int_many(rng, 0, loaded.distribution_end - 1, n)
+    return _uniform_positions(rng, loaded.distribution_end - 1, n)
+
+
+def _uniform_positions(rng: Mt19937, last: int, n: int) -> I64:
+    """``n`` draws of ``uniform_int(0, last)``, made in chunks (the stream is the same)."""
+    out = np.empty(n, dtype=np.int64)
+    for start in range(0, n, CHUNK):
+        stop = min(start + CHUNK, n)
+        out[start:stop] = uniform_int_many(rng, 0, last, stop - start)
+    return out
 
 
 def generate_queries(
@@ -370,8 +401,13 @@ def generate_queries(
         positions = _per_sample_positions(
             eff, sample_rng, dists, loaded, count * spq, accuracy=accuracy
         )
-    sample_indices = np.array(loaded.indices, dtype=np.int64)[positions]
-    first_query, first_sample, draws = seq.allocate(count, len(sample_indices))
+    sample_indices = _to_qsl_indices(positions, loaded)
+    first_query, first_sample, log_mask = seq.allocate(
+        count,
+        len(sample_indices),
+        offset=accuracy_log_offset(eff.accuracy_log_rng_seed),
+        probability=accuracy_log_probability(eff),
+    )
     return QueryPlan(
         samples_per_query=spq,
         query_count=count,
@@ -380,8 +416,22 @@ def generate_queries(
         sample_indices=sample_indices,
         first_query_id=first_query,
         first_sample_id=first_sample,
-        accuracy_log_values=draws,
+        accuracy_log_mask=log_mask,
     )
+
+
+def _to_qsl_indices(positions: I64, loaded: LoadableSet) -> Indices:
+    """Positions in the loaded set -> QSL indices, a chunk at a time.
+
+    int32 when every index fits (QSL sizes are far below 2**31 in practice): half the memory
+    of the plan's largest per-sample column.
+    """
+    fits = max(loaded.indices, default=0) <= np.iinfo(np.int32).max
+    table = np.array(loaded.indices, dtype=np.int32 if fits else np.int64)
+    out = np.empty(len(positions), dtype=table.dtype)
+    for start in range(0, len(positions), CHUNK):
+        out[start : start + CHUNK] = table[positions[start : start + CHUNK]]
+    return out
 
 
 # --- accuracy-log sampling (performance mode) ----------------------------------------------

@@ -31,7 +31,7 @@ def make_plan(
         sample_indices=np.asarray(indices if indices is not None else range(n), dtype=np.int64),
         first_query_id=0,
         first_sample_id=first_sample_id,
-        accuracy_log_values=np.ones(n, dtype=np.float64),
+        accuracy_log_mask=np.zeros(n, dtype=np.bool_),
     )
 
 

@@ -18,11 +18,13 @@ from hypothesis import strategies as st
 from asyncgen._effective import EffectiveSettings, effective_settings
 from asyncgen._errors import SettingsError
 from asyncgen._plan import (
+    CHUNK,
     LoadableSet,
     QueryPlan,
     SequenceGen,
     _final_query_count,
     _Sizing,
+    _to_qsl_indices,
     accuracy_log_mask,
     accuracy_log_offset,
     accuracy_log_probability,
@@ -281,8 +283,23 @@ def test_sequence_ids_and_draws_continue_across_plans() -> None:
     plans = [p for _, p in _accuracy_plans(eff, 40)]
     assert [p.first_sample_id for p in plans] == [0, 16, 32]
     assert [p.first_query_id for p in plans] == [0, 16, 32]
-    draws = np.concatenate([p.accuracy_log_values for p in plans])
-    assert draws.tolist() == generate_canonical_many(Mt19937(5489), 40).tolist()
+    masks = np.concatenate([p.accuracy_log_mask for p in plans])
+    draws = generate_canonical_many(Mt19937(5489), 40)
+    offset = accuracy_log_offset(eff.accuracy_log_rng_seed)
+    expected = accuracy_log_mask(draws, offset, accuracy_log_probability(eff))
+    assert masks.tolist() == expected.tolist()
+
+
+def test_accuracy_log_masks_follow_one_draw_stream_across_allocations_and_chunks() -> None:
+    seq = SequenceGen()
+    sizes = [5, CHUNK + 7, 3]  # the middle plan spans two chunks of draws
+    got = [seq.allocate(1, n, offset=0.3, probability=0.5) for n in sizes]
+    assert [first for _, first, _ in got] == [0, 5, CHUNK + 12]
+    masks = np.concatenate([mask for _, _, mask in got])
+    expected = accuracy_log_mask(generate_canonical_many(Mt19937(5489), sum(sizes)), 0.3, 0.5)
+    assert masks.dtype == np.bool_
+    assert masks.tolist() == expected.tolist()
+    assert 0 < int(masks.sum()) < len(masks)
 
 
 # --- special sample modes ---------------------------------------------------------------------
@@ -497,9 +514,7 @@ def test_server_sampling_picks_the_reference_seq_ids() -> None:
         accuracy_log_sampling_target=20,
     )
     _, plan = _perf_plan(eff)
-    mask = accuracy_log_mask(
-        plan.accuracy_log_values, accuracy_log_offset(0), accuracy_log_probability(eff)
-    )
+    mask = plan.accuracy_log_mask
     assert (plan.first_sample_id + np.flatnonzero(mask)).tolist() == [
         *(27, 44, 63, 64, 101, 141, 169, 237, 254, 280),
         *(310, 315, 399, 434, 461, 495, 525, 578, 586),
@@ -514,9 +529,7 @@ def test_offline_sampling_picks_the_reference_seq_ids() -> None:
         accuracy_log_sampling_target=10,
     )
     _, plan = _perf_plan(eff)
-    mask = accuracy_log_mask(
-        plan.accuracy_log_values, accuracy_log_offset(0), accuracy_log_probability(eff)
-    )
+    mask = plan.accuracy_log_mask
     assert np.flatnonzero(mask).tolist() == [
         44,
         63,
@@ -531,3 +544,14 @@ def test_offline_sampling_picks_the_reference_seq_ids() -> None:
         960,
         1027,
     ]
+
+
+def test_qsl_indices_are_int32_when_they_fit_and_int64_otherwise() -> None:
+    positions = np.array([1, 0, 1], dtype=np.int64)
+    small = _to_qsl_indices(positions, LoadableSet(indices=(5, 7), distribution_end=2))
+    assert (small.dtype, small.tolist()) == (np.int32, [7, 5, 7])
+    huge = _to_qsl_indices(positions, LoadableSet(indices=(5, 2**31), distribution_end=2))
+    assert (huge.dtype, huge.tolist()) == (np.int64, [2**31, 5, 2**31])
+    many = np.arange(CHUNK + 3, dtype=np.int64) % 2  # more than one chunk
+    mapped = _to_qsl_indices(many, LoadableSet(indices=(5, 7), distribution_end=2))
+    assert mapped.tolist() == [5, 7] * ((CHUNK + 3) // 2) + [5]

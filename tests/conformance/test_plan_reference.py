@@ -29,9 +29,6 @@ from asyncgen._plan import (
     LoadableSet,
     QueryPlan,
     SequenceGen,
-    accuracy_log_mask,
-    accuracy_log_offset,
-    accuracy_log_probability,
     generate_queries,
     loadable_sets,
 )
@@ -254,15 +251,7 @@ def _expected_accuracy_log(
     eff: EffectiveSettings, plan: QueryPlan, issued: list[int], accuracy: bool
 ) -> list[list[int]]:
     n = len(issued)
-    if accuracy:
-        chosen = np.arange(n)
-    else:
-        mask = accuracy_log_mask(
-            plan.accuracy_log_values[:n],
-            accuracy_log_offset(eff.accuracy_log_rng_seed),
-            accuracy_log_probability(eff),
-        )
-        chosen = np.flatnonzero(mask)
+    chosen = np.arange(n) if accuracy else np.flatnonzero(plan.accuracy_log_mask[:n])
     return [[plan.first_sample_id + int(k), issued[int(k)]] for k in chosen]
 
 

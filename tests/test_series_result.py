@@ -1,0 +1,142 @@
+"""Series columns -> PerformanceResult: the in-place computation equals the plain formulas."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from asyncgen._clock import FakeClock
+from asyncgen._series import UNSET, Series
+from asyncgen._series_result import issue_lags, max_completion_ns, performance_result
+from asyncgen._writer import LogWriter
+from asyncgen.settings import LogOutputSettings, LogSettings
+from tests.helpers import make_plan
+
+_open_writers: list[LogWriter] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_writers() -> Iterator[None]:
+    yield
+    while _open_writers:
+        _open_writers.pop().close()
+
+
+def _issued_series(tmp_path: Path, queries: int, spq: int, *, tokens: bool) -> Series:
+    """A series whose queries are scheduled 10 ns apart and issued with 0..6 ns of lag."""
+    clock = FakeClock(1000)
+    log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)), enable_trace=False)
+    writer = LogWriter(log, "t", 0)
+    _open_writers.append(writer)
+    series = Series(
+        make_plan([10 * q for q in range(queries)], samples_per_query=spq),
+        clock=clock,
+        writer=writer,
+        log_all_responses=False,
+        log_mask=np.zeros(queries * spq, dtype=bool),
+        use_tokens=tokens,
+        needs_first_token=True,
+    )
+    series.start_ns = 1000
+    for q in range(queries):
+        series.mark_issued(q, q, [1000 + 10 * q], 1000 + 10 * q + q % 7)
+    return series
+
+
+def _finish_some(series: Series, rng: random.Random, *, tokens: bool) -> None:
+    """Complete most samples at random times; fail a few and leave a few outstanding."""
+    clock = series.clock
+    assert isinstance(clock, FakeClock)
+    samples = series.samples_for(0, series.queries_issued - 1)
+    rng.shuffle(samples)
+    for sample in samples:
+        clock.advance(rng.randrange(1, 50))
+        roll = rng.random()
+        if roll < 0.1:
+            continue  # never completes
+        if roll < 0.15:
+            sample.fail("boom")
+            continue
+        if tokens:
+            sample.first_token(b"")
+            clock.advance(rng.randrange(0, 30))
+        sample.complete(b"", n_tokens=rng.randrange(2, 9) if tokens else None)
+
+
+def _plain(series: Series) -> dict[str, list[int]]:
+    """The formulas written out over Python lists: what the result must hold."""
+    spq, n = series.spq, series.samples_issued
+    done = [s for s in range(n) if series.completed_ns[s] != UNSET and s not in series.failures]
+    sched = [series.scheduled_ns[s // spq] for s in range(n)]
+    latency = {s: series.completed_ns[s] - sched[s] for s in done}
+    expected = {"sample_latencies": [latency[s] for s in done]}
+    if series.use_tokens:
+        ttft = {s: series.first_token_ns[s] - sched[s] for s in done}
+        expected["first_token_latencies"] = [ttft[s] for s in done]
+        expected["tokens_per_sample"] = [series.n_tokens[s] for s in done]
+        expected["time_per_output_token"] = [
+            int((latency[s] - ttft[s]) / (series.n_tokens[s] - 1))  # C++ truncation
+            for s in done
+        ]
+    if spq > 1:
+        expected["query_latencies"] = [
+            series.done_ns[q] - series.scheduled_ns[q]
+            for q in range(series.queries_issued)
+            if series.done_ns[q] != UNSET
+        ]
+    return expected
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(("spq", "tokens"), [(1, False), (3, False), (1, True), (4, True)])
+async def test_performance_result_matches_the_plain_formulas(
+    tmp_path: Path, spq: int, tokens: bool
+) -> None:
+    series = _issued_series(tmp_path, 200, spq, tokens=tokens)
+    _finish_some(series, random.Random(spq * 10 + tokens), tokens=tokens)
+    assert series.failures and series.samples_completed < series.samples_issued
+    pr = performance_result(series)
+    expected = _plain(series)
+    assert set(expected) == {"sample_latencies"} | ({"query_latencies"} if spq > 1 else set()) | (
+        {"first_token_latencies", "tokens_per_sample", "time_per_output_token"} if tokens else set()
+    )
+    for name, values in expected.items():
+        assert getattr(pr, name).tolist() == values, name
+    assert pr.sample_latencies.dtype == np.int64
+    assert pr.max_latency_s == max(expected["sample_latencies"]) / 1e9
+
+
+@pytest.mark.asyncio
+async def test_all_done_latencies_are_their_own_array(tmp_path: Path) -> None:
+    series = _issued_series(tmp_path, 5, 1, tokens=False)
+    clock = series.clock
+    assert isinstance(clock, FakeClock)
+    for sample in series.samples_for(0, 4):
+        clock.advance(100)
+        sample.complete(b"")
+    pr = performance_result(series)
+    assert pr.sample_latencies.tolist() == [
+        series.completed_ns[q] - series.scheduled_ns[q] for q in range(5)
+    ]
+    pr.sample_latencies[0] = -5  # writable, and not a view of the series' column
+    assert series.completed_ns[0] == 1100
+    assert pr.final_query_all_samples_done_s == (series.completed_ns[4] - 1000) / 1e9
+
+
+@pytest.mark.asyncio
+async def test_issue_lags_and_the_latest_completion(tmp_path: Path) -> None:
+    series = _issued_series(tmp_path, 20, 2, tokens=False)
+    assert issue_lags(series).tolist() == [q % 7 for q in range(20)]
+    assert max_completion_ns(series) == 1000  # nothing completed: the series start
+    clock = series.clock
+    assert isinstance(clock, FakeClock)
+    first, second = series.samples_for(3, 3)
+    clock.advance(500)
+    second.complete(b"")
+    clock.advance(500)
+    first.complete(b"")
+    assert max_completion_ns(series) == 2000

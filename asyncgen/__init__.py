@@ -6,6 +6,7 @@ from asyncgen._health import RunHealth
 from asyncgen._progress import Progress
 from asyncgen._runner import run, run_test
 from asyncgen._version import __version__
+from asyncgen._watchdog import LoopStalls
 from asyncgen.function_sut import FunctionSUT
 from asyncgen.result import IssueLag, TestResult
 from asyncgen.settings import (
@@ -34,6 +35,7 @@ __all__ = [
     "LogOutputSettings",
     "LogSettings",
     "LoggingMode",
+    "LoopStalls",
     "MonotonicClock",
     "OutputError",
     "Progress",

@@ -6,6 +6,7 @@ with live progress and a result table (see ``asyncgen._cli_run`` and docs/cli.md
 package and prints the summary; its options change the load and the simulated service time.
 ``asyncgen report`` turns run folders into an HTML report with figures, or compares runs
 (``asyncgen.report``; needs the ``report`` extra).
+``asyncgen verify OUTDIR`` cross-checks a run's log files (see ``asyncgen._verify``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from asyncgen import _cli_run
 from asyncgen._cli_report_command import add_report_command, run_report
 from asyncgen._errors import AsyncgenError
 from asyncgen._runner import run
+from asyncgen._verify import verify
 from asyncgen.settings import LogOutputSettings, LogSettings, TestMode, TestScenario, TestSettings
 from asyncgen.simulated import ServiceTime, SimulatedQSL, SimulatedSUT
 
@@ -28,6 +30,10 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = _cli_run.add_parser(commands)
     add_report_command(commands)
+    verify = commands.add_parser(
+        "verify", help="check that a run's log files agree with each other (exit 1 if not)"
+    )
+    verify.add_argument("outdir", type=Path, help="the run's log folder")
     demo = commands.add_parser(
         "demo", help="run a Server test against the built-in simulated SUT and print its summary"
     )
@@ -88,6 +94,21 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if result.valid else 1
 
 
+def _verify_command(outdir: Path) -> int:
+    """0: every run in ``outdir`` is consistent; 1: problems (listed); 2: no run there."""
+    try:
+        problems = verify(outdir)
+    except AsyncgenError as exc:
+        print(f"asyncgen verify: error: {exc}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(f"asyncgen verify: {problem}")
+    if problems:
+        return 1
+    print(f"asyncgen verify: {outdir}: the files are consistent")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser, run_parser = _parser()
     args = parser.parse_args(argv)
@@ -95,6 +116,8 @@ def main(argv: list[str]) -> int:
         return _cli_run.run_command(run_parser, args)
     if args.command == "report":
         return run_report(args)
+    if args.command == "verify":
+        return _verify_command(args.outdir)
     try:
         if args.command == "demo":
             return _demo(args)

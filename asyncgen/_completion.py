@@ -39,6 +39,19 @@ def resolve_id(response_id: int) -> tuple[Series, int] | None:
     token, seq = response_id >> _SEQ_BITS, (response_id & _SEQ_MASK) - 1
     series = _series.get(token)
     if series is None:
-        _log.error("completion for an unknown response id", response_id=response_id)
+        _report_unknown(response_id)
         return None
     return series, seq
+
+
+def _report_unknown(response_id: int) -> None:
+    """An id no series owns goes to the detail log of the newest series still running (the
+    run the SUT most likely answers), else to the framework log: reported, never dropped."""
+    with _lock:
+        live = [series for series in _series.values() if not series.closed]
+    if live:
+        live[-1].writer.error(
+            "error_runtime", f"Completion for an unknown response id: {response_id}"
+        )
+    else:
+        _log.error("completion for an unknown response id", response_id=response_id)

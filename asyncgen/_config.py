@@ -325,7 +325,7 @@ def _reachable_specs(entry: ConfigEntry) -> list[KeySpec] | str:
 def _value_problem(entry: ConfigEntry, spec: KeySpec) -> str | None:
     """Values the reference would silently wrap, clamp or ignore for an integer-read key."""
     if spec.kind == "double":
-        return None
+        return _double_problem(entry, spec)
     number = c_integer_prefix(entry.value)
     if number < 0:
         return f"{entry.key} must not be negative, got {entry.value}"
@@ -335,6 +335,16 @@ def _value_problem(entry: ConfigEntry, spec: KeySpec) -> str | None:
     if number * int(spec.scale) > spec.max_value:
         limit = spec.max_value // int(spec.scale)
         return f"{entry.key} = {entry.value} is too large; at most {limit}{_unit(spec)}"
+    return None
+
+
+def _double_problem(entry: ConfigEntry, spec: KeySpec) -> str | None:
+    """Out-of-range decimals, named with their line instead of failing later (issue 6)."""
+    value = c_strtod(entry.value)
+    if math.isnan(value) or value < 0:
+        return f"{entry.key} must be a number from 0 up, got {entry.value}"
+    if spec.unit == "percent" and value > 100:
+        return f"{entry.key} is a percentage, at most 100; got {entry.value}"
     return None
 
 

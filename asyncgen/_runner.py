@@ -23,7 +23,7 @@ from asyncgen import _plan
 from asyncgen._clock import Clock, MonotonicClock
 from asyncgen._config import apply_audit_config, validate_settings
 from asyncgen._effective import NS_PER_MS, EffectiveSettings, effective_settings
-from asyncgen._errors import AsyncgenError, RunError, SettingsError
+from asyncgen._errors import SettingsError
 from asyncgen._failures import count_failure_kinds
 from asyncgen._gc import quiet_gc
 from asyncgen._health import RunHealth, series_health
@@ -40,7 +40,15 @@ from asyncgen._results import (
 from asyncgen._series import Series
 from asyncgen._series_result import issue_lags, max_completion_ns, performance_result
 from asyncgen._settings_log import effective_entries, requested_entries
+from asyncgen._stopped import (
+    StoppedRun,
+    stop_error,
+    write_stopped_results,
+    write_stopped_summary,
+    write_text,
+)
 from asyncgen._version import __version__
+from asyncgen._watchdog import QueryWaitExpired, Watchdog
 from asyncgen._writer import LogWriter
 from asyncgen.result import IssueLag, TestResult
 from asyncgen.scenarios import SHAPERS, ShaperContext
@@ -90,10 +98,16 @@ class _Run:
         eff: EffectiveSettings,
         writer: LogWriter,
         clock: Clock,
+        *,
+        watchdog: Watchdog | None = None,
     ) -> None:
         self.sut, self.qsl, self.eff, self.writer, self.clock = sut, qsl, eff, writer, clock
         self.seq = _plan.SequenceGen()
         self.state = _RunState()
+        self.watchdog = watchdog or Watchdog()
+        if eff.scenario in (TestScenario.SingleStream, TestScenario.MultiStream):
+            # a closed loop waits on each query: bound that wait like the drain
+            self.watchdog.wait_limit_ns = eff.requested.drain_timeout_ms * NS_PER_MS
         self.current: Series | None = None  # the series being paced, for progress reports
         self.phase = "starting"
 
@@ -145,14 +159,12 @@ class _Run:
         writer.detail("generated_query_count", plan.query_count)
         writer.detail("generated_samples_per_query", plan.samples_per_query)
         writer.detail("generated_query_duration", plan.duration_ns)
-        offset = _plan.accuracy_log_offset(eff.accuracy_log_rng_seed)
-        probability = _plan.accuracy_log_probability(eff)
         series = Series(
             plan,
             clock=self.clock,
             writer=writer,
             log_all_responses=accuracy,
-            log_mask=_plan.accuracy_log_mask(plan.accuracy_log_values, offset, probability),
+            log_mask=plan.accuracy_log_mask,
             use_tokens=eff.use_token_latencies,
             needs_first_token=eff.scenario is not TestScenario.Offline,
             server=eff.scenario is TestScenario.Server,
@@ -168,19 +180,14 @@ class _Run:
             clock=self.clock,
             writer=writer,
         )
-        with quiet_gc():  # the hot window: pacing, flush and drain (see asyncgen._gc)
-            outcome = await SHAPERS[eff.scenario](ctx)
-            await self.sut.flush_queries()
-            if outcome.ran_out and not accuracy:
-                writer.error(
-                    "error_runtime",
-                    "Ending early: Ran out of generated queries to issue before the minimum "
-                    "query count and test duration were reached. Please update the relevant "
-                    "expected latency or target qps in the TestSettings so they are more "
-                    "accurate.",
-                )
-            missing = await self._drain(series)
-        series.closed = True
+        watchdog = self.watchdog
+        watchdog.series, watchdog.active = series, True
+        try:
+            with quiet_gc():  # the hot window: pacing, flush and drain (see asyncgen._gc)
+                missing = await self._pace(ctx, accuracy=accuracy)
+        finally:
+            watchdog.series, watchdog.active = None, False
+            series.closed = True
         for key in CONTENTION_KEYS:  # the reference's logger counters; asyncgen has no contention
             writer.detail(key, 0)
         active_ns = max_completion_ns(series) - series.start_ns
@@ -190,24 +197,80 @@ class _Run:
         self.state.late.append(series)
         return _SeriesOutcome(series, missing)
 
-    async def _drain(self, series: Series) -> list[int]:
+    async def _pace(self, ctx: ShaperContext, *, accuracy: bool) -> list[int]:
+        """Shaper, flush and drain. If the SUT raises, issuing stops, what is in flight is
+        drained within the deadline, and the error goes on; a closed loop whose query never
+        completed stops issuing and the run ends INVALID with the sample named."""
+        series, writer = ctx.series, self.writer
+        expired = False
+        try:
+            outcome = await SHAPERS[self.eff.scenario](ctx)
+        except QueryWaitExpired as exc:
+            writer.error(
+                "error_runtime", f"Closed loop stopped: {exc}; no further queries were issued"
+            )
+            expired = True
+        except Exception as exc:
+            # the samples of the call that raised may never have reached the SUT
+            await self._drain_after_failure(series, exc, skip=_last_call_samples(series))
+            raise
+        try:
+            await self.sut.flush_queries()
+        except Exception as exc:
+            await self._drain_after_failure(series, exc, skip=range(0))
+            raise
+        if expired:  # its wait already lasted the drain deadline
+            return await self._drain(series, timeout_s=0.0)
+        if outcome.ran_out and not accuracy:
+            writer.error(
+                "error_runtime",
+                "Ending early: Ran out of generated queries to issue before the minimum "
+                "query count and test duration were reached. Please update the relevant "
+                "expected latency or target qps in the TestSettings so they are more "
+                "accurate.",
+            )
+        return await self._drain(series)
+
+    async def _drain_after_failure(self, series: Series, exc: Exception, *, skip: range) -> None:
+        """Stop issuing; wait (polling: a failure path) until every sample in flight but those
+        in ``skip`` has completed or the drain deadline passed, and name the missing ones."""
+        self.writer.error(
+            "error_runtime",
+            f"Stopped issuing: the SUT raised {exc!r}; draining the samples in flight",
+        )
+        deadline = time.perf_counter_ns() + self.eff.requested.drain_timeout_ms * NS_PER_MS
+        while time.perf_counter_ns() < deadline:
+            if all(s in skip for s in series.missing_samples()):
+                break
+            await anyio.sleep(0.005)
+        self._name_missing(series, series.missing_samples())
+
+    async def _drain(self, series: Series, timeout_s: float | None = None) -> list[int]:
         """Wait for outstanding samples until the drain deadline; name the ones that never came."""
-        timeout_s = self.eff.requested.drain_timeout_ms / 1000
+        if timeout_s is None:
+            timeout_s = self.eff.requested.drain_timeout_ms / 1000
         with anyio.move_on_after(timeout_s):
             await series.wait_all()
             return []
         missing = series.missing_samples()
+        self._name_missing(series, missing)
+        return missing
+
+    def _name_missing(self, series: Series, missing: list[int], why: str | None = None) -> None:
+        """Log the samples that never completed (by seq_id:qsl_idx) and keep them for the result."""
+        if not missing:
+            return
+        if why is None:
+            why = f"Drain deadline of {self.eff.requested.drain_timeout_ms} ms passed"
         plan = series.plan
         listed = [(plan.first_sample_id + s, int(plan.sample_indices[s])) for s in missing]
         shown = ", ".join(f"{seq}:{idx}" for seq, idx in listed[:50])
         more = f" (and {len(listed) - 50} more)" if len(listed) > 50 else ""
         self.writer.error(
             "error_runtime",
-            f"Drain deadline of {self.eff.requested.drain_timeout_ms} ms passed with "
-            f"{len(listed)} samples never completed (seq_id:qsl_idx) {shown}{more}",
+            f"{why} with {len(listed)} samples never completed (seq_id:qsl_idx) {shown}{more}",
         )
         self.state.missing.extend(listed)
-        return missing
 
     def _report(self, eff: EffectiveSettings, outcome: _SeriesOutcome) -> None:
         """Summary and detail results of a performance series."""
@@ -321,6 +384,18 @@ class FindPeak:
         return loaded
 
 
+def _last_call_samples(series: Series) -> range:
+    """The samples of the last ``issue_query`` call: the trailing queries stamped at the
+    same issue time (one call stamps all its queries with one reading of the clock)."""
+    n = series.queries_issued
+    if n == 0:
+        return range(0)
+    last, first = series.issued_ns[n - 1], n - 1
+    while first > 0 and series.issued_ns[first - 1] == last:
+        first -= 1
+    return range(first * series.spq, n * series.spq)
+
+
 def _print_stop_timestamps(wall_start: int) -> None:
     wall_stop = time.time_ns()
     duration_ms = (wall_stop - wall_start) // NS_PER_MS
@@ -391,9 +466,12 @@ async def run_test(
         outdir=log_settings.log_output.outdir,
     )
     run: _Run | None = None
+    watchdog = Watchdog()
+    stopped: BaseException | None = None
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(writer.run)
+            tg.start_soon(watchdog.run)
             if progress is not None:
                 tg.start_soon(_report_progress, lambda: run, progress, progress_interval_s, clock)
             run = await _start(
@@ -404,19 +482,23 @@ async def run_test(
                 clock=clock,
                 label=datetime_label,
                 audit_config=audit_config,
+                watchdog=watchdog,
             )
             await _dispatch(run)
+            _report_stalls(run)
             tg.cancel_scope.cancel()
-    except BaseExceptionGroup as group:
-        _raise_single(group, writer)
-    except BaseException as exc:  # cancelled or interrupted: the files still say why
-        writer.error("error_runtime", f"Run interrupted: {exc!r}")
-        raise
+    except BaseException as caught:  # failed, cancelled or interrupted: the files say why
+        stopped = stop_error(caught, writer)
+        _name_in_flight(run)
+        write_stopped_summary(writer, _stopped_run(run, settings), stopped)
     finally:
         writer.close()
+    if stopped is not None:
+        write_stopped_results(writer, _stopped_run(run, settings), stopped)
+        raise stopped
     assert run is not None
     result = _result(run, writer, fail_on_sample_errors=fail_on_sample_errors)
-    writer.paths["results"].write_text(result.to_json() + "\n", encoding="utf-8")
+    write_text(writer.paths["results"], result.to_json() + "\n")
     _log.info("run finished", result="VALID" if result.valid else "INVALID", errors=result.errors)
     return result
 
@@ -467,26 +549,37 @@ def _verdict_reasons(summary: PerformanceSummary | None) -> list[str]:
     return [text for text, met in failed if not met] + list(summary.recommendations)
 
 
-def _raise_single(group: BaseExceptionGroup[BaseException], writer: LogWriter) -> None:
-    """Re-raise what a task group collected: our own errors as they are, others as RunError."""
-    leaves = _leaves(group)
-    exc = next((e for e in leaves if not isinstance(e, anyio.get_cancelled_exc_class())), leaves[0])
-    if isinstance(exc, AsyncgenError) and not isinstance(exc, RunError):
-        writer.error("error_runtime", f"Run stopped: {exc}")
-        raise exc
-    if not isinstance(exc, Exception):
-        writer.error("error_runtime", f"Run interrupted: {exc!r}")
-        raise exc
-    writer.error("error_runtime", f"Run stopped by an exception: {exc!r}")
-    _log.error("run failed", error=repr(exc))
-    raise RunError(f"the run stopped: {exc!r}") from exc
+def _name_in_flight(run: _Run | None) -> None:
+    """Name the samples of the current series that never completed (the run was stopped)."""
+    series = None if run is None else run.current
+    if run is None or series is None:
+        return
+    series.closed = True  # later completions are counted as late, not recorded
+    known = {seq for seq, _ in run.state.missing}
+    first = series.plan.first_sample_id
+    in_flight = [s for s in series.missing_samples() if first + s not in known]
+    run._name_missing(series, in_flight, why="The run stopped")
 
 
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    leaves: list[BaseException] = []
-    for exc in group.exceptions:
-        leaves.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
-    return leaves
+def _stopped_run(run: _Run | None, settings: TestSettings) -> StoppedRun:
+    """What the files of a run that did not finish report about it."""
+    if run is None:
+        return StoppedRun(settings.scenario, settings.mode, "unknown", [])
+    return StoppedRun(run.eff.scenario, run.eff.mode, _sut_name(run), run.state.missing)
+
+
+def _sut_name(run: _Run) -> str:
+    try:
+        return run.sut.name
+    except Exception:  # a SUT whose name raises must not hide why the run stopped
+        return "unknown"
+
+
+def _report_stalls(run: _Run) -> None:
+    """A warning in the detail log if the event loop stalled while queries were paced."""
+    stalls = run.watchdog.stalls()
+    if stalls.count:
+        run.writer.warning(stalls.warning())
 
 
 async def _start(
@@ -498,6 +591,7 @@ async def _start(
     clock: Clock,
     label: str,
     audit_config: str | os.PathLike[str] | None,
+    watchdog: Watchdog | None = None,
 ) -> _Run:
     before = time.perf_counter_ns()
     sut_name = sut.name
@@ -522,7 +616,7 @@ async def _start(
         writer.detail(key, value)
     for key, value in effective_entries(eff):
         writer.detail(key, value)
-    return _Run(sut, qsl, eff, writer, clock)
+    return _Run(sut, qsl, eff, writer, clock, watchdog=watchdog)
 
 
 def _check_against_qsl(eff: EffectiveSettings) -> None:
@@ -565,7 +659,9 @@ def _result(run: _Run, writer: LogWriter, *, fail_on_sample_errors: bool = True)
         valid = False
         kinds = ", ".join(f"{kind}: {n}" for kind, n in failures.items())
         reasons.append(f"{sum(failures.values())} samples failed ({kinds})")
-    lags = np.concatenate(state.lags) if state.lags else np.zeros(0, dtype=np.int64)
+    # One series (the usual case) needs no copy: it is a million entries at a million queries.
+    no_lags = np.zeros(0, dtype=np.int64)
+    lags = state.lags[0] if len(state.lags) == 1 else np.concatenate([no_lags, *state.lags])
     return TestResult(
         scenario=run.eff.scenario,
         mode=run.eff.mode,
@@ -582,6 +678,7 @@ def _result(run: _Run, writer: LogWriter, *, fail_on_sample_errors: bool = True)
         peak_qps=state.peak_qps,
         failures=failures,
         health=state.health,
+        loop_stalls=run.watchdog.stalls(),
         files={
             kind: path
             for kind, path in writer.paths.items()

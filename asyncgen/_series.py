@@ -34,6 +34,7 @@ from asyncgen._writer import LogWriter
 from asyncgen.sut import QuerySample, ResponseData
 
 UNSET = -1
+_INT32_MAX = 2**31 - 1
 
 _get_ident = threading.get_ident
 
@@ -84,7 +85,8 @@ class Series:
         self.server = server  # Server traces carry latency counter events
         self.first_token_ns = array("q", [UNSET]) * (n_samples if use_tokens else 0)
         self.n_tokens = array("q", [0]) * (n_samples if use_tokens else 0)
-        self.completion_order = array("q")
+        # Sample numbers: 4 bytes each while they fit (a column as long as the series).
+        self.completion_order = array("i" if n_samples <= _INT32_MAX else "q")
         self.logged = array("q")  # samples whose responses wait for the accuracy log
         self.failures: dict[int, str] = {}
         self._log_all = log_all_responses
@@ -181,6 +183,8 @@ class Series:
             self._loop.call_soon_threadsafe(record, *args)  # type: ignore[arg-type]
         except RuntimeError:  # the loop has closed: the run is long over
             self.late_completions += 1
+            # the writer is closed too: this goes to the framework log, not nowhere
+            self.writer.error("error_runtime", "Completion after the end of the run.")
 
     def _record(self, s: int, now: int, data: ResponseData, n_tokens: int | None) -> None:
         """Record a completion on the loop thread (the per-sample hot path: kept flat)."""
@@ -358,7 +362,8 @@ class Series:
         Each sample is an async begin at its scheduled time and an end at its completion,
         gathered column-wise with numpy and formatted with one ``%`` per sample.
         """
-        order = np.frombuffer(self.completion_order, dtype=np.int64)[start:end]
+        completed = self.completion_order
+        order = np.frombuffer(completed, dtype=completed.typecode)[start:end].astype(np.int64)
         if order.size == 0:
             return ""
         q = order // self.spq

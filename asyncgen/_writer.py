@@ -27,6 +27,7 @@ import anyio.to_thread
 
 from asyncgen._errors import OutputError
 from asyncgen._fmt import mllog_value
+from asyncgen._log import get_logger
 from asyncgen._summary_text import summary_footer
 from asyncgen.settings import LogSettings
 
@@ -37,6 +38,8 @@ FLUSH_INTERVAL_S = 0.02
 FORMAT_CHUNK = 1000  # records formatted per loop turn, so formatting never stalls the loop
 WRITE_CHUNKS = 8  # formatted chunks handed to the disk at once: a few MB of text at most
 TRACE_VERSION = "asyncgen trace v1"
+
+_log = get_logger("asyncgen")
 
 
 def log_paths(log_settings: LogSettings, test_datetime: str) -> dict[str, Path]:
@@ -96,6 +99,7 @@ class LogWriter:
         self._trace_cursor = 0  # position in its ``completion_order``, once it has ended
         self._trace_marked = False  # the current series's start marker is written
         self._closed = False
+        self._failed: dict[str, OutputError] = {}  # files that could not be written, by kind
         self._append("accuracy", "[")
         if self._trace_enabled:
             self._append("trace", '{"traceEvents":[\n')
@@ -113,7 +117,14 @@ class LogWriter:
     def detail(
         self, key: str, value: object, *, error: bool = False, warning: bool = False
     ) -> None:
-        """Append one ``:::MLLOG`` line; errors and warnings are counted for the summary."""
+        """Append one ``:::MLLOG`` line; errors and warnings are counted for the summary.
+
+        After ``close`` (a completion long after the run ended) the entry cannot reach the
+        file any more: it goes to the framework log instead, never silently nowhere.
+        """
+        if self._closed:
+            _log.warning("log entry after the run ended", key=key, value=str(value))
+            return
         elapsed = time.perf_counter_ns() - self._origin_ns
         line = (
             f':::MLLOG {{"key": {json.dumps(key)}, "value": {mllog_value(value)}, '
@@ -197,12 +208,24 @@ class LogWriter:
                 '{"name":"LastTrace"}\n],\n"displayTimeUnit":"ns",\n"otherData":{'
                 f'"ts":{self._wall_origin_ns / 1000:.3f},"version":"{TRACE_VERSION}"}}}}\n',
             )
+        already_failed = bool(self._failed)
         try:
             self._flush_to_disk()
+        except OutputError:
+            if not already_failed:  # an earlier failure has been raised already: not twice
+                raise
         finally:
             self._closed = True
-            for f in self._files.values():
-                f.close()
+            for kind, f in self._files.items():
+                try:
+                    f.close()
+                except OSError as exc:  # the last buffered bytes did not fit
+                    self._failed.setdefault(kind, _write_error(self.paths[kind], exc))
+
+    @property
+    def failed_files(self) -> dict[str, Path]:
+        """The files a write failed on (their text ends early; the error named them)."""
+        return {kind: self.paths[kind] for kind in self._failed}
 
     # -- internals -------------------------------------------------------------------------
 
@@ -220,13 +243,19 @@ class LogWriter:
                 chunks = {kind: "".join(parts) for kind, parts in self._pending.items() if parts}
                 for parts in self._pending.values():
                     parts.clear()
+            first: OutputError | None = None
             for kind, text in chunks.items():
+                if kind in self._failed:  # never write after a gap: the file ends where it broke
+                    continue
                 f = self._files[kind]
                 try:
                     f.write(text)
                     f.flush()
                 except OSError as exc:
-                    raise OutputError(f"cannot write {self.paths[kind]}: {exc.strerror}") from exc
+                    self._failed[kind] = error = _write_error(self.paths[kind], exc)
+                    first = first or error
+            if first is not None:
+                raise first
 
     def _format_new_records(self, limit: int, *, ended: bool) -> bool:
         """Format up to ``limit`` new records of each kind; True if more are waiting.
@@ -283,3 +312,9 @@ class LogWriter:
         self._append("trace", series.trace_text(start, end, self._origin_ns, self._pid))
         self._trace_events += 2 * (end - start)
         return end < len(order)
+
+
+def _write_error(path: Path, exc: OSError) -> OutputError:
+    error = OutputError(f"cannot write {path}: {exc.strerror or exc}")
+    error.__cause__ = exc
+    return error

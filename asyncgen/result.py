@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from asyncgen._health import RunHealth
 from asyncgen._results import PerformanceSummary
+from asyncgen._watchdog import LoopStalls
 from asyncgen.settings import TestMode, TestScenario
 
 LAG_PERCENTILES = (0.50, 0.90, 0.99, 0.999)
@@ -79,6 +80,8 @@ class TestResult:
     failures: dict[str, int] = attrs.field(factory=dict)
     # whether the generator kept to its schedule (see asyncgen._health); None: not judged
     health: RunHealth | None = None
+    # event-loop stalls while queries were paced and drained (see asyncgen._watchdog)
+    loop_stalls: LoopStalls | None = None
 
     @property
     def latencies(self) -> npt.NDArray[np.int64]:
@@ -103,6 +106,7 @@ class TestResult:
             "peak_qps": self.peak_qps,
             "failures": dict(self.failures),
             "health": None if self.health is None else self.health.to_dict(),
+            "loop_stalls": None if self.loop_stalls is None else self.loop_stalls.to_dict(),
             "files": {kind: str(path) for kind, path in self.files.items()},
         }
 

@@ -73,7 +73,11 @@ async def test_unknown_ids_never_raise(tmp_path: Path) -> None:
     query_samples_complete([QuerySampleResponse(first.id + 1000, b"")])  # not issued
     query_samples_complete([QuerySampleResponse(12345, b"")])  # no such series
     assert series.samples_completed == 0
-    assert _errors(writer) == ["Completion for a sample that was never issued. sample: 1000"]
+    # an id no series owns is reported in the newest running series' detail log (issue 6)
+    assert _errors(writer) == [
+        "Completion for a sample that was never issued. sample: 1000",
+        "Completion for an unknown response id: 12345",
+    ]
 
 
 @pytest.mark.asyncio

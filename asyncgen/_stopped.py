@@ -1,0 +1,123 @@
+"""What a run that did not finish leaves behind: one error to raise, and files that say so.
+
+The reference writes no summary for an unfinished run. asyncgen writes a summary block whose
+verdict is INVALID with the reason (it overrules any block the run wrote before it stopped) and
+a ``results.json`` with ``"stopped"`` and ``"interrupted"``, so no reader can take a partial run
+for a finished one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import anyio
+import attrs
+
+from asyncgen._errors import AsyncgenError, OutputError, RunError
+from asyncgen._log import get_logger
+from asyncgen._writer import LogWriter
+from asyncgen.settings import TestMode, TestScenario
+
+_log = get_logger("asyncgen")
+_RULE = "================================================"
+
+
+@attrs.frozen
+class StoppedRun:
+    """The facts about a stopped run that its summary and results.json report."""
+
+    scenario: TestScenario
+    mode: TestMode
+    sut_name: str
+    missing: list[tuple[int, int]]  # (seq_id, qsl_idx) that never completed
+
+
+def stop_error(caught: BaseException, writer: LogWriter) -> BaseException:
+    """What ``run_test`` raises for what stopped it (logged in the detail log): our own errors
+    and cancellation or interrupts as they are; any other exception as a ``RunError`` whose
+    cause is the original."""
+    leaves = _leaves(caught) if isinstance(caught, BaseExceptionGroup) else [caught]
+    exc = next((e for e in leaves if not isinstance(e, anyio.get_cancelled_exc_class())), leaves[0])
+    if isinstance(exc, AsyncgenError) and not isinstance(exc, RunError):
+        writer.error("error_runtime", f"Run stopped: {exc}")
+        return exc
+    if not isinstance(exc, Exception):
+        writer.error("error_runtime", f"Run interrupted: {exc!r}")
+        return exc
+    writer.error("error_runtime", f"Run stopped by an exception: {exc!r}")
+    _log.error("run failed", error=repr(exc))
+    error = RunError(f"the run stopped: {exc!r}")
+    error.__cause__ = exc
+    return error
+
+
+def stop_reason(exc: BaseException) -> tuple[bool, str]:
+    """(interrupted, reason) of a run that did not finish."""
+    if not isinstance(exc, Exception):
+        return True, f"the run was interrupted ({type(exc).__name__})"
+    cause = exc.__cause__
+    if isinstance(exc, RunError) and cause is not None:
+        return False, f"the run stopped: {cause!r}"
+    return False, f"the run stopped: {exc}"
+
+
+def write_stopped_summary(writer: LogWriter, run: StoppedRun, exc: BaseException) -> None:
+    """The summary block of a run that did not finish: INVALID, and why."""
+    interrupted, reason = stop_reason(exc)
+    writer.summary(
+        [
+            _RULE,
+            "MLPerf Results Summary",
+            _RULE,
+            f"SUT name : {run.sut_name}",
+            f"Scenario : {run.scenario.name}",
+            f"Mode     : {run.mode.name}",
+            "Result is : INVALID",
+            f"  Run {'interrupted' if interrupted else 'stopped'} : {reason}",
+            f"  Samples never completed : {len(run.missing)}",
+            _RULE,
+        ]
+    )
+
+
+def write_stopped_results(writer: LogWriter, run: StoppedRun, exc: BaseException) -> None:
+    """results.json of a run that did not finish (after ``writer.close``: final counts)."""
+    interrupted, reason = stop_reason(exc)
+    body = {
+        "scenario": run.scenario.name,
+        "mode": run.mode.name,
+        "result": "INVALID",
+        "valid": False,
+        "interrupted": interrupted,
+        "stopped": reason,
+        "reasons": [reason],
+        "errors": writer.errors,
+        "warnings": writer.warnings,
+        "missing_samples": [{"seq_id": s, "qsl_idx": i} for s, i in run.missing],
+        "accuracy_entries": writer.accuracy_entry_count,
+        "files": {
+            kind: str(path)
+            for kind, path in writer.paths.items()
+            if kind != "trace" or writer.trace_enabled
+        },
+    }
+    try:
+        write_text(writer.paths["results"], json.dumps(body, indent=2) + "\n")
+    except OutputError as error:  # the run's own error is the one to raise
+        _log.error("results.json not written", error=str(error))
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a whole file, or raise ``OutputError`` naming it."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
+    leaves: list[BaseException] = []
+    for exc in group.exceptions:
+        leaves.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return leaves

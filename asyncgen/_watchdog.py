@@ -1,0 +1,108 @@
+"""The run's watchdog: event-loop stalls, and closed loops waiting on a query that never ends.
+
+A SUT that blocks the event loop (a synchronous ``time.sleep`` in ``issue_query``, a CPU-bound
+model call on the loop thread) delays every timer and every completion: latencies grow and
+issue lag piles up, yet nothing in the SUT's own numbers shows why. The watchdog wakes every
+``TICK_S`` and measures how late it woke; a wake-up later than ``STALL_THRESHOLD_NS`` is a stall,
+counted with the lag it caused. Only the hot window of each series (pacing, flush, drain) is
+watched, so the generator's own between-series work is never blamed on the SUT.
+
+The closed-loop scenarios (SingleStream, MultiStream) issue each query when the previous one
+has completed. A sample that never completes would stop them forever; the watchdog ends such a
+wait once it has lasted the drain deadline, by failing the waiter with ``QueryWaitExpired``.
+Doing it here costs the closed loop nothing per query (no timer per wait).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import attrs
+
+if TYPE_CHECKING:
+    from asyncgen._series import Series
+
+STALL_THRESHOLD_NS = 250_000_000  # a loop blocked this long is the SUT's doing, not jitter
+TICK_S = 0.01
+
+
+class QueryWaitExpired(Exception):  # noqa: N818 - an event, not a program error
+    """A closed loop waited the whole drain deadline on query ``query``."""
+
+    def __init__(self, query: int) -> None:
+        super().__init__(f"query {query} did not complete within the drain deadline")
+        self.query = query
+
+
+@attrs.frozen(kw_only=True)
+class LoopStalls:
+    """Event-loop stalls seen while queries were paced and drained."""
+
+    count: int
+    total_ns: int
+    max_ns: int
+    threshold_ns: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "total_ns": self.total_ns,
+            "max_ns": self.max_ns,
+            "threshold_ns": self.threshold_ns,
+        }
+
+    def warning(self) -> str:
+        return (
+            f"The event loop stalled {self.count} times for {self.total_ns / 1e6:.1f} ms in "
+            f"all (longest {self.max_ns / 1e6:.1f} ms): something blocked the loop thread, "
+            "most likely a synchronous call in the SUT. Latencies and issue lag include it; "
+            "run blocking work in a thread (asyncio.to_thread) or a process."
+        )
+
+
+class Watchdog:
+    """Measures loop lag while ``active``; expires closed-loop waits on ``series``."""
+
+    def __init__(self, *, threshold_ns: int = STALL_THRESHOLD_NS, tick_s: float = TICK_S) -> None:
+        self.threshold_ns, self.tick_s = threshold_ns, tick_s
+        self.active = False
+        self.series: Series | None = None
+        self.wait_limit_ns: int | None = None  # None: closed-loop waits are not bounded
+        self.count = self.total_ns = self.max_ns = 0
+        self._waiting: tuple[int, int] | None = None  # (query, since) of the watched wait
+
+    def stalls(self) -> LoopStalls:
+        return LoopStalls(
+            count=self.count,
+            total_ns=self.total_ns,
+            max_ns=self.max_ns,
+            threshold_ns=self.threshold_ns,
+        )
+
+    async def run(self) -> None:
+        tick_ns = int(self.tick_s * 1e9)
+        while True:
+            before = time.perf_counter_ns()
+            await anyio.sleep(self.tick_s)
+            now = time.perf_counter_ns()
+            lag = now - before - tick_ns
+            if self.active and lag > self.threshold_ns:
+                self.count += 1
+                self.total_ns += lag
+                self.max_ns = max(self.max_ns, lag)
+            self._check_wait(now)
+
+    def _check_wait(self, now: int) -> None:
+        series, limit = self.series, self.wait_limit_ns
+        waiter = None if series is None else series._query_waiter
+        if waiter is None or limit is None or not self.active:
+            self._waiting = None
+            return
+        query, future = waiter
+        if self._waiting is None or self._waiting[0] != query:
+            self._waiting = (query, now)
+        elif now - self._waiting[1] >= limit and not future.done():
+            future.set_exception(QueryWaitExpired(query))
+            self._waiting = None

@@ -1,0 +1,118 @@
+"""Settings, SUTs and checks shared by the fault tests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+import asyncgen
+from asyncgen import TestMode, TestScenario, TestSettings
+from asyncgen._verify import verify
+from asyncgen.sut import QuerySample
+from tests.helpers import read_detail
+
+FAST: dict[TestScenario, dict[str, object]] = {
+    TestScenario.SingleStream: {"single_stream_expected_latency_ns": 200_000},
+    TestScenario.MultiStream: {
+        "multi_stream_expected_latency_ns": 400_000,
+        "multi_stream_samples_per_query": 4,
+    },
+    TestScenario.Server: {"server_target_qps": 2000},
+    TestScenario.Offline: {"offline_expected_qps": 2000},
+}
+
+
+def fast_settings(
+    scenario: TestScenario, mode: TestMode = TestMode.PerformanceOnly, **extra: object
+) -> TestSettings:
+    """A short test: 100 ms, 50 queries, a 300 ms drain deadline unless given."""
+    values: dict[str, object] = {"min_duration_ms": 100, "min_query_count": 50}
+    values["drain_timeout_ms"] = 300
+    values.update(FAST[scenario])
+    values.update(extra)
+    return TestSettings(scenario=scenario, mode=mode, **values)  # type: ignore[arg-type]
+
+
+def log_to(outdir: Path, trace: bool = True) -> asyncgen.LogSettings:
+    return asyncgen.LogSettings(
+        log_output=asyncgen.LogOutputSettings(outdir=str(outdir)), enable_trace=trace
+    )
+
+
+def assert_consistent(outdir: Path) -> None:
+    """``asyncgen verify`` finds nothing wrong, and every file parses."""
+    assert verify(outdir) == []
+    read_detail(outdir / "mlperf_log_detail.txt")
+    assert isinstance(json.loads((outdir / "mlperf_log_accuracy.json").read_text()), list)
+    if (outdir / "mlperf_log_trace.json").exists():
+        json.loads((outdir / "mlperf_log_trace.json").read_text())
+
+
+def final_verdict(outdir: Path) -> str:
+    """The last ``Result is`` of the summary (a stopped run adds an INVALID block)."""
+    verdicts = re.findall(r"^Result is : (\w+)$", summary_text(outdir), re.MULTILINE)
+    assert verdicts, summary_text(outdir)
+    return str(verdicts[-1])
+
+
+def summary_text(outdir: Path) -> str:
+    return (outdir / "mlperf_log_summary.txt").read_text()
+
+
+def results_json(outdir: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((outdir / "mlperf_log_results.json").read_text())
+    return data
+
+
+def detail_errors(outdir: Path) -> list[str]:
+    return [
+        str(e["value"])
+        for e in read_detail(outdir / "mlperf_log_detail.txt")
+        if e["metadata"]["is_error"]
+    ]
+
+
+async def echo(sample: QuerySample) -> bytes:
+    await asyncio.sleep(0)
+    return sample.index.to_bytes(4, "little")
+
+
+class ScriptedSUT:
+    """Hands each sample to ``answer`` in a task of its own; ``issue_hook`` runs per call."""
+
+    def __init__(
+        self,
+        answer: Callable[[QuerySample], Coroutine[Any, Any, None]],
+        *,
+        issue_hook: Callable[[int], None] | None = None,
+        flush_error: BaseException | None = None,
+    ) -> None:
+        self.name = "scripted"
+        self.calls = 0
+        self.samples: list[QuerySample] = []
+        self._answer = answer
+        self._hook = issue_hook
+        self._flush_error = flush_error
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+        self.calls += 1
+        if self._hook is not None:
+            self._hook(self.calls)
+        for sample in samples:
+            self.samples.append(sample)
+            task = asyncio.get_running_loop().create_task(self._answer(sample))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def flush_queries(self) -> None:
+        if self._flush_error is not None:
+            raise self._flush_error
+
+    def cancel_all(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()

@@ -3,28 +3,46 @@
 A clock tells the time (``now_ns``) and waits until a deadline on the running event loop
 (``sleep_until``). Loop timers are coarse: uvloop rounds them to whole milliseconds and may
 fire half a millisecond early or several late on a busy machine. The real clock therefore
-has two pacing modes:
+has three pacing modes:
 
-* **precise** (the default): sleep on a loop timer until ``wake_ahead_ns`` before the
-  deadline, then poll — ``await asyncio.sleep(0)`` in a loop, which lets every ready callback
-  (completions, the SUT's own tasks) run in between — until the deadline has passed. Arrivals
-  go out a few microseconds late, at the price of a busy core while polling.
-* **low CPU** (``precise=False``): timers only. The loop sleeps until the deadline, and when a
-  timer fires early it sleeps again for at least a timer tick. Arrivals go out up to about a
-  millisecond (one tick) late, and an idle run costs almost no CPU.
+* **precise**: sleep on a loop timer until ``wake_ahead_ns`` (5 ms) before the deadline, then
+  poll — ``await asyncio.sleep(0)`` in a loop, which lets every ready callback (completions,
+  the SUT's own tasks) run in between — until the deadline has passed. Arrivals go out a few
+  microseconds late, at the price of a busy core while polling.
+* **timer**: loop timers only. The loop sleeps until the deadline, and when a timer fires
+  early it sleeps again for at least a timer tick. Arrivals go out up to about a millisecond
+  (one tick) late, and an idle run costs almost no CPU.
+* **hrtimer**: a kernel high-resolution timer (a Linux ``timerfd``, watched by the loop like a
+  socket) wakes the loop ``wake_ahead_ns`` (100 µs) before the deadline, to the microsecond
+  rather than the millisecond; the loop then polls the rest, and polls outright when the wait
+  is shorter than that. Nearly as precise as polling, at a small fraction of its CPU. There is
+  no thread: the loop's own ``epoll`` wakes when the timer expires. Where ``timerfd`` is
+  missing (not Linux) it paces as **precise** does.
 
-Either way ``sleep_until`` never returns before the deadline: callers re-read ``now_ns`` after
-waking and issue every arrival already due.
+Whatever the mode, ``sleep_until`` never returns before the deadline: callers re-read
+``now_ns`` after waking and issue every arrival already due.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import functools
+import os
+import sys
 import time
-from typing import Protocol
+import weakref
+from typing import Literal, Protocol
+
+PacingMode = Literal["precise", "timer", "hrtimer"]
+PACING_MODES: tuple[PacingMode, ...] = ("precise", "timer", "hrtimer")
+DEFAULT_MODE: PacingMode = "precise"
 
 TIMER_GRANULARITY_NS = 1_000_000  # loop timers wake on millisecond boundaries
 DEFAULT_WAKE_AHEAD_NS = 5_000_000  # covers early and (most) late timer wakes on a busy host
+# A kernel timer wakes an idle loop some tens of microseconds after it expires (more on a
+# virtual machine): waking this much early and polling the rest keeps most arrivals on time.
+HRTIMER_WAKE_AHEAD_NS = 100_000
 
 _now = time.perf_counter_ns  # what the waits below read (tests substitute a fake)
 
@@ -44,34 +62,89 @@ class Clock(Protocol):
 class MonotonicClock:
     """The real clock: ``time.perf_counter_ns`` (CLOCK_MONOTONIC on Linux) and loop timers.
 
-    ``precise`` selects the pacing mode (see the module docstring); ``wake_ahead_ns`` is how
-    long before a deadline the precise mode stops sleeping on a timer and starts polling.
+    ``mode`` selects the pacing (see the module docstring): ``"precise"``, ``"timer"`` or
+    ``"hrtimer"``. ``precise=True``/``False`` is the older spelling of ``"precise"``/``"timer"``.
+    ``wake_ahead_ns`` is how long before a deadline the precise and hrtimer modes stop
+    sleeping and start polling (default 5 ms and 100 µs). A clock serves one event loop at a
+    time; in hrtimer mode it holds one timer file descriptor, closed with the clock (or by
+    ``close()``), and a second concurrent wait on the same clock paces as precise does.
     """
 
-    __slots__ = ("precise", "wake_ahead_ns")
+    __slots__ = ("_kernel_timer", "mode", "wake_ahead_ns")
 
     # A builtin, not a method: reading the time is the hottest call of a run.
     now_ns = staticmethod(time.perf_counter_ns)
 
-    def __init__(self, *, precise: bool = True, wake_ahead_ns: int = DEFAULT_WAKE_AHEAD_NS) -> None:
+    def __init__(
+        self,
+        mode: PacingMode | None = None,
+        *,
+        precise: bool | None = None,
+        wake_ahead_ns: int | None = None,
+    ) -> None:
+        self.mode = _resolve_mode(mode, precise)
+        if wake_ahead_ns is None:
+            wake_ahead_ns = (
+                HRTIMER_WAKE_AHEAD_NS if self.mode == "hrtimer" else DEFAULT_WAKE_AHEAD_NS
+            )
         if wake_ahead_ns < 0:
             raise ValueError("wake_ahead_ns must not be negative")
-        self.precise = precise
         self.wake_ahead_ns = wake_ahead_ns
+        self._kernel_timer: KernelTimer | None = None
+
+    @property
+    def precise(self) -> bool:
+        """Whether arrivals go out within microseconds (precise and hrtimer modes)."""
+        return self.mode != "timer"
 
     def __repr__(self) -> str:
-        return f"MonotonicClock(precise={self.precise}, wake_ahead_ns={self.wake_ahead_ns})"
+        return f"MonotonicClock(mode={self.mode!r}, wake_ahead_ns={self.wake_ahead_ns})"
 
     async def sleep_until(self, deadline_ns: int) -> None:
-        if self.precise:
-            await _sleep_then_poll(deadline_ns, self.wake_ahead_ns)
-        else:
+        if self.mode == "hrtimer" and (timer := self._free_timer()) is not None and not timer.busy:
+            await _sleep_on_kernel_timer(timer, deadline_ns, self.wake_ahead_ns)
+        elif self.mode == "timer":
             await _sleep_on_timers(deadline_ns)
+        else:  # precise, or hrtimer without a free kernel timer: its wake-ahead is too short
+            ahead = self.wake_ahead_ns if self.mode == "precise" else DEFAULT_WAKE_AHEAD_NS
+            await _sleep_then_poll(deadline_ns, ahead)
+
+    def close(self) -> None:
+        """Release the kernel timer now rather than when the clock is collected."""
+        if self._kernel_timer is not None:
+            self._kernel_timer.close()
+            self._kernel_timer = None
+
+    def _free_timer(self) -> KernelTimer | None:
+        if self._kernel_timer is None and kernel_timers_available():
+            self._kernel_timer = KernelTimer()
+        return self._kernel_timer
+
+
+def _resolve_mode(mode: PacingMode | None, precise: bool | None) -> PacingMode:
+    if mode is not None and mode not in PACING_MODES:
+        raise ValueError(f"mode must be one of {', '.join(PACING_MODES)}, not {mode!r}")
+    if precise is None:
+        return mode or DEFAULT_MODE
+    legacy: PacingMode = "precise" if precise else "timer"
+    if mode is not None and mode != legacy:
+        raise ValueError(f"precise={precise} contradicts mode={mode!r}; give only mode")
+    return mode or legacy
 
 
 async def _sleep_then_poll(deadline_ns: int, wake_ahead_ns: int) -> None:
     if deadline_ns - _now() > wake_ahead_ns:
         await _timer(deadline_ns - wake_ahead_ns)
+    await _poll_until(deadline_ns)
+
+
+async def _sleep_on_kernel_timer(timer: KernelTimer, deadline_ns: int, wake_ahead_ns: int) -> None:
+    if deadline_ns - _now() > wake_ahead_ns:
+        await timer.wait(deadline_ns - wake_ahead_ns)
+    await _poll_until(deadline_ns)
+
+
+async def _poll_until(deadline_ns: int) -> None:
     while _now() < deadline_ns:  # noqa: ASYNC110 - polling is the point: no event to wait on
         await asyncio.sleep(0)  # one loop turn: completions and other tasks run here
 
@@ -98,6 +171,116 @@ async def _timer(deadline_ns: int) -> None:
 def _wake(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
+
+
+# -- the kernel timer (Linux timerfd, through ctypes: os.timerfd_* arrive in Python 3.13) ---
+
+_CLOCK_MONOTONIC = 1  # what perf_counter_ns reads on Linux, so deadlines carry over as they are
+_TFD_TIMER_ABSTIME = 1
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+class _ITimerspec(ctypes.Structure):
+    _fields_ = [("it_interval", _Timespec), ("it_value", _Timespec)]
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.timerfd_create.argtypes = [ctypes.c_int, ctypes.c_int]
+        libc.timerfd_settime.argtypes = [
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+        ]
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+@functools.cache
+def kernel_timers_available() -> bool:
+    """Whether hrtimer mode has its kernel timer here (Linux with a timerfd that works)."""
+    if _libc() is None or time.get_clock_info("perf_counter").implementation != (
+        "clock_gettime(CLOCK_MONOTONIC)"
+    ):
+        return False
+    try:
+        KernelTimer().close()
+    except OSError:  # e.g. a sandbox that forbids the system call
+        return False
+    return True
+
+
+class KernelTimer:
+    """A one-shot kernel timer the event loop can wait on: a timerfd armed for an absolute
+    CLOCK_MONOTONIC time, readable once it expires. No thread: the loop's poller wakes up.
+
+    One waiter at a time (``busy``). The descriptor is registered with the loop only during
+    a wait, so nothing of it outlives a run's loop; it is closed by ``close()`` or when the
+    timer is collected.
+    """
+
+    __slots__ = ("__weakref__", "_finalizer", "_spec", "_waiter", "fd")
+
+    def __init__(self) -> None:
+        libc = _libc()
+        if libc is None:
+            raise OSError("no timerfd on this platform")
+        fd = libc.timerfd_create(_CLOCK_MONOTONIC, os.O_NONBLOCK | os.O_CLOEXEC)
+        if fd < 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"timerfd_create: {os.strerror(errno)}")
+        self.fd: int = fd
+        self._spec = _ITimerspec()
+        self._waiter: asyncio.Future[None] | None = None
+        self._finalizer = weakref.finalize(self, os.close, fd)
+
+    @property
+    def busy(self) -> bool:
+        return self._waiter is not None
+
+    async def wait(self, when_ns: int) -> None:
+        """Return once ``perf_counter_ns()`` has reached ``when_ns`` (a late wake is possible)."""
+        loop = asyncio.get_running_loop()
+        self._arm(when_ns)
+        waiter = self._waiter = loop.create_future()
+        loop.add_reader(self.fd, self._expired)
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+            if not loop.is_closed():
+                loop.remove_reader(self.fd)
+
+    def close(self) -> None:
+        self._finalizer()
+
+    def _arm(self, when_ns: int) -> None:
+        # Re-arming also clears an expiry nobody read (a cancelled wait's), so the next wait
+        # cannot wake early on it.
+        value = self._spec.it_value
+        value.tv_sec, value.tv_nsec = divmod(max(when_ns, 1), 1_000_000_000)
+        libc = _libc()
+        assert libc is not None  # a KernelTimer exists only where it loaded
+        if libc.timerfd_settime(self.fd, _TFD_TIMER_ABSTIME, ctypes.byref(self._spec), None):
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"timerfd_settime: {os.strerror(errno)}")
+
+    def _expired(self) -> None:
+        try:
+            os.read(self.fd, 8)  # the expiry count; reading makes the descriptor quiet again
+        except BlockingIOError:
+            return
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
 
 class FakeClock:

@@ -8,6 +8,7 @@ SPEC is a JSON object::
      "settings": {"server_target_qps": 1000.0, "min_duration_ms": 2000, ...},
      "trace": false,          # enable_trace in the log settings
      "precise": true,         # asyncgen only: the pacing mode of MonotonicClock
+     "mode": "hrtimer",       # asyncgen only, optional: the mode by name (wins over precise)
      "outdir": "/tmp/..."}
 
 The run prints one JSON object on its last stdout line: the summary fields (parsed from
@@ -108,7 +109,10 @@ def run_asyncgen(spec: dict[str, Any]) -> dict[str, Any]:
         log_output=asyncgen.LogOutputSettings(outdir=spec["outdir"]),
         enable_trace=spec["trace"],
     )
-    clock = asyncgen.MonotonicClock(precise=spec.get("precise", True))
+    if "mode" in spec:  # a pacing mode by name; "precise" is the older true/false switch
+        clock = asyncgen.MonotonicClock(spec["mode"])
+    else:
+        clock = asyncgen.MonotonicClock(precise=spec.get("precise", True))
     started, cpu = time.perf_counter(), _cpu_s()
     result = asyncgen.run(
         sut, BenchQSL(), settings, log_settings=log, audit_config=None, clock=clock

@@ -12,9 +12,10 @@ on 127.0.0.1, then runs each client in a fresh process of its own, one after the
    the stream, stamps the first chunk) against ``asyncgen.run_test`` with ``OpenAISUT`` in the
    Server scenario with token latencies. Reported: achieved rate, TTFT p50 against the
    server's true TTFT p50 (its own clock, request read to first token written), client CPU
-   per request and its ratio to bare aiohttp. asyncgen runs twice: with its own clock, which
-   spins through the last millisecond before each arrival (so at this rate it fills a core
-   whatever the SUT costs), and with loop timers only (``-timer``), as the bare client waits.
+   per request and its ratio to bare aiohttp. asyncgen runs three times, once per pacing mode
+   of its clock: precise (polls through the last milliseconds before each arrival, so at this
+   rate it fills a core whatever the SUT costs), loop timers only (``-timer``, as the bare
+   client waits) and a kernel high-resolution timer (``-hrtimer``).
 3. The same for the generic ``HttpSUT`` on the non-streaming ``/generate`` endpoint, latency
    p50 against the server's true response time.
 
@@ -180,17 +181,18 @@ class TimerClock:
             await asyncio.sleep(max(remaining_ns, 1_000_000) / 1e9)
 
 
-def low_cpu_clock() -> Any:
+def paced_clock(mode: str) -> Any:
+    """asyncgen's clock in ``mode`` ("precise", "timer" or "hrtimer")."""
     from asyncgen._clock import MonotonicClock  # noqa: PLC0415
 
     try:
-        return MonotonicClock(precise=False)  # type: ignore[call-arg]
-    except TypeError:  # an asyncgen without the low-CPU mode
-        return TimerClock()
+        return MonotonicClock(mode)  # type: ignore[arg-type]
+    except TypeError:  # an asyncgen whose clock knows only precise=True/False
+        return MonotonicClock(precise=True) if mode == "precise" else TimerClock()
 
 
 async def asyncgen_adapter(
-    url: str, rate: float, duration_s: float, stream: bool, low_cpu: bool = False
+    url: str, rate: float, duration_s: float, stream: bool, mode: str = "precise"
 ) -> dict[str, Any]:
     """``asyncgen.run_test`` in the Server scenario through ``OpenAISUT`` or ``HttpSUT``."""
     import asyncgen  # noqa: PLC0415
@@ -242,7 +244,7 @@ async def asyncgen_adapter(
                 settings,
                 log_settings=log,
                 audit_config=None,
-                clock=low_cpu_clock() if low_cpu else None,
+                clock=paced_clock(mode),
             )
             cpu = time.process_time() - cpu0
     summary = result.summary
@@ -361,8 +363,10 @@ CLIENTS: dict[str, Callable[..., Coroutine[Any, Any, dict[str, Any]]]] = {
     "bare-generate": lambda url, rate, d: bare_aiohttp(url, rate, d, stream=False),
     "openai": lambda url, rate, d: asyncgen_adapter(url, rate, d, stream=True),
     "http": lambda url, rate, d: asyncgen_adapter(url, rate, d, stream=False),
-    "openai-timer": lambda url, rate, d: asyncgen_adapter(url, rate, d, True, low_cpu=True),
-    "http-timer": lambda url, rate, d: asyncgen_adapter(url, rate, d, False, low_cpu=True),
+    "openai-timer": lambda url, rate, d: asyncgen_adapter(url, rate, d, True, mode="timer"),
+    "http-timer": lambda url, rate, d: asyncgen_adapter(url, rate, d, False, mode="timer"),
+    "openai-hrtimer": lambda url, rate, d: asyncgen_adapter(url, rate, d, True, mode="hrtimer"),
+    "http-hrtimer": lambda url, rate, d: asyncgen_adapter(url, rate, d, False, mode="hrtimer"),
 }
 
 
@@ -486,6 +490,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=2000.0, help="Poisson target, requests/s")
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per paced run")
     parser.add_argument("--requests", type=int, default=40_000, help="per capacity run")
+    parser.add_argument(
+        "--runs",
+        help="comma-separated paced runs only, e.g. openai,openai-hrtimer (no capacity runs; "
+        "the bare client each needs is added)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--client", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
@@ -508,22 +517,25 @@ def main(argv: list[str] | None = None) -> None:
     server = TokenServer(server_cpu)
     try:
         clients = ["asyncgen", "aiohttp"] + (["httpx"] if has_httpx() else [])
+        if args.runs:
+            clients = []
         report["capacity"] = {
             c: run_client(f"capacity-{c}", server, args, client_cpu) for c in clients
         }
         runs: dict[str, Any] = {}
-        for name in (
-            "bare-stream",
-            "openai",
-            "openai-timer",
-            "bare-generate",
-            "http",
-            "http-timer",
-        ):
+        streamed = ("openai", "openai-timer", "openai-hrtimer")
+        generic = ("http", "http-timer", "http-hrtimer")
+        if args.runs:
+            wanted = set(args.runs.split(","))
+            streamed = tuple(n for n in streamed if n in wanted)
+            generic = tuple(n for n in generic if n in wanted)
+        order = ("bare-stream",) * bool(streamed) + streamed
+        order += ("bare-generate",) * bool(generic) + generic
+        for name in order:
             runs[name] = measured(name, server, args, client_cpu)
         report["runs"] = runs
-        pairs = [(n, "bare-stream") for n in ("openai", "openai-timer")]
-        pairs += [(n, "bare-generate") for n in ("http", "http-timer")]
+        pairs = [(n, "bare-stream") for n in streamed]
+        pairs += [(n, "bare-generate") for n in generic]
         report["verdicts"] = [
             compare(n, {**runs[n], "target": args.rate}, runs[b])
             for n, b in pairs

@@ -3,7 +3,8 @@
 asyncgen reports it in ``TestResult.issue_lag``; the reference records it as ``issue_delay``
 in the ``Latency`` counter events of its trace, so both sides run with the trace enabled.
 The primary figures use the null SUT (the generator's own pacing); the same rates with the
-1 ms async SUT, and asyncgen's low-CPU pacing mode, are measured alongside.
+1 ms async SUT, and asyncgen's low-CPU (timer) and hrtimer pacing modes, are measured
+alongside, with the CPU each run used.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from benchmarks._harness import Figure, Options, Report, run_side
 
 NAME = "issue_lag"
-RATES = (1_000, 10_000, 50_000)
+RATES = (1_000, 2_000, 10_000, 50_000)
 POINTS = ("50", "99", "99.9")
 
 
@@ -35,12 +36,14 @@ def run(options: Options) -> Report:
         # name: (side, workload, extra spec)
         "asyncgen": ("asyncgen", "server-null", {"precise": True}),
         "asyncgen-lowcpu": ("asyncgen", "server-null", {"precise": False}),
+        "asyncgen-hrtimer": ("asyncgen", "server-null", {"mode": "hrtimer"}),
         "reference": ("reference", "server-null", {}),
         "asyncgen-sleep": ("asyncgen", "server-sleep", {"precise": True}),
         "reference-sleep": ("reference", "server-sleep", {}),
     }
     if options.quick:
-        variants = {k: v for k, v in variants.items() if k in ("asyncgen", "reference")}
+        quick = ("asyncgen", "asyncgen-hrtimer", "reference")
+        variants = {k: v for k, v in variants.items() if k in quick}
     runs: dict[str, dict[int, list[dict[str, float]]]] = {
         k: {q: [] for q in RATES} for k in variants
     }
@@ -70,6 +73,8 @@ def run(options: Options) -> Report:
     comparisons: list[tuple[str, str, str]] = []
     if "asyncgen-lowcpu" in variants:
         comparisons.append(("low-CPU mode", "asyncgen-lowcpu", "reference"))
+    if "asyncgen-hrtimer" in variants:
+        comparisons.append(("hrtimer mode", "asyncgen-hrtimer", "reference"))
     if "asyncgen-sleep" in variants:
         comparisons.append(("1 ms async SUT", "asyncgen-sleep", "reference-sleep"))
     for label, ours, theirs in comparisons:

@@ -1,20 +1,28 @@
-"""The real clock's two pacing modes, against a scripted time source and then for real."""
+"""The real clock's three pacing modes, against a scripted time source and then for real."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 import time
 from collections.abc import Iterator
 
 import pytest
+import uvloop
 
 from asyncgen import _clock
 from asyncgen._clock import (
+    DEFAULT_MODE,
     DEFAULT_WAKE_AHEAD_NS,
+    HRTIMER_WAKE_AHEAD_NS,
     TIMER_GRANULARITY_NS,
     Clock,
     FakeClock,
+    KernelTimer,
     MonotonicClock,
+    PacingMode,
+    kernel_timers_available,
 )
 
 MS = 1_000_000
@@ -47,11 +55,32 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedTime]:
     yield fake
 
 
-def test_both_clocks_satisfy_the_protocol() -> None:
-    clocks: list[Clock] = [MonotonicClock(), MonotonicClock(precise=False), FakeClock()]
+def test_the_clocks_satisfy_the_protocol() -> None:
+    clocks: list[Clock] = [MonotonicClock(), MonotonicClock("hrtimer"), FakeClock()]
     assert all(isinstance(c.now_ns(), int) for c in clocks)
-    assert MonotonicClock().precise and not MonotonicClock(precise=False).precise
-    assert MonotonicClock().wake_ahead_ns == DEFAULT_WAKE_AHEAD_NS
+
+
+def test_modes_by_name_and_by_the_precise_switch() -> None:
+    assert MonotonicClock().mode == DEFAULT_MODE
+    assert MonotonicClock(precise=True).mode == "precise"
+    assert MonotonicClock(precise=False).mode == "timer"
+    assert MonotonicClock(mode="timer", precise=False).mode == "timer"
+    assert MonotonicClock("precise").precise and MonotonicClock("hrtimer").precise
+    assert not MonotonicClock("timer").precise
+    assert MonotonicClock("precise").wake_ahead_ns == DEFAULT_WAKE_AHEAD_NS
+    assert MonotonicClock("hrtimer").wake_ahead_ns == HRTIMER_WAKE_AHEAD_NS
+    assert repr(MonotonicClock("hrtimer", wake_ahead_ns=7)) == (
+        "MonotonicClock(mode='hrtimer', wake_ahead_ns=7)"
+    )
+
+
+def test_an_unknown_or_contradicted_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="mode must be one of precise, timer, hrtimer"):
+        MonotonicClock("spin")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="contradicts"):
+        MonotonicClock("hrtimer", precise=True)
+    with pytest.raises(ValueError, match="contradicts"):
+        MonotonicClock("precise", precise=False)
 
 
 def test_wake_ahead_must_not_be_negative() -> None:
@@ -102,17 +131,158 @@ async def test_low_cpu_uses_timers_only_and_never_returns_early(scripted: Script
 @pytest.mark.asyncio
 async def test_a_passed_deadline_returns_at_once(scripted: ScriptedTime) -> None:
     scripted.now = 50 * MS
-    for clock in (MonotonicClock(), MonotonicClock(precise=False)):
+    for clock in (MonotonicClock(), MonotonicClock(precise=False), MonotonicClock("hrtimer")):
         await clock.sleep_until(10 * MS)
     assert scripted.timers == []
 
 
 @pytest.mark.realtime
 @pytest.mark.asyncio
-@pytest.mark.parametrize("precise", [True, False])
-async def test_real_waits_end_at_or_after_the_deadline(precise: bool) -> None:
-    clock = MonotonicClock(precise=precise, wake_ahead_ns=1 * MS)
-    for delay in (0, 300_000, 3 * MS):
+@pytest.mark.parametrize("mode", ["precise", "timer", "hrtimer"])
+async def test_real_waits_end_at_or_after_the_deadline(mode: PacingMode) -> None:
+    clock = MonotonicClock(mode, wake_ahead_ns=1 * MS if mode == "precise" else None)
+    for delay in (0, 50_000, 300_000, 3 * MS):
         deadline = clock.now_ns() + delay
         await clock.sleep_until(deadline)
         assert time.perf_counter_ns() >= deadline
+    clock.close()
+
+
+# -- hrtimer mode: a kernel timer, then polling -------------------------------------------
+
+
+class FakeKernelTimer:
+    """Stands in for ``KernelTimer``: a wait jumps the scripted time to the armed moment."""
+
+    def __init__(self, scripted: ScriptedTime, late_by: int = 0) -> None:
+        self.scripted = scripted
+        self.late_by = late_by  # the loop wakes this long after the timer expires
+        self.armed: list[int] = []
+        self.busy = False
+
+    async def wait(self, when_ns: int) -> None:
+        self.armed.append(when_ns)
+        self.scripted.now = max(self.scripted.now, when_ns + self.late_by)
+        await asyncio.sleep(0)
+
+
+def _hrtimer_clock(timer: FakeKernelTimer, wake_ahead_ns: int = 100_000) -> MonotonicClock:
+    clock = MonotonicClock("hrtimer", wake_ahead_ns=wake_ahead_ns)
+    clock._kernel_timer = timer  # type: ignore[assignment]
+    return clock
+
+
+@pytest.mark.asyncio
+async def test_hrtimer_wakes_on_the_kernel_timer_ahead_then_polls(scripted: ScriptedTime) -> None:
+    scripted.step = 10_000  # every read of the time moves it on by 10 us
+    timer = FakeKernelTimer(scripted)
+    await _hrtimer_clock(timer).sleep_until(20 * MS)
+    assert timer.armed == [20 * MS - 100_000]  # the kernel timer, 100 us ahead
+    assert scripted.timers == []  # no loop timer at all
+    assert 20 * MS <= scripted.now <= 20 * MS + 20_000  # polled up to the deadline, no further
+
+
+@pytest.mark.asyncio
+async def test_hrtimer_polls_a_wait_shorter_than_its_wake_ahead(scripted: ScriptedTime) -> None:
+    scripted.step = 5_000
+    timer = FakeKernelTimer(scripted)
+    await _hrtimer_clock(timer).sleep_until(80_000)
+    assert timer.armed == [] and scripted.timers == []
+    assert scripted.now >= 80_000
+
+
+@pytest.mark.asyncio
+async def test_hrtimer_returns_at_once_after_a_late_wake(scripted: ScriptedTime) -> None:
+    scripted.step = 1_000
+    timer = FakeKernelTimer(scripted, late_by=300_000)  # the loop woke 0.3 ms after the timer
+    await _hrtimer_clock(timer).sleep_until(10 * MS)
+    assert timer.armed == [10 * MS - 100_000]
+    assert scripted.now == 10 * MS + 200_000 + 1_000  # one read after waking, no polling
+
+
+@pytest.mark.asyncio
+async def test_hrtimer_with_its_timer_busy_paces_as_precise(scripted: ScriptedTime) -> None:
+    scripted.step = 100_000
+    timer = FakeKernelTimer(scripted)
+    timer.busy = True  # another task of the same loop is waiting on this clock
+    await _hrtimer_clock(timer).sleep_until(20 * MS)
+    assert timer.armed == []
+    assert scripted.timers == [20 * MS - DEFAULT_WAKE_AHEAD_NS]  # not 100 us: a loop timer
+    assert scripted.now >= 20 * MS
+
+
+@pytest.mark.asyncio
+async def test_hrtimer_without_kernel_timers_paces_as_precise(
+    scripted: ScriptedTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_clock, "kernel_timers_available", lambda: False)
+    scripted.step = 100_000
+    clock = MonotonicClock("hrtimer")
+    await clock.sleep_until(20 * MS)
+    assert scripted.timers == [20 * MS - DEFAULT_WAKE_AHEAD_NS]
+    assert clock._kernel_timer is None
+
+
+needs_timerfd = pytest.mark.skipif(not kernel_timers_available(), reason="no timerfd here")
+
+
+def _fd_is_open(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
+@needs_timerfd
+@pytest.mark.realtime
+@pytest.mark.asyncio
+async def test_kernel_timer_wakes_at_or_after_its_time_and_leaves_the_loop_clean() -> None:
+    loop = asyncio.get_running_loop()
+    timer = KernelTimer()
+    when = time.perf_counter_ns() + 2 * MS
+    await timer.wait(when)
+    assert time.perf_counter_ns() >= when
+    assert not timer.busy
+    assert not loop.remove_reader(timer.fd)  # registered only while waiting
+    timer.close()
+    assert not _fd_is_open(timer.fd)
+    timer.close()  # closing twice is harmless
+
+
+@needs_timerfd
+@pytest.mark.realtime
+@pytest.mark.asyncio
+async def test_a_cancelled_kernel_wait_cannot_wake_the_next_one_early() -> None:
+    timer = KernelTimer()
+    stale = asyncio.ensure_future(timer.wait(time.perf_counter_ns() + 1 * MS))
+    await asyncio.sleep(0)
+    assert timer.busy
+    stale.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stale
+    assert not timer.busy
+    await asyncio.sleep(0.002)  # the cancelled timer expires, unread
+    when = time.perf_counter_ns() + 3 * MS
+    await timer.wait(when)  # re-arming cleared the stale expiry
+    assert time.perf_counter_ns() >= when
+    timer.close()
+
+
+@needs_timerfd
+@pytest.mark.realtime
+def test_the_clock_closes_its_timer_when_collected_and_works_on_uvloop() -> None:
+    async def waits(clock: MonotonicClock) -> int:
+        for delay in (200_000, 2 * MS):
+            deadline = clock.now_ns() + delay
+            await clock.sleep_until(deadline)
+            assert time.perf_counter_ns() >= deadline
+        assert clock._kernel_timer is not None
+        return clock._kernel_timer.fd
+
+    clock = MonotonicClock("hrtimer")
+    fd = uvloop.run(waits(clock))
+    assert _fd_is_open(fd)
+    del clock
+    gc.collect()
+    assert not _fd_is_open(fd)

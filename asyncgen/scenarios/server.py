@@ -1,7 +1,8 @@
 """Server: Poisson arrivals, open loop.
 
 The shaper waits for each arrival with ``clock.sleep_until`` — by default a loop timer until
-shortly before it, then polling the loop (see ``asyncgen._clock``) — and issues every arrival
+shortly before it, then polling the loop; or a kernel high-resolution timer and a short poll, or
+loop timers alone (the clock's pacing modes, see ``asyncgen._clock``) — and issues every arrival
 already due when it wakes: one ``issue_query`` per query, or all of them in one call with
 ``server_coalesce_queries``. A late arrival is issued at once and keeps its scheduled time, so
 lateness counts against latency (no coordinated omission), and issue lag is recorded per query.

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from asyncgen._clock import FakeClock
+from asyncgen._clock import Clock, FakeClock, MonotonicClock, kernel_timers_available
 from asyncgen._effective import effective_settings
 from asyncgen._series import Series
 from asyncgen._writer import LogWriter
@@ -27,7 +28,7 @@ async def _run(
     settings: TestSettings,
     offsets: Sequence[int],
     sut: RecordingSUT,
-    clock: FakeClock,
+    clock: Clock,
     *,
     spq: int = 1,
     accuracy: bool = False,
@@ -70,6 +71,29 @@ async def test_server_issues_each_query_at_its_scheduled_time(tmp_path: Path) ->
     assert _column(series.issued_ns, 4) == [start + o for o in offsets]
     assert sut.calls == [[0], [1], [2], [3]]
     assert outcome == IssueOutcome(ran_out=False)
+
+
+@pytest.mark.realtime
+@pytest.mark.asyncio
+@pytest.mark.skipif(not kernel_timers_available(), reason="no timerfd here")
+async def test_server_paced_by_the_hrtimer_clock_is_never_early(tmp_path: Path) -> None:
+    clock = MonotonicClock("hrtimer")
+    sut = RecordingSUT(lambda samples: [s.complete() for s in samples])
+    # Gaps above the clock's 100 us wake-ahead (kernel timer, then polling) and below it.
+    offsets = [i * 250_000 for i in range(12)] + [3 * MS + i * 20_000 for i in range(8)]
+    settings = TestSettings(scenario=TestScenario.Server, min_query_count=1)
+    threads = threading.active_count()
+    series, _, _ = await _run(tmp_path, settings, offsets, sut, clock)
+    n = len(offsets)
+    scheduled, issued = _column(series.scheduled_ns, n), _column(series.issued_ns, n)
+    assert scheduled == [series.start_ns + o for o in offsets]
+    assert all(i >= s for i, s in zip(issued, scheduled, strict=True))
+    assert sut.calls == [[q] for q in range(n)]
+    assert threading.active_count() == threads  # no waker thread: the loop's poller wakes
+    timer = clock._kernel_timer
+    assert timer is not None and not timer.busy
+    assert not asyncio.get_running_loop().remove_reader(timer.fd)  # nothing left registered
+    clock.close()
 
 
 @pytest.mark.asyncio

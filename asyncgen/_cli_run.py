@@ -31,6 +31,7 @@ from asyncgen._cli_settings import (
     parse_mode,
     parse_scenario,
 )
+from asyncgen._clock import DEFAULT_MODE, PACING_MODES, MonotonicClock, kernel_timers_available
 from asyncgen._errors import AsyncgenError
 from asyncgen._progress_view import ProgressView, ViewKind
 from asyncgen._runner import _uvloop_factory, run_test
@@ -227,6 +228,15 @@ def _output_options(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument("--no-trace", action="store_true", help="do not write mlperf_log_trace.json")
     group.add_argument(
+        "--pacing",
+        choices=("auto", *PACING_MODES),
+        default="auto",
+        help="how Server arrivals are paced: precise (timer, then polling; a whole core), "
+        "hrtimer (a kernel timer 100 us ahead, then polling; Linux; far less CPU), timer (loop "
+        "timers only; ~1 ms lag). auto (default): hrtimer for a URL SUT where the kernel has "
+        "it, else precise",
+    )
+    group.add_argument(
         "--progress",
         choices=("auto", "live", "plain", "off"),
         default="auto",
@@ -336,6 +346,15 @@ def _error(exc: AsyncgenError) -> int:
     return EXIT_ERROR
 
 
+def _clock(args: argparse.Namespace) -> MonotonicClock:
+    """The pacing clock; a network SUT's own costs dwarf the last microseconds of precision."""
+    mode = args.pacing
+    if mode == "auto":
+        is_url = bool(args.sut) and args.sut.startswith(("http://", "https://"))
+        mode = "hrtimer" if is_url and kernel_timers_available() else DEFAULT_MODE
+    return MonotonicClock(mode)
+
+
 def _view_kind(args: argparse.Namespace, out: TextIO) -> ViewKind:
     if args.quiet or args.progress == "off":
         return "off"
@@ -372,6 +391,7 @@ async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO
                 progress=view,
                 progress_interval_s=LIVE_INTERVAL_S if kind == "live" else args.progress_interval,
                 fail_on_sample_errors=not args.allow_failures,
+                clock=stack.enter_context(contextlib.closing(_clock(args))),
             )
     if not args.quiet:
         render_result(console, result)

@@ -24,16 +24,16 @@ from asyncgen._clock import Clock, MonotonicClock
 from asyncgen._config import apply_audit_config, validate_settings
 from asyncgen._effective import NS_PER_MS, EffectiveSettings, effective_settings
 from asyncgen._errors import SettingsError
-from asyncgen._failures import count_failure_kinds
+from asyncgen._find_peak import FindPeak
 from asyncgen._gc import quiet_gc
 from asyncgen._health import RunHealth, series_health
 from asyncgen._log import get_logger
+from asyncgen._outcome import build_result
 from asyncgen._progress import ProgressCallback, snapshot
 from asyncgen._provenance import power_timestamp, test_datetime, version_entries
 from asyncgen._results import (
     PerformanceSummary,
     detail_result_entries,
-    perf_constraints_met,
     summarize,
     summary_lines,
 )
@@ -50,7 +50,7 @@ from asyncgen._stopped import (
 from asyncgen._version import __version__
 from asyncgen._watchdog import QueryWaitExpired, Watchdog
 from asyncgen._writer import LogWriter
-from asyncgen.result import IssueLag, TestResult
+from asyncgen.result import TestResult
 from asyncgen.scenarios import SHAPERS, ShaperContext
 from asyncgen.settings import LogSettings, TestMode, TestScenario, TestSettings
 from asyncgen.sut import QuerySampleLibrary, SystemUnderTest
@@ -291,99 +291,6 @@ class _Run:
             self.writer.warning(message)
 
 
-class FindPeak:
-    """The reference's FindPeakPerformance: widen the Server QPS, then binary-search it."""
-
-    def __init__(self, run: _Run) -> None:
-        self.run_ = run
-
-    async def probe(
-        self, eff: EffectiveSettings, loaded: _plan.LoadableSet
-    ) -> tuple[bool, _SeriesOutcome, str]:
-        outcome = await self.run_.series(eff, loaded, accuracy=False)
-        met, message = perf_constraints_met(eff, performance_result(outcome.series))
-        return met and not outcome.missing, outcome, message
-
-    async def run(self) -> None:
-        run, writer = self.run_, self.run_.writer
-        writer.detail("generic_message", "Starting FindPeakPerformance mode")
-        base = run.eff
-        if base.scenario is not TestScenario.Server:
-            writer.error(
-                "error_invalid_config",
-                "Finding peak performance is only supported in Server scenarios.",
-            )
-            return
-        writer.detail(
-            "generic_message",
-            f"FindPeakPerformance: Check validity of the base settings field: {base.target_qps:f}",
-        )
-        loaded = await self._load(base)
-        ok, outcome, message = await self.probe(base, loaded)
-        if not ok:
-            writer.error(
-                "error_runtime",
-                "FindPeakPerformance: Initial lower bound does not satisfy performance "
-                f"constraints, msg: {message}",
-            )
-            run._report(base, outcome)
-            await run.qsl.unload_samples(loaded.indices)
-            return
-        await run.qsl.unload_samples(loaded.indices)
-        lower, lower_outcome = base, outcome
-        step = base.requested.server_find_peak_qps_boundary_step_size
-        while True:
-            upper = lower.with_target_qps(lower.target_qps * (1 + step))
-            writer.detail(
-                "generic_message",
-                f"FindBoundaries: Checking fields [{lower.target_qps:f}, {upper.target_qps:f})",
-            )
-            loaded = await self._load(upper)
-            ok, upper_outcome, _ = await self.probe(upper, loaded)
-            await run.qsl.unload_samples(loaded.indices)
-            if not ok:
-                break
-            lower, lower_outcome = upper, upper_outcome
-        writer.detail(
-            "generic_message",
-            f"FindPeakPerformance: Found boundaries: [{lower.target_qps:f}, {upper.target_qps:f})",
-        )
-        loaded = await self._load(upper)
-        decimals = (
-            base.requested.server_find_peak_qps_decimals_of_precision % 256
-        )  # uint8 in the reference
-        while np.floor(lower.target_qps * 10.0**decimals) + 1 < np.floor(
-            upper.target_qps * 10.0**decimals
-        ):
-            mid = lower.with_target_qps(
-                lower.target_qps + (upper.target_qps - lower.target_qps) / 2
-            )
-            writer.detail(
-                "generic_message",
-                "FindPeakPerformanceBinarySearch: Testing the mid value of bounds "
-                f"[{lower.target_qps:f}, {upper.target_qps:f}): {mid.target_qps:f}",
-            )
-            ok, mid_outcome, _ = await self.probe(mid, loaded)
-            if ok:
-                lower, lower_outcome = mid, mid_outcome
-            else:
-                upper = mid
-        writer.detail(
-            "generic_message",
-            f"FindPeakPerformance: Found peak performance field: {lower.target_qps:f}",
-        )
-        run.state.peak_qps = lower.target_qps
-        run._report(lower, lower_outcome)
-        await run.qsl.unload_samples(loaded.indices)
-
-    async def _load(self, eff: EffectiveSettings) -> _plan.LoadableSet:
-        loaded = _plan.loadable_sets(
-            eff, self.run_.qsl.total_sample_count, eff.performance_sample_count
-        )[0]
-        await self.run_._load(loaded)
-        return loaded
-
-
 def _last_call_samples(series: Series) -> range:
     """The samples of the last ``issue_query`` call: the trailing queries stamped at the
     same issue time (one call stamps all its queries with one reading of the clock)."""
@@ -497,7 +404,7 @@ async def run_test(
         write_stopped_results(writer, _stopped_run(run, settings), stopped)
         raise stopped
     assert run is not None
-    result = _result(run, writer, fail_on_sample_errors=fail_on_sample_errors)
+    result = build_result(run, writer, fail_on_sample_errors=fail_on_sample_errors)
     write_text(writer.paths["results"], result.to_json() + "\n")
     _log.info("run finished", result="VALID" if result.valid else "INVALID", errors=result.errors)
     return result
@@ -534,19 +441,6 @@ async def _report_progress(
                 expected_s=expected_s,
             )
         )
-
-
-def _verdict_reasons(summary: PerformanceSummary | None) -> list[str]:
-    """Why a performance result is INVALID, in plain words, then the reference's advice."""
-    if summary is None:
-        return []
-    failed = [
-        ("performance constraints not met", summary.perf_constraints_met),
-        ("min duration not met", summary.min_duration_met),
-        ("min queries not met", summary.min_queries_met),
-        ("early stopping not satisfied", summary.early_stopping_met),
-    ]
-    return [text for text, met in failed if not met] + list(summary.recommendations)
 
 
 def _name_in_flight(run: _Run | None) -> None:
@@ -643,48 +537,6 @@ async def _dispatch(run: _Run) -> None:
             await run.performance()
         case TestMode.FindPeakPerformance:
             await run.find_peak()
-
-
-def _result(run: _Run, writer: LogWriter, *, fail_on_sample_errors: bool = True) -> TestResult:
-    state = run.state
-    summary = state.summary
-    reasons = _verdict_reasons(summary) + state.invalid_reasons
-    if run.eff.mode is TestMode.AccuracyOnly:
-        valid = not state.missing
-    else:
-        valid = summary is not None and summary.valid and not state.missing
-    # Failed samples (``QuerySample.fail``), counted by the kind their reason starts with.
-    failures = count_failure_kinds(r for s in state.late for r in s.failures.values())
-    if failures and fail_on_sample_errors:
-        valid = False
-        kinds = ", ".join(f"{kind}: {n}" for kind, n in failures.items())
-        reasons.append(f"{sum(failures.values())} samples failed ({kinds})")
-    # One series (the usual case) needs no copy: it is a million entries at a million queries.
-    no_lags = np.zeros(0, dtype=np.int64)
-    lags = state.lags[0] if len(state.lags) == 1 else np.concatenate([no_lags, *state.lags])
-    return TestResult(
-        scenario=run.eff.scenario,
-        mode=run.eff.mode,
-        valid=valid,
-        reasons=tuple(reasons),
-        summary=summary,
-        latencies_ns=state.latencies,
-        issue_lag=IssueLag.from_lags(lags),
-        errors=writer.errors,
-        warnings=writer.warnings,
-        missing_samples=tuple(state.missing),
-        late_completions=sum(s.late_completions for s in state.late),
-        accuracy_entries=writer.accuracy_entry_count,
-        peak_qps=state.peak_qps,
-        failures=failures,
-        health=state.health,
-        loop_stalls=run.watchdog.stalls(),
-        files={
-            kind: path
-            for kind, path in writer.paths.items()
-            if kind != "trace" or writer.trace_enabled
-        },
-    )
 
 
 def run(

@@ -30,11 +30,8 @@ _SCENARIO_FIELDS: dict[TestScenario, tuple[str, ...]] = {
     TestScenario.Offline: ("offline_expected_qps",),
 }
 
-_GENERIC_FIELDS = (
-    "min_duration_ms",
-    "max_duration_ms",
-    "min_query_count",
-    "max_query_count",
+# The block both the requested_* and the effective_* keys list, in the same order.
+_SEEDS_AND_ISSUE_MODES = (
     "qsl_rng_seed",
     "sample_index_rng_seed",
     "schedule_rng_seed",
@@ -45,6 +42,14 @@ _GENERIC_FIELDS = (
     "performance_issue_unique",
     "performance_issue_same",
     "performance_issue_same_index",
+)
+
+_GENERIC_FIELDS = (
+    "min_duration_ms",
+    "max_duration_ms",
+    "min_query_count",
+    "max_query_count",
+    *_SEEDS_AND_ISSUE_MODES,
     "performance_sample_count_override",
     "accuracy_sample_count_override",
     "sample_concatenate_permutation",
@@ -107,16 +112,7 @@ _EFFECTIVE_FIELDS = (
     "min_query_count",
     "max_query_count",
     "min_sample_count",
-    "qsl_rng_seed",
-    "sample_index_rng_seed",
-    "schedule_rng_seed",
-    "accuracy_log_rng_seed",
-    "accuracy_log_probability",
-    "accuracy_log_sampling_target",
-    "print_timestamps",
-    "performance_issue_unique",
-    "performance_issue_same",
-    "performance_issue_same_index",
+    *_SEEDS_AND_ISSUE_MODES,
     "performance_sample_count",
     "accuracy_sample_count",
     "sample_concatenate_permutation",

@@ -87,3 +87,9 @@ def max_limits_reached(ctx: ShaperContext, now: int) -> bool:
         )
         return True
     return False
+
+
+def closed_or_offline_stop(ctx: ShaperContext, now: int) -> bool:
+    """After each issue outside Server: accuracy runs issue everything; performance runs end
+    naturally or at the max limits (the reference checks in this order)."""
+    return not ctx.accuracy and (ending_naturally(ctx, now) or max_limits_reached(ctx, now))

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from asyncgen.scenarios._common import (
-    IssueOutcome,
-    ShaperContext,
-    ending_naturally,
-    issue,
-    max_limits_reached,
-)
+from asyncgen.scenarios._common import IssueOutcome, ShaperContext, closed_or_offline_stop, issue
 
 
 async def run_offline(ctx: ShaperContext) -> IssueOutcome:
@@ -16,8 +10,6 @@ async def run_offline(ctx: ShaperContext) -> IssueOutcome:
     start = series.start_ns = ctx.clock.now_ns()
     for q in range(series.plan.query_count):
         now = await issue(ctx, q, q, (start,))
-        if ctx.accuracy:
-            continue
-        if ending_naturally(ctx, now) or max_limits_reached(ctx, now):
+        if closed_or_offline_stop(ctx, now):
             return IssueOutcome(ran_out=False)
     return IssueOutcome(ran_out=not ctx.accuracy)

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-from asyncgen.scenarios._common import (
-    IssueOutcome,
-    ShaperContext,
-    ending_naturally,
-    issue,
-    max_limits_reached,
-)
+from asyncgen.scenarios._common import IssueOutcome, ShaperContext, closed_or_offline_stop, issue
 
 
 async def run_closed_loop(ctx: ShaperContext) -> IssueOutcome:
@@ -19,9 +13,7 @@ async def run_closed_loop(ctx: ShaperContext) -> IssueOutcome:
         if q:
             await series.wait_query(q - 1)
         now = await issue(ctx, q, q, None)  # scheduled when issued, as in the reference
-        if ctx.accuracy:
-            continue
-        if ending_naturally(ctx, now) or max_limits_reached(ctx, now):
+        if closed_or_offline_stop(ctx, now):
             return IssueOutcome(ran_out=False)
     return IssueOutcome(ran_out=not ctx.accuracy)
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import attrs
 
-from asyncgen._config import KEYS, validate_settings
+from asyncgen._config_keys import KEYS
+from asyncgen._config_validate import validate_settings
 from asyncgen._errors import ConfigError
 from asyncgen.settings import TestMode, TestScenario, TestSettings
 

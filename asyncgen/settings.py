@@ -130,7 +130,7 @@ class TestSettings:
         reference applies its compiled-in mlperf.conf; then ``path`` with user.conf rules.
         Raises ``ConfigError`` naming the file, line and key on any problem.
         """
-        from asyncgen._config import load_settings  # noqa: PLC0415 - _config imports this module
+        from asyncgen._config_apply import load_settings  # noqa: PLC0415 - it imports this module
 
         return load_settings(
             cls, path, model, scenario, base=base, apply_mlperf_conf=apply_mlperf_conf

@@ -1,4 +1,4 @@
-"""Config files, presets and settings validation (asyncgen._config), without the reference."""
+"""Config files, presets and settings validation (asyncgen._config_*), without the reference."""
 
 from __future__ import annotations
 
@@ -15,23 +15,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asyncgen import ConfigError, SettingsError, TestMode, TestScenario, TestSettings
-from asyncgen._config import (
-    KEYS,
-    ConfigEntry,
-    ConfigKind,
+from asyncgen._config_apply import (
     apply_audit_config,
     apply_config,
     apply_config_text,
-    c_strtod,
-    c_strtoull,
-    is_c_number,
     load_settings,
-    parse_config,
-    presets_dir,
-    resolve_preset,
     scenario_name,
-    validate_settings,
 )
+from asyncgen._config_keys import KEYS, ConfigKind
+from asyncgen._config_numbers import c_strtod, c_strtoull, is_c_number
+from asyncgen._config_parse import ConfigEntry, parse_config
+from asyncgen._config_presets import presets_dir, resolve_preset
+from asyncgen._config_validate import validate_settings
 
 U64 = 1 << 64
 
@@ -308,7 +303,7 @@ def test_presets_dir_prefers_the_wheel_layout(
 ) -> None:
     package = tmp_path / "site" / "asyncgen"
     (package / "_presets").mkdir(parents=True)
-    monkeypatch.setattr("asyncgen._config._PACKAGE_DIR", package)
+    monkeypatch.setattr("asyncgen._config_presets._PACKAGE_DIR", package)
     with pytest.raises(ConfigError, match="preset folder"):
         presets_dir()
     (package / "_presets" / "mlperf.conf").write_text("")

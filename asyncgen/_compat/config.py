@@ -6,7 +6,7 @@ conf files are used. This is not valid for official submission.", which the subm
 flags. Errors logged outside a test (that one, "can't open file", parse errors) land at the top
 of the next test's detail log; here they wait in a queue that the next ``StartTest`` drains.
 
-The parsing itself is asyncgen's (``asyncgen._config``): stricter than the reference, it
+The parsing itself is asyncgen's (``asyncgen._config*``): stricter than the reference, it
 rejects unknown keys and MLPerf-only keys in a user.conf, which the reference ignores.
 """
 
@@ -17,7 +17,9 @@ import errno
 import threading
 
 from asyncgen._compat.settings import TestSettings, to_engine_settings, update_from_engine
-from asyncgen._config import ConfigKind, apply_config_text, presets_dir
+from asyncgen._config_apply import apply_config_text
+from asyncgen._config_keys import ConfigKind
+from asyncgen._config_presets import presets_dir
 from asyncgen._errors import ConfigError
 from asyncgen._log import get_logger
 

@@ -1,0 +1,113 @@
+"""Whether a TestSettings can run, whatever set it: a config file, Python code or the CLI.
+
+Types are checked first, since a field set from Python can hold anything; each scenario's ranges
+are checked only once every type is right, so one mistake does not bring a cascade of messages.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import attrs
+
+from asyncgen._config_numbers import U64_MAX
+from asyncgen._errors import SettingsError
+from asyncgen.settings import TestMode, TestScenario, TestSettings
+
+_DEFAULTS = TestSettings()
+_UINT_FIELDS = tuple(
+    f.name
+    for f in attrs.fields(TestSettings)
+    if type(getattr(_DEFAULTS, f.name)) is int  # not the IntEnum or bool fields
+    and f.name != "server_find_peak_qps_decimals_of_precision"  # a signed C int
+)
+_FLOAT_FIELDS = tuple(
+    f.name for f in attrs.fields(TestSettings) if type(getattr(_DEFAULTS, f.name)) is float
+)
+_FALLBACK_ONE = " (LoadGen logs error_invalid_test_settings and runs at 1 QPS instead)"
+
+
+def validate_settings(settings: TestSettings) -> None:
+    """Raise ``SettingsError`` listing every value that cannot run.
+
+    Stricter than the reference, which logs some of these and carries on with a fallback. Not
+    checked here: ``performance_issue_same_index`` against the loaded set (needs the QSL).
+    """
+    problems = list(_problems(settings))
+    if problems:
+        raise SettingsError("invalid TestSettings: " + "; ".join(problems))
+
+
+def _problems(s: TestSettings) -> Iterator[str]:
+    try:
+        scenario, mode = TestScenario(s.scenario), TestMode(s.mode)
+    except ValueError:
+        yield f"scenario/mode must be a TestScenario/TestMode, got {s.scenario!r}/{s.mode!r}"
+        return
+    typed = True
+    for name in _UINT_FIELDS:
+        value = getattr(s, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= U64_MAX:
+            typed = False
+            yield f"{name} must be an integer from 0 to 2**64-1, got {value!r}"
+    for name in _FLOAT_FIELDS:
+        value = getattr(s, name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            typed = False
+            yield f"{name} must be a number, got {value!r}"
+    if not typed:
+        return
+    yield from _scenario_problems(s, scenario, mode)
+    if s.performance_issue_unique and s.performance_issue_same:
+        yield "performance_issue_unique and performance_issue_same cannot both be on"
+    if not 0.0 <= s.accuracy_log_probability <= 1.0:
+        yield f"accuracy_log_probability must be from 0 to 1, got {s.accuracy_log_probability!r}"
+    if s.drain_timeout_ms <= 0:
+        yield f"drain_timeout_ms must be positive, got {s.drain_timeout_ms!r}"
+
+
+def _scenario_problems(s: TestSettings, scenario: TestScenario, mode: TestMode) -> Iterator[str]:
+    if mode is TestMode.FindPeakPerformance and scenario is not TestScenario.Server:
+        yield f"mode FindPeakPerformance needs the Server scenario, got {scenario.name}"
+    match scenario:
+        case TestScenario.SingleStream:
+            yield from _positive(s, "single_stream_expected_latency_ns")
+            yield from _fraction(s, "single_stream_target_latency_percentile")
+        case TestScenario.MultiStream:
+            yield from _positive(s, "multi_stream_expected_latency_ns")
+            yield from _fraction(s, "multi_stream_target_latency_percentile")
+            if s.multi_stream_samples_per_query == 0:
+                yield "multi_stream_samples_per_query must be at least 1"
+        case TestScenario.Server:
+            yield from _positive(s, "server_target_qps", _FALLBACK_ONE)
+            yield from _fraction(s, "server_target_latency_percentile")
+            if s.server_num_issue_query_threads > 0:
+                yield (
+                    "server_num_issue_query_threads is not supported (asyncgen issues from the"
+                    f" event loop); set it to 0, got {s.server_num_issue_query_threads}"
+                )
+            if mode is TestMode.FindPeakPerformance:
+                yield from _positive(s, "server_find_peak_qps_boundary_step_size")
+                precision = s.server_find_peak_qps_decimals_of_precision
+                if isinstance(precision, bool) or not isinstance(precision, int) or precision < 0:
+                    yield (
+                        "server_find_peak_qps_decimals_of_precision must be a non-negative"
+                        f" integer, got {precision!r}"
+                    )
+        case TestScenario.Offline:
+            yield from _positive(s, "offline_expected_qps", _FALLBACK_ONE)
+
+
+def _positive(s: TestSettings, name: str, note: str = "") -> Iterator[str]:
+    value = getattr(s, name)
+    if not (math.isfinite(value) and value > 0):
+        yield f"{name} must be a positive finite number, got {value!r}" + (
+            note if value < 0 else ""
+        )
+
+
+def _fraction(s: TestSettings, name: str) -> Iterator[str]:
+    value = getattr(s, name)
+    if not 0.0 < value < 1.0:
+        yield f"{name} must be between 0 and 1 (0.99 is the 99th percentile), got {value!r}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from asyncgen._clock import Clock
 from asyncgen._compat.records import QuerySampleResponse
@@ -53,47 +54,53 @@ def _logged(series: Series, s: int) -> bool:
     return 0 <= s < series.samples_issued and series.logs_response(s)
 
 
-def samples_complete(
-    responses: Iterable[QuerySampleResponse], response_cb: ResponseCallback | None
-) -> None:
-    clock = _BatchClock()
-    failure: BaseException | None = None
-    for response in responses:
-        target = resolve_id(int(response.id))
-        if target is None:
-            continue
-        series, s = target
-        now = clock.now(series)
-        data = b""
-        if _logged(series, s):
-            try:
-                if response_cb is not None:
-                    response_cb(response)
-                data = read_response_bytes(response)
-            except Exception as exc:  # the sample still ends; the caller gets the error
-                series.fail(s, f"reading its response failed: {exc!r}", now)
-                failure = failure or exc
+class _CompletionLoop(Protocol):
+    def __call__(
+        self, responses: Iterable[QuerySampleResponse], response_cb: ResponseCallback | None = None
+    ) -> None: ...
+
+
+def _completion_loop(first_token: bool) -> _CompletionLoop:
+    """The loop of QuerySamplesComplete, or with ``first_token`` that of FirstTokenComplete.
+
+    The two differ only in this: a first token's bytes are read only for a series with token
+    latencies, and a first token whose read failed is still recorded (without bytes), where
+    a completion whose read failed ends its sample as failed. Either way the batch goes on and
+    the first error is raised at its end. Each of the two is its own function with the flag
+    fixed in it: no wrapper call per batch and no callback per response on this hot path.
+    """
+
+    def complete(
+        responses: Iterable[QuerySampleResponse], response_cb: ResponseCallback | None = None
+    ) -> None:
+        clock = _BatchClock()
+        failure: BaseException | None = None
+        for response in responses:
+            target = resolve_id(int(response.id))
+            if target is None:
                 continue
-        series.complete(s, data, int(response.n_tokens), now)
-    if failure is not None:
-        raise failure
+            series, s = target
+            now = clock.now(series)
+            data = b""
+            if (not first_token or series.use_tokens) and _logged(series, s):
+                try:
+                    if response_cb is not None:
+                        response_cb(response)
+                    data = read_response_bytes(response)
+                except Exception as exc:  # the sample still ends; the caller gets the error
+                    failure = failure or exc
+                    if not first_token:
+                        series.fail(s, f"reading its response failed: {exc!r}", now)
+                        continue
+            if first_token:
+                series.first_token(s, data, now)
+            else:
+                series.complete(s, data, int(response.n_tokens), now)
+        if failure is not None:
+            raise failure
+
+    return complete
 
 
-def first_tokens_complete(responses: Iterable[QuerySampleResponse]) -> None:
-    clock = _BatchClock()
-    failure: BaseException | None = None
-    for response in responses:
-        target = resolve_id(int(response.id))
-        if target is None:
-            continue
-        series, s = target
-        now = clock.now(series)
-        data = b""
-        if series.use_tokens and _logged(series, s):
-            try:
-                data = read_response_bytes(response)
-            except Exception as exc:  # the first token still counts; the caller gets the error
-                failure = failure or exc
-        series.first_token(s, data, now)
-    if failure is not None:
-        raise failure
+samples_complete = _completion_loop(first_token=False)
+first_tokens_complete = _completion_loop(first_token=True)  # FirstTokenComplete passes no callback

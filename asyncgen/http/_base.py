@@ -35,13 +35,22 @@ class PooledSUT:
         base_url: str,
         source: PayloadSource,
         *,
-        headers: Mapping[str, str] | None,
-        timeout_s: float,
-        max_connections: int,
-        name: str,
+        headers: Mapping[str, str] | None = None,
+        timeout_s: float = 60.0,
+        max_connections: int = 0,
+        name: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
         keepalive_s: float = 4.0,
     ) -> None:
+        """The connection options every adapter takes (``OpenAISUT`` adds its own).
+
+        ``headers`` go with every request (a payload's own headers win). ``timeout_s`` bounds
+        each request from the moment it is issued, queueing included. ``max_connections`` 0
+        opens as many keep-alive connections as there are requests in flight; a positive value
+        caps them and queues the rest. An idle connection older than ``keepalive_s`` is closed
+        rather than reused. ``ssl_context`` replaces the default TLS context of ``https://``
+        URLs. ``name`` defaults to the adapter and its URL, e.g. ``HttpSUT(http://...)``.
+        """
         if timeout_s <= 0:
             raise ValueError("timeout_s must be positive")
         if max_connections < 0:
@@ -63,7 +72,7 @@ class PooledSUT:
 
     @property
     def name(self) -> str:
-        return self._name
+        return self._name or self._default_name()
 
     @property
     def connections_opened(self) -> int:
@@ -104,6 +113,10 @@ class PooledSUT:
         await self.aclose()
 
     # -- for subclasses --------------------------------------------------------------------
+
+    def _default_name(self) -> str:
+        """The name when none was given."""
+        raise NotImplementedError
 
     def _build_request(self, payload: Payload) -> Request:
         """The request bytes for ``payload``, and whether it is a HEAD request."""

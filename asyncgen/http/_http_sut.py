@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import ssl
-from collections.abc import Mapping
 from typing import Any
 
 from asyncgen.http._base import PooledSUT, Request
 from asyncgen.http._failures import FailureKind, ResponseError
-from asyncgen.http._payload import Payload, PayloadSource
+from asyncgen.http._payload import Payload
 from asyncgen.http._pool import Exchange
 from asyncgen.http._wire import request_head
 from asyncgen.sut import QuerySample
@@ -21,34 +19,13 @@ class HttpSUT(PooledSUT):
     """A generic HTTP SUT: sample ``i`` sends ``source.payload(i)`` to ``base_url`` + its path.
 
     A 2xx response completes the sample with the response body; anything else fails it with a
-    reason ``"<kind>: <detail>"`` (kinds in ``FailureCounts``), counted in ``failures``.
-    ``max_connections`` 0 opens as many keep-alive connections as there are requests in
-    flight; a positive value caps them and queues the rest. ``timeout_s`` bounds each request
-    from the moment it is issued, queueing included.
+    reason ``"<kind>: <detail>"`` (kinds in ``FailureCounts``), counted in ``failures``. The
+    constructor takes the connection options described at ``__init__``, shared with
+    ``OpenAISUT``.
     """
 
-    def __init__(
-        self,
-        base_url: str,
-        source: PayloadSource,
-        *,
-        headers: Mapping[str, str] | None = None,
-        timeout_s: float = 60.0,
-        max_connections: int = 0,
-        name: str | None = None,
-        ssl_context: ssl.SSLContext | None = None,
-        keepalive_s: float = 4.0,
-    ) -> None:
-        super().__init__(
-            base_url,
-            source,
-            headers=headers,
-            timeout_s=timeout_s,
-            max_connections=max_connections,
-            name=name or f"HttpSUT({base_url})",
-            ssl_context=ssl_context,
-            keepalive_s=keepalive_s,
-        )
+    def _default_name(self) -> str:
+        return f"HttpSUT({self.base_url})"
 
     def _build_request(self, payload: Payload) -> Request:
         return build_request(self, payload), payload.method.upper() == "HEAD"

@@ -36,7 +36,8 @@ class OpenAISUT(PooledSUT):
 
     Without streaming, the whole response is both the first token and the completion. The
     body sent is the payload's (see ``request_json``) with ``model``, ``max_tokens`` and
-    ``extra_body`` on top; ``api_key`` goes in an ``Authorization: Bearer`` header.
+    ``extra_body`` on top; ``api_key`` goes in an ``Authorization: Bearer`` header. The
+    connection options are ``HttpSUT``'s, with a longer default ``timeout_s`` for generation.
     """
 
     def __init__(
@@ -67,7 +68,7 @@ class OpenAISUT(PooledSUT):
             headers=all_headers,
             timeout_s=timeout_s,
             max_connections=max_connections,
-            name=name or f"OpenAISUT({base_url}, {api})",
+            name=name,
             ssl_context=ssl_context,
             keepalive_s=keepalive_s,
         )
@@ -83,6 +84,9 @@ class OpenAISUT(PooledSUT):
             include_usage=include_usage,
             extra_body=dict(extra_body or {}),
         )
+
+    def _default_name(self) -> str:
+        return f"OpenAISUT({self.base_url}, {self.options.api})"
 
     def _build_request(self, payload: Payload) -> Request:
         body = encode_json(request_json(payload, self.options))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import inspect
 import json
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -233,3 +238,44 @@ def test_bad_options_are_refused() -> None:
         HttpSUT("x:80", source)
     with pytest.raises(ValueError, match="max_tokens"):
         OpenAISUT("http://x", source, max_tokens=0)
+
+
+def _documented_parameters(cls: type) -> list[tuple[str, str, Any]]:
+    """(name, kind, default) of each parameter in docs/http.md's ``cls(...)`` signature."""
+    docs = (Path(__file__).parents[2] / "docs" / "http.md").read_text()
+    match = re.search(rf"^{cls.__name__}\((.*?)\)$", docs, re.MULTILINE | re.DOTALL)
+    assert match is not None, f"docs/http.md has no signature for {cls.__name__}"
+    (function,) = ast.parse(f"def f({match.group(1)}): pass").body
+    assert isinstance(function, ast.FunctionDef)
+    args = function.args
+    positional = [(a.arg, "POSITIONAL_OR_KEYWORD", inspect.Parameter.empty) for a in args.args]
+    keywords = [
+        (a.arg, "KEYWORD_ONLY", ast.literal_eval(d) if d is not None else inspect.Parameter.empty)
+        for a, d in zip(args.kwonlyargs, args.kw_defaults, strict=True)
+    ]
+    return positional + keywords
+
+
+@pytest.mark.parametrize("cls", [HttpSUT, OpenAISUT])
+def test_constructors_take_the_documented_options(cls: type) -> None:
+    actual = [(p.name, p.kind.name, p.default) for p in inspect.signature(cls).parameters.values()]
+    assert actual == _documented_parameters(cls)
+
+
+def test_names_default_to_the_adapter_and_its_url() -> None:
+    source = ListSource([])
+    assert HttpSUT("http://x:1/p", source).name == "HttpSUT(http://x:1/p)"
+    assert OpenAISUT("http://x:1", source).name == "OpenAISUT(http://x:1, completions)"
+    assert HttpSUT("http://x:1", source, name="mine").name == "mine"
+    assert OpenAISUT("http://x:1", source, name="llm").name == "llm"
+
+
+def test_each_adapter_keeps_its_own_option_defaults() -> None:
+    source = ListSource([])
+    http, openai = HttpSUT("http://x", source), OpenAISUT("http://x", source, api_key="k")
+    assert (http.timeout_s, openai.timeout_s) == (60.0, 600.0)
+    assert http.max_connections == openai.max_connections == 0
+    assert "Authorization" not in http.default_headers
+    assert openai.default_headers["Authorization"] == "Bearer k"
+    with pytest.raises(TypeError, match="unexpected keyword argument 'model'"):
+        HttpSUT("http://x", source, model="m")  # type: ignore[call-arg]

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from asyncgen._progress_view import fmt_ms
 from asyncgen._results import PerformanceSummary
+from asyncgen._watchdog import LoopStalls
 from asyncgen.result import TestResult
 from asyncgen.settings import TestScenario
 
@@ -17,7 +18,8 @@ Row = tuple[str, str]
 
 
 def result_rows(result: TestResult) -> list[Row]:
-    """Verdict, reasons, the scenario's headline metric, latencies, lag, errors, failures."""
+    """Verdict, reasons, the scenario's headline metric, latencies, lag, loop stalls, errors,
+    failures."""
     rows: list[Row] = [
         ("result", "VALID" if result.valid else "INVALID"),
         ("test", f"{result.scenario.name}, {result.mode.name}"),
@@ -36,6 +38,7 @@ def result_rows(result: TestResult) -> list[Row]:
                 f"max {fmt_ms(lag.max_ns)}",
             )
         )
+    rows += _stall_rows(result.loop_stalls)
     if result.accuracy_entries:
         rows.append(("accuracy log", f"{result.accuracy_entries:,} responses"))
     rows.append(("errors", f"{result.errors} errors, {result.warnings} warnings"))
@@ -45,6 +48,18 @@ def result_rows(result: TestResult) -> list[Row]:
     if result.late_completions:
         rows.append(("late completions", f"{result.late_completions:,}"))
     return rows
+
+
+def _stall_rows(stalls: LoopStalls | None) -> list[Row]:
+    """One row when the SUT blocked the event loop (its latencies include the stalls)."""
+    if stalls is None or not stalls.count:
+        return []
+    return [
+        (
+            "loop stalls",
+            f"{stalls.count:,} over {fmt_ms(stalls.threshold_ns)}, longest {fmt_ms(stalls.max_ns)}",
+        )
+    ]
 
 
 def _performance_rows(summary: PerformanceSummary) -> list[Row]:

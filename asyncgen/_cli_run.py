@@ -342,6 +342,8 @@ def _error(exc: AsyncgenError) -> int:
     message = str(exc)
     if exc.__cause__ is not None and str(exc.__cause__) not in message:
         message += f" ({exc.__cause__!r})"
+    for note in getattr(exc, "__notes__", ()):  # e.g. a second log file that failed too
+        message += f"\n  {note}"
     print(f"asyncgen run: error: {message}", file=sys.stderr)
     return EXIT_ERROR
 
@@ -466,7 +468,7 @@ async def _interruptible(session: Awaitable[_T]) -> _T:
 @contextlib.contextmanager
 def _framework_logging(verbose: bool) -> Iterator[None]:
     """Lifecycle events go to stderr, and only with ``-v``: stdout is the CLI's own."""
-    saved = structlog.get_config()
+    was_configured, saved = structlog.is_configured(), structlog.get_config()
     level = logging.INFO if verbose else logging.WARNING
     structlog.configure(
         wrapper_class=structlog.make_filtering_bound_logger(level),
@@ -476,4 +478,7 @@ def _framework_logging(verbose: bool) -> Iterator[None]:
     try:
         yield
     finally:
-        structlog.configure(**saved)
+        if was_configured:
+            structlog.configure(**saved)
+        else:  # unconfigured again: a library's events go back to the stdlib logger
+            structlog.reset_defaults()

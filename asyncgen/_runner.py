@@ -23,7 +23,7 @@ from asyncgen import _plan
 from asyncgen._clock import Clock, MonotonicClock
 from asyncgen._config import apply_audit_config, validate_settings
 from asyncgen._effective import NS_PER_MS, EffectiveSettings, effective_settings
-from asyncgen._errors import SettingsError
+from asyncgen._errors import OutputError, SettingsError
 from asyncgen._find_peak import FindPeak
 from asyncgen._gc import quiet_gc
 from asyncgen._health import RunHealth, series_health
@@ -397,17 +397,33 @@ async def run_test(
     except BaseException as caught:  # failed, cancelled or interrupted: the files say why
         stopped = stop_error(caught, writer)
         _name_in_flight(run)
-        write_stopped_summary(writer, _stopped_run(run, settings), stopped)
+        try:
+            _report_stalls(run)
+        except Exception as error:  # the stall warning must not replace why the run stopped
+            _log.error("loop stalls not reported", error=repr(error))
+        stopped_run = attrs.evolve(_stopped_run(run, settings), loop_stalls=watchdog.stalls())
+        write_stopped_summary(writer, stopped_run, stopped)
     finally:
-        writer.close()
+        _close(writer, stopped)
     if stopped is not None:
-        write_stopped_results(writer, _stopped_run(run, settings), stopped)
+        write_stopped_results(writer, stopped_run, stopped)
         raise stopped
     assert run is not None
     result = build_result(run, writer, fail_on_sample_errors=fail_on_sample_errors)
     write_text(writer.paths["results"], result.to_json() + "\n")
     _log.info("run finished", result="VALID" if result.valid else "INVALID", errors=result.errors)
     return result
+
+
+def _close(writer: LogWriter, stopped: BaseException | None) -> None:
+    """Close the log files. If the run has already stopped for another reason, a file that
+    fails to close is a note on that reason rather than the error that replaces it."""
+    try:
+        writer.close()
+    except OutputError as error:
+        if stopped is None:
+            raise
+        stopped.add_note(f"also: {error}")
 
 
 def _phase(eff: EffectiveSettings, accuracy: bool) -> str:
@@ -469,8 +485,11 @@ def _sut_name(run: _Run) -> str:
         return "unknown"
 
 
-def _report_stalls(run: _Run) -> None:
-    """A warning in the detail log if the event loop stalled while queries were paced."""
+def _report_stalls(run: _Run | None) -> None:
+    """A warning in the detail log if the event loop stalled while queries were paced (a run
+    that stopped before it started has no series, so no stalls)."""
+    if run is None:
+        return
     stalls = run.watchdog.stalls()
     if stalls.count:
         run.writer.warning(stalls.warning())

@@ -3,7 +3,8 @@
 The reference writes no summary for an unfinished run. asyncgen writes a summary block whose
 verdict is INVALID with the reason (it overrules any block the run wrote before it stopped) and
 a ``results.json`` with ``"stopped"`` and ``"interrupted"``, so no reader can take a partial run
-for a finished one.
+for a finished one. Event-loop stalls seen before the stop are in both (a blocked loop can be
+why a drain deadline passed).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import attrs
 
 from asyncgen._errors import AsyncgenError, OutputError, RunError
 from asyncgen._log import get_logger
+from asyncgen._watchdog import LoopStalls
 from asyncgen._writer import LogWriter
 from asyncgen.settings import TestMode, TestScenario
 
@@ -31,6 +33,7 @@ class StoppedRun:
     mode: TestMode
     sut_name: str
     missing: list[tuple[int, int]]  # (seq_id, qsl_idx) that never completed
+    loop_stalls: LoopStalls | None = None  # what the watchdog saw before the stop
 
 
 def stop_error(caught: BaseException, writer: LogWriter) -> BaseException:
@@ -65,20 +68,21 @@ def stop_reason(exc: BaseException) -> tuple[bool, str]:
 def write_stopped_summary(writer: LogWriter, run: StoppedRun, exc: BaseException) -> None:
     """The summary block of a run that did not finish: INVALID, and why."""
     interrupted, reason = stop_reason(exc)
-    writer.summary(
-        [
-            _RULE,
-            "MLPerf Results Summary",
-            _RULE,
-            f"SUT name : {run.sut_name}",
-            f"Scenario : {run.scenario.name}",
-            f"Mode     : {run.mode.name}",
-            "Result is : INVALID",
-            f"  Run {'interrupted' if interrupted else 'stopped'} : {reason}",
-            f"  Samples never completed : {len(run.missing)}",
-            _RULE,
-        ]
-    )
+    lines = [
+        _RULE,
+        "MLPerf Results Summary",
+        _RULE,
+        f"SUT name : {run.sut_name}",
+        f"Scenario : {run.scenario.name}",
+        f"Mode     : {run.mode.name}",
+        "Result is : INVALID",
+        f"  Run {'interrupted' if interrupted else 'stopped'} : {reason}",
+        f"  Samples never completed : {len(run.missing)}",
+    ]
+    stalls = run.loop_stalls
+    if stalls is not None and stalls.count:  # a blocked loop may be why a drain deadline passed
+        lines.append(f"  Event loop stalls : {stalls.count} (longest {stalls.max_ns / 1e6:.1f} ms)")
+    writer.summary([*lines, _RULE])
 
 
 def write_stopped_results(writer: LogWriter, run: StoppedRun, exc: BaseException) -> None:
@@ -95,6 +99,7 @@ def write_stopped_results(writer: LogWriter, run: StoppedRun, exc: BaseException
         "errors": writer.errors,
         "warnings": writer.warnings,
         "missing_samples": [{"seq_id": s, "qsl_idx": i} for s, i in run.missing],
+        "loop_stalls": None if run.loop_stalls is None else run.loop_stalls.to_dict(),
         "accuracy_entries": writer.accuracy_entry_count,
         "files": {
             kind: str(path)

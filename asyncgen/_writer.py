@@ -38,6 +38,7 @@ FLUSH_INTERVAL_S = 0.02
 FORMAT_CHUNK = 1000  # records formatted per loop turn, so formatting never stalls the loop
 WRITE_CHUNKS = 8  # formatted chunks handed to the disk at once: a few MB of text at most
 TRACE_VERSION = "asyncgen trace v1"
+WRITE_BUFFER_BYTES = 64 << 10  # each flush is one big write: 1 MiB was no faster, only resident
 
 _log = get_logger("asyncgen")
 
@@ -58,7 +59,7 @@ def log_paths(log_settings: LogSettings, test_datetime: str) -> dict[str, Path]:
 
 def _open(path: Path) -> IO[str]:
     try:
-        return path.open("w", encoding="utf-8", buffering=1 << 20)
+        return path.open("w", encoding="utf-8", buffering=WRITE_BUFFER_BYTES)
     except OSError as exc:
         raise OutputError(f"cannot open log file {path}: {exc.strerror or exc}") from exc
 
@@ -100,6 +101,7 @@ class LogWriter:
         self._trace_marked = False  # the current series's start marker is written
         self._closed = False
         self._failed: dict[str, OutputError] = {}  # files that could not be written, by kind
+        self._first_error: OutputError | None = None  # the one raised; later ones are its notes
         self._append("accuracy", "[")
         if self._trace_enabled:
             self._append("trace", '{"traceEvents":[\n')
@@ -164,12 +166,7 @@ class LogWriter:
         What is left of the previous series is formatted and written first, synchronously,
         so that its records never compete with the next series' pacing.
         """
-        if self._series is not None:
-            chunks = 0
-            while self._format_new_records(limit=FORMAT_CHUNK, ended=True):
-                chunks += 1
-                if chunks % WRITE_CHUNKS == 0:
-                    self._flush_to_disk()
+        self._finish_series(raise_errors=True)
         self._series = series
         self._accuracy_cursor = self._trace_cursor = 0
         self._trace_marked = False
@@ -194,33 +191,25 @@ class LogWriter:
             await anyio.to_thread.run_sync(self._flush_to_disk)
 
     def close(self) -> None:
-        """Write everything left, the footers, and close the files. Safe to call twice."""
+        """Write everything left and the footers, then close every file. Safe to call twice.
+
+        Every file is written and closed whatever fails. The writer's first failure is the
+        ``OutputError`` raised, here if it happened here (one the flush task raised before is
+        not raised twice); each later failure is added to it as a note and logged.
+        """
         if self._closed:
             return
-        self.follow(None)
-        self._append("summary", self._footer())
-        if self._settings.copy_summary_to_stdout:
-            sys.stdout.write(self._footer())
-        self._append("accuracy", "\n]\n")
-        if self._trace_enabled:
-            self._append(
-                "trace",
-                '{"name":"LastTrace"}\n],\n"displayTimeUnit":"ns",\n"otherData":{'
-                f'"ts":{self._wall_origin_ns / 1000:.3f},"version":"{TRACE_VERSION}"}}}}\n',
-            )
-        already_failed = bool(self._failed)
+        raised_before = self._first_error is not None
         try:
-            self._flush_to_disk()
-        except OutputError:
-            if not already_failed:  # an earlier failure has been raised already: not twice
-                raise
+            self._finish_series(raise_errors=False)
+            self._series = None
+            self._append_footers()
+            self._flush_to_disk(raise_errors=False)
         finally:
             self._closed = True
-            for kind, f in self._files.items():
-                try:
-                    f.close()
-                except OSError as exc:  # the last buffered bytes did not fit
-                    self._failed.setdefault(kind, _write_error(self.paths[kind], exc))
+            self._close_files()
+        if self._first_error is not None and not raised_before:
+            raise self._first_error
 
     @property
     def failed_files(self) -> dict[str, Path]:
@@ -232,18 +221,65 @@ class LogWriter:
     def _footer(self) -> str:
         return summary_footer(self.warnings, self.errors)
 
+    def _append_footers(self) -> None:
+        self._append("summary", self._footer())
+        if self._settings.copy_summary_to_stdout:
+            sys.stdout.write(self._footer())
+        self._append("accuracy", "\n]\n")
+        if self._trace_enabled:
+            self._append(
+                "trace",
+                '{"name":"LastTrace"}\n],\n"displayTimeUnit":"ns",\n"otherData":{'
+                f'"ts":{self._wall_origin_ns / 1000:.3f},"version":"{TRACE_VERSION}"}}}}\n',
+            )
+
+    def _finish_series(self, *, raise_errors: bool) -> None:
+        """Format and write what is left of the followed series, synchronously."""
+        if self._series is None:
+            return
+        chunks = 0
+        while self._format_new_records(limit=FORMAT_CHUNK, ended=True):
+            chunks += 1
+            if chunks % WRITE_CHUNKS == 0:
+                self._flush_to_disk(raise_errors=raise_errors)
+
+    def _close_files(self) -> None:
+        """Close every file, even after one fails: a failure is recorded, no handle leaks."""
+        with self._write_lock:
+            for kind, f in self._files.items():
+                try:
+                    f.close()
+                except OSError as exc:  # its last buffered bytes did not fit
+                    self._record_failure(kind, exc)
+
+    def _record_failure(self, kind: str, exc: OSError) -> None:
+        """The first failure becomes the error to raise; each later one, a note on it."""
+        if kind in self._failed:  # the same file again: it is named already
+            return
+        self._failed[kind] = error = _write_error(self.paths[kind], exc)
+        if self._first_error is None:
+            self._first_error = error
+            return
+        self._first_error.add_note(f"also failed: {error}")
+        # the first error may be on its way up already, and not every handler prints notes
+        _log.error("log file not written", error=str(error))
+
     def _append(self, kind: str, text: str) -> None:
         with self._lock:
             self._pending[kind].append(text)
 
-    def _flush_to_disk(self) -> None:
-        """Take everything pending and write it (any thread; flushes never interleave)."""
+    def _flush_to_disk(self, *, raise_errors: bool = True) -> None:
+        """Take everything pending and write it (any thread; flushes never interleave).
+
+        If a file fails, the other files are still written and the writer's first error (with
+        every later failure as a note) is raised, unless ``raise_errors`` is False.
+        """
+        failed_now = False
         with self._write_lock:
             with self._lock:
                 chunks = {kind: "".join(parts) for kind, parts in self._pending.items() if parts}
                 for parts in self._pending.values():
                     parts.clear()
-            first: OutputError | None = None
             for kind, text in chunks.items():
                 if kind in self._failed:  # never write after a gap: the file ends where it broke
                     continue
@@ -252,10 +288,10 @@ class LogWriter:
                     f.write(text)
                     f.flush()
                 except OSError as exc:
-                    self._failed[kind] = error = _write_error(self.paths[kind], exc)
-                    first = first or error
-            if first is not None:
-                raise first
+                    self._record_failure(kind, exc)
+                    failed_now = True
+        if failed_now and raise_errors and self._first_error is not None:
+            raise self._first_error
 
     def _format_new_records(self, limit: int, *, ended: bool) -> bool:
         """Format up to ``limit`` new records of each kind; True if more are waiting.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 
 import asyncgen
@@ -75,3 +76,25 @@ class FlakySUT(asyncgen.FunctionSUT):
 
 
 flaky_sut = FlakySUT()
+
+
+class BlockingSUT:
+    """Blocks the event loop for ``BLOCK_S`` once, on its tenth query: a loop stall."""
+
+    name = "blocking"
+    BLOCK_S = 0.4
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+        self.calls += 1
+        if self.calls == 10:
+            for _ in range(10):  # loop turns, so the watchdog is surely ticking before the block
+                await asyncio.sleep(0)
+            time.sleep(self.BLOCK_S)  # noqa: ASYNC251 - the fault being injected
+        for sample in samples:
+            sample.complete(b"")
+
+    async def flush_queries(self) -> None:
+        pass

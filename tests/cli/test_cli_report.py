@@ -6,11 +6,13 @@ import asyncio
 import re
 from pathlib import Path
 
+import attrs
 import pytest
 
 import asyncgen
 from asyncgen import TestMode, TestScenario, TestSettings
 from asyncgen._cli_report import failures_text, result_rows
+from asyncgen._watchdog import LoopStalls
 from asyncgen.sut import QuerySample
 
 FAST: dict[TestScenario, dict[str, object]] = {
@@ -77,3 +79,15 @@ def test_failures_text() -> None:
     assert failures_text({}) == "0"
     assert failures_text({"http_status": 5, "connect": 2}) == "7 (connect 2, http_status 5)"
     assert failures_text({"timeout": 0, "other": 1}) == "1 (other 1)"
+
+
+def test_loop_stalls_row_only_when_the_loop_stalled(tmp_path: Path) -> None:
+    result = _run(tmp_path, TestScenario.Offline, TestMode.PerformanceOnly)
+    calm = LoopStalls(count=0, total_ns=0, max_ns=0, threshold_ns=250_000_000)
+    assert "loop stalls" not in dict(result_rows(attrs.evolve(result, loop_stalls=calm)))
+    assert "loop stalls" not in dict(result_rows(attrs.evolve(result, loop_stalls=None)))
+    stalled = attrs.evolve(calm, count=1234, total_ns=9_000_000_000, max_ns=412_345_678)
+    rows = result_rows(attrs.evolve(result, loop_stalls=stalled))
+    assert ("loop stalls", "1,234 over 250 ms, longest 412 ms") in rows
+    labels = [label for label, _ in rows]
+    assert labels.index("issue lag") < labels.index("loop stalls") < labels.index("errors")

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 import structlog
 
+from asyncgen import RunError
 from asyncgen.__main__ import main
+from asyncgen._cli_run import EXIT_ERROR, _error
+from asyncgen._progress_view import fmt_ms
 from tests.cli import _suts
 
 PROGRESS_LINE = re.compile(
@@ -75,6 +78,14 @@ def test_invalid_run_exits_1_with_reasons(
     assert re.search(r"^reason\s+performance constraints not met\s*$", out, re.MULTILINE)
     assert re.search(r"^reason\s+Reduce target QPS to improve latency.\s*$", out, re.MULTILINE)
     assert json.loads((tmp_path / "mlperf_log_results.json").read_text())["valid"] is False
+
+
+def test_loop_stalls_get_a_row(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(_args(tmp_path, sut="tests.cli._suts:BlockingSUT")) in (0, 1)
+    stalls = json.loads((tmp_path / "mlperf_log_results.json").read_text())["loop_stalls"]
+    assert stalls["count"] >= 1 and stalls["max_ns"] > stalls["threshold_ns"]
+    row = f"{stalls['count']} over 250 ms, longest {fmt_ms(stalls['max_ns'])}"
+    assert _rows(capsys.readouterr().out)["loop stalls"] == row
 
 
 def test_plain_progress_lines_when_not_a_terminal(
@@ -166,14 +177,15 @@ def test_offline_headline_and_wrapped_reasons(
 def test_framework_log_only_with_verbose(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before = structlog.get_config()
+    before, configured = structlog.get_config(), structlog.is_configured()
     assert main(_args(tmp_path, "-q")) == 0
     assert capsys.readouterr().err == ""
     assert main(_args(tmp_path, "-q", "-v")) == 0
     err = capsys.readouterr().err
     assert "run started" in err
     assert "run finished" in err
-    assert structlog.get_config() == before  # the CLI leaves the process's logging as it was
+    # the CLI leaves the process's logging as it was, unconfigured included
+    assert (structlog.get_config(), structlog.is_configured()) == (before, configured)
 
 
 def test_list_settings(capsys: pytest.CaptureFixture[str]) -> None:
@@ -243,3 +255,14 @@ def test_qps_shortcut_misuse_exits_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     argv = ["run", "-s", "SingleStream", "--qps", "10", "--sut", "tests.cli._suts:fast_sut"]
     assert main([*argv, "-o", str(tmp_path)]) == 2
     assert "--qps applies to Server and Offline, not SingleStream" in capsys.readouterr().err
+
+
+def test_an_error_is_printed_with_its_notes(capsys: pytest.CaptureFixture[str]) -> None:
+    error = RunError("the run stopped")
+    error.__cause__ = RuntimeError("the SUT broke")
+    error.add_note("also: cannot write mlperf_log_accuracy.json: Input/output error")
+    assert _error(error) == EXIT_ERROR
+    assert capsys.readouterr().err == (
+        "asyncgen run: error: the run stopped (RuntimeError('the SUT broke'))\n"
+        "  also: cannot write mlperf_log_accuracy.json: Input/output error\n"
+    )

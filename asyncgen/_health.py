@@ -64,19 +64,23 @@ class RunHealth:
 
 
 def assess(
-    scheduled_ns: npt.NDArray[np.int64], issued_ns: npt.NDArray[np.int64], start_ns: int
+    sorted_lags: npt.NDArray[np.int64],
+    *,
+    last_scheduled_ns: int,
+    last_issued_ns: int,
+    start_ns: int,
 ) -> RunHealth | None:
-    """Health of one series from its issued queries' columns; None without a schedule span."""
-    n = int(scheduled_ns.size)
+    """Health of one series from its sorted issue lags and its last query's times; None
+    without a schedule span."""
+    n = int(sorted_lags.size)
     if n < 2:
         return None
-    scheduled_span = int(scheduled_ns[-1]) - start_ns
-    issued_span = int(issued_ns[-1]) - start_ns
+    scheduled_span = last_scheduled_ns - start_ns
+    issued_span = last_issued_ns - start_ns
     if scheduled_span <= 0 or issued_span <= 0:
         return None
-    lags = np.sort(issued_ns - scheduled_ns)
-    p99 = int(lags[min(n - 1, int(n * 0.99))])
-    final_lag = int(issued_ns[-1] - scheduled_ns[-1])
+    p99 = int(sorted_lags[min(n - 1, int(n * 0.99))])
+    final_lag = last_issued_ns - last_scheduled_ns
     gap = scheduled_span / (n - 1)
     scheduled_qps, achieved_qps = n * 1e9 / scheduled_span, n * 1e9 / issued_span
     warnings: list[str] = []
@@ -108,12 +112,17 @@ def assess(
     )
 
 
-def series_health(series: Series) -> RunHealth | None:
-    """``assess`` on a finished series' issued queries."""
-    n = series.queries_issued
-    scheduled = np.frombuffer(series.scheduled_ns, dtype=np.int64)[:n]
-    issued = np.frombuffer(series.issued_ns, dtype=np.int64)[:n]
-    return assess(scheduled, issued, series.start_ns)
+def series_health(series: Series, sorted_lags: npt.NDArray[np.int64]) -> RunHealth | None:
+    """``assess`` on a finished series, given its issue lags sorted."""
+    last = series.queries_issued - 1
+    if last < 0:
+        return None
+    return assess(
+        sorted_lags,
+        last_scheduled_ns=series.scheduled_at(last),
+        last_issued_ns=series.issued_at(last),
+        start_ns=series.start_ns,
+    )
 
 
 def _ms(ns: int) -> str:

@@ -35,6 +35,8 @@ from asyncgen._rng import (
     generate_canonical_many,
     shuffle,
     shuffle_repeatedly,
+    skip_shuffles,
+    successive_shuffles,
     uniform_int_many,
 )
 from asyncgen.settings import TestScenario
@@ -42,7 +44,7 @@ from asyncgen.settings import TestScenario
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 Mask = npt.NDArray[np.bool_]
-Indices = npt.NDArray[np.signedinteger[Any]]  # int32 when every value fits, else int64
+Indices = npt.NDArray[np.integer[Any]]  # the narrowest of uint16, int32, int64 that fits
 
 # Entries drawn (or mapped) per batch while building per-sample arrays: bounds the temporaries
 # of a million-sample plan to a few megabytes without slowing the batches down.
@@ -114,7 +116,8 @@ class SequenceGen:
         """Reserve ids for a plan: (first query id, first sample id, accuracy-log mask).
 
         The mask applies ``accuracy_log_mask`` to this plan's draws; the draws themselves are
-        dropped chunk by chunk, so a plan never holds eight bytes per sample for them.
+        dropped chunk by chunk, so a plan never holds eight bytes per sample for them. A mask
+        with no sample set is returned empty.
         """
         first_query, first_sample = self._next_query_id, self._next_sample_id
         self._next_query_id += query_count
@@ -124,6 +127,8 @@ class SequenceGen:
             stop = min(start + CHUNK, sample_count)
             draws = generate_canonical_many(self._accuracy_log_rng, stop - start)
             mask[start:stop] = accuracy_log_mask(draws, offset, probability)
+        if not mask.any():  # the usual case: no sampled responses, and no mask to keep
+            mask = np.zeros(0, dtype=np.bool_)
         return first_query, first_sample, mask
 
 
@@ -139,7 +144,8 @@ class QueryPlan:
     first_query_id: int
     first_sample_id: int  # the k-th sample's seq_id is first_sample_id + k
     # Per sample: is its response written to the accuracy log in performance mode? (From
-    # the SequenceGen draws, ``accuracy_log_rng_seed`` and the sampling probability.)
+    # the SequenceGen draws, ``accuracy_log_rng_seed`` and the sampling probability.) Empty
+    # when no sample is.
     accuracy_log_mask: Mask
 
     def query_samples(self, query: int) -> Indices:
@@ -281,11 +287,17 @@ class _Distributions:
 
     accuracy_order: list[int]  # shuffled positions; empty in performance mode (drawn lazily)
     unique_order: list[int]  # the same kind of list, built in every mode
-    equal_issue_order: list[int]  # concatenated permutations of the whole loaded set
+    equal_issue_order: I64  # concatenated permutations of the whole loaded set (if used)
 
 
 def _build_distributions(
-    rng: Mt19937, loaded: LoadableSet, stride: int, min_queries: int, *, accuracy: bool
+    rng: Mt19937,
+    loaded: LoadableSet,
+    stride: int,
+    min_queries: int,
+    *,
+    accuracy: bool,
+    equal_issue: bool,
 ) -> _Distributions:
     positions = list(range(0, loaded.distribution_end, stride))
     accuracy_order: list[int] = []
@@ -296,8 +308,15 @@ def _build_distributions(
     shuffle(rng, unique_order)
     set_size = len(loaded.indices)
     passes = -(-min_queries // set_size)  # one permutation per set_size queries, rounded up
-    perms = shuffle_repeatedly(rng, list(range(set_size)), passes, chained=True)
-    return _Distributions(accuracy_order, unique_order, [i for p in perms for i in p])
+    # The reference always draws these permutations; only equal-issue mode reads them.
+    order = np.empty((passes if equal_issue else 0, set_size), dtype=np.int64)
+    if equal_issue:
+        shuffles = successive_shuffles(rng, list(range(set_size)), passes, chained=True)
+        for row, perm in zip(order, shuffles, strict=True):
+            row[:] = perm
+    else:
+        skip_shuffles(rng, set_size, passes)
+    return _Distributions(accuracy_order, unique_order, order.reshape(-1))
 
 
 def _multistream_positions(
@@ -360,7 +379,7 @@ def _per_sample_positions(
         _check_position(eff.performance_issue_same_index, 1, loaded)
         return np.full(n, eff.performance_issue_same_index, dtype=np.int64)
     if eff.sample_concatenate_permutation:  # also in accuracy mode, as the reference
-        order = np.array(dists.equal_issue_order, dtype=np.int64)
+        order = dists.equal_issue_order
         if len(order) == 0 and n:
             raise SettingsError("equal-issue mode with min_query_count 0 has no sample order")
         return order[np.arange(n) % max(len(order), 1)]
@@ -386,7 +405,14 @@ def generate_queries(
     sizing = _sizing(eff, loaded, accuracy=accuracy)
     sample_rng = Mt19937(eff.sample_index_rng_seed)
     stride = sizing.samples_per_query if scenario is TestScenario.MultiStream else 1
-    dists = _build_distributions(sample_rng, loaded, stride, sizing.min_queries, accuracy=accuracy)
+    dists = _build_distributions(
+        sample_rng,
+        loaded,
+        stride,
+        sizing.min_queries,
+        accuracy=accuracy,
+        equal_issue=eff.sample_concatenate_permutation,
+    )
     if eff.sample_concatenate_permutation and not accuracy:
         sizing = _pad_for_equal_issue(sizing, scenario, len(loaded.indices))
     offsets, duration_ns = _schedule(eff, sizing)
@@ -423,15 +449,21 @@ def generate_queries(
 def _to_qsl_indices(positions: I64, loaded: LoadableSet) -> Indices:
     """Positions in the loaded set -> QSL indices, a chunk at a time.
 
-    int32 when every index fits (QSL sizes are far below 2**31 in practice): half the memory
-    of the plan's largest per-sample column.
+    In the narrowest integer type that holds every index (QSLs of up to 65,536 samples are
+    common: two bytes per sample instead of eight); ``tolist`` and indexing read them alike.
     """
-    fits = max(loaded.indices, default=0) <= np.iinfo(np.int32).max
-    table = np.array(loaded.indices, dtype=np.int32 if fits else np.int64)
-    out = np.empty(len(positions), dtype=table.dtype)
+    table: Indices = np.array(loaded.indices, dtype=_index_type(max(loaded.indices, default=0)))
+    out: Indices = np.empty(len(positions), dtype=table.dtype)
     for start in range(0, len(positions), CHUNK):
         out[start : start + CHUNK] = table[positions[start : start + CHUNK]]
     return out
+
+
+def _index_type(largest: int) -> type[np.integer[Any]]:
+    for kind in (np.uint16, np.int32):
+        if largest <= np.iinfo(kind).max:
+            return kind
+    return np.int64
 
 
 # --- accuracy-log sampling (performance mode) ----------------------------------------------

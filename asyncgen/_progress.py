@@ -70,17 +70,18 @@ def _percentile(values: np.ndarray, p: float) -> int | None:
 
 
 def _recent_latency(series: Series, p: float) -> int | None:
-    recent = np.asarray(series.completion_order[-RECENT:], dtype=np.int64)
+    if series.keeps_completion_order:  # the most recently completed samples
+        recent = np.asarray(series.completion_order[-RECENT:], dtype=np.int64)
+    else:  # no trace, no completion order: the most recently issued ones
+        recent = np.arange(max(0, series.samples_issued - RECENT), series.samples_issued)
     if recent.size == 0:
         return None
     completed = np.frombuffer(series.completed_ns, dtype=np.int64)[recent]
-    scheduled = np.frombuffer(series.scheduled_ns, dtype=np.int64)[recent // series.spq]
+    scheduled = series.scheduled(recent // series.spq)
     return _percentile((completed - scheduled)[completed != UNSET], p)
 
 
 def _recent_lag(series: Series, p: float) -> int | None:
     end = series.queries_issued
     start = max(0, end - RECENT)
-    issued = np.frombuffer(series.issued_ns, dtype=np.int64)[start:end]
-    scheduled = np.frombuffer(series.scheduled_ns, dtype=np.int64)[start:end]
-    return _percentile(issued - scheduled, p)
+    return _percentile(series.issue_lags(start, end), p)

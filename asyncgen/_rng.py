@@ -21,7 +21,7 @@ Every function has a bulk form that consumes the stream exactly as repeated scal
 from __future__ import annotations
 
 import math
-from collections.abc import MutableSequence
+from collections.abc import Iterator, MutableSequence
 from typing import TypeVar
 
 import numpy as np
@@ -43,6 +43,7 @@ _TWO_POW_MINUS_64_F = 2.0**-64
 _BELOW_ONE = math.nextafter(1.0, 0.0)  # generate_canonical's clamp for a sum that rounds to 1
 _SCALAR_CHUNK = 256  # draws fetched at once to serve scalar calls cheaply
 _LOG_CHUNK = 1 << 16  # exponential draws converted per batch
+_SHUFFLE_BATCH = 1 << 16  # shuffle draws made (as Python ints) per batch, whole shuffles
 
 
 def _seeded_key(seed: int) -> U32:
@@ -56,28 +57,78 @@ def _seeded_key(seed: int) -> U32:
     return np.array(key, dtype=np.uint32)
 
 
+class _Twister:
+    """The MT19937 recurrence and tempering on a 624-word state, 624 outputs per twist.
+
+    Written with numpy rather than taken from ``numpy.random``, whose import alone costs
+    about 7 MiB of resident memory. The twist updates word ``i`` from words ``i + 1`` and
+    ``i + 397`` (mod 624), reading words already updated once ``i + 397`` wraps; it is done
+    in four vector steps whose inputs are, in turn, all old or all already updated.
+    """
+
+    def __init__(self, key: U32) -> None:
+        self._state = key.astype(np.uint32)
+
+    def outputs(self, n: int) -> U32:
+        """The next ``n`` outputs (whole twists; callers keep what they do not use)."""
+        blocks = -(-n // _STATE_WORDS)
+        out = np.empty((blocks, _STATE_WORDS), dtype=np.uint32)
+        for block in out:
+            self._twist()
+            block[:] = self._state
+        return _temper(out.reshape(-1))
+
+    def _twist(self) -> None:
+        mt = self._state
+        # Words 0..226 read words 397..623 (old); 227..453 read 0..226 and 454..622 read
+        # 227..395 (both updated by the step before); 623 reads the updated words 0 and 396.
+        mt[0:227] = _mix(mt[0:227], mt[1:228], mt[397:624])
+        mt[227:454] = _mix(mt[227:454], mt[228:455], mt[0:227])
+        mt[454:623] = _mix(mt[454:623], mt[455:624], mt[227:396])
+        mt[623:] = _mix(mt[623:], mt[:1], mt[396:397])
+
+
+_UPPER, _LOWER, _MATRIX = np.uint32(0x8000_0000), np.uint32(0x7FFF_FFFF), np.uint32(0x9908_B0DF)
+
+
+def _mix(word: U32, successor: U32, ahead: U32) -> U32:
+    y = (word & _UPPER) | (successor & _LOWER)
+    mixed: U32 = ahead ^ (y >> np.uint32(1)) ^ ((y & np.uint32(1)) * _MATRIX)
+    return mixed
+
+
+def _temper(words: U32) -> U32:
+    y = words ^ (words >> np.uint32(11))
+    y ^= (y << np.uint32(7)) & np.uint32(0x9D2C_5680)
+    y ^= (y << np.uint32(15)) & np.uint32(0xEFC6_0000)
+    tempered: U32 = y ^ (y >> np.uint32(18))
+    return tempered
+
+
 class Mt19937:
     """A ``std::mt19937`` stream serving scalar and bulk 32-bit draws from one sequence.
 
-    numpy's MT19937 bit generator does the twisting; its state is set directly from the
-    reference's seeding, so its raw output is the std::mt19937 sequence. A small buffer of
-    already-drawn values serves scalar calls; bulk calls drain that buffer first, so the
-    order of the stream never depends on how it was read.
+    A buffer of already-twisted outputs serves scalar calls; bulk calls drain that buffer
+    first, so the order of the stream never depends on how it was read.
     """
 
     def __init__(self, seed: int = DEFAULT_SEED) -> None:
-        self._bitgen = np.random.MT19937(0)
-        self._bitgen.state = {
-            "bit_generator": "MT19937",
-            "state": {"key": _seeded_key(seed), "pos": _STATE_WORDS},
-        }
+        self._twister = _Twister(_seeded_key(seed))
+        self._spare = np.empty(0, dtype=np.uint32)  # twisted outputs not handed out yet
         self._buffer: list[int] = []
         self._next = 0
+
+    def _raw(self, n: int) -> U32:
+        """The next ``n`` outputs after the scalar buffer: spare ones first, then new twists."""
+        if n > len(self._spare):
+            self._spare = np.concatenate([self._spare, self._twister.outputs(n - len(self._spare))])
+        raw, self._spare = self._spare[:n], self._spare[n:]
+        return raw
 
     def next_u32(self) -> int:
         """The next 32-bit output."""
         if self._next == len(self._buffer):
-            self._buffer = self._bitgen.random_raw(_SCALAR_CHUNK).tolist()
+            self._buffer = self._raw(_SCALAR_CHUNK).tolist()
             self._next = 0
         value = self._buffer[self._next]
         self._next += 1
@@ -88,10 +139,10 @@ class Mt19937:
         buffered = self._buffer[self._next : self._next + n]
         self._next += len(buffered)
         rest = n - len(buffered)
-        fresh = self._bitgen.random_raw(rest) if rest > 0 else np.empty(0, np.uint64)
+        fresh = self._raw(rest) if rest > 0 else np.empty(0, np.uint32)
         if not buffered:
-            return fresh.astype(np.uint32)
-        return np.concatenate([np.array(buffered, dtype=np.uint32), fresh.astype(np.uint32)])
+            return fresh
+        return np.concatenate([np.array(buffered, dtype=np.uint32), fresh])
 
 
 # --- uniform integers ----------------------------------------------------------------------
@@ -229,22 +280,44 @@ def shuffle(rng: Mt19937, items: MutableSequence[T]) -> None:
 
 
 def shuffle_repeatedly(rng: Mt19937, base: list[T], times: int, *, chained: bool) -> list[list[T]]:
-    """``times`` successive shuffles, drawn in one batch.
+    """``times`` successive shuffles (see ``successive_shuffles``), as a list."""
+    return list(successive_shuffles(rng, base, times, chained=chained))
+
+
+def successive_shuffles(
+    rng: Mt19937, base: list[T], times: int, *, chained: bool
+) -> Iterator[list[T]]:
+    """``times`` successive shuffles, each yielded as a fresh list.
 
     ``chained`` shuffles the previous result again each time (one vector shuffled over and
-    over); otherwise every shuffle starts from a fresh copy of ``base``.
+    over); otherwise every shuffle starts from a fresh copy of ``base``. Draws are made a
+    batch of shuffles at a time: as Python ints, all of a million-query plan's would take
+    tens of MiB.
     """
-    sizes = _shuffle_sizes(len(base))
-    draws = _lemire_varying(rng, np.tile(sizes, times)).tolist()
-    per = len(sizes)
-    results: list[list[T]] = []
     current = list(base)
-    for t in range(times):
+    for draws in _shuffle_draws(rng, len(base), times):
         if not chained:
             current = list(base)
-        _apply_shuffle(current, draws[t * per : (t + 1) * per])
-        results.append(list(current))
-    return results
+        _apply_shuffle(current, draws)
+        yield list(current)
+
+
+def skip_shuffles(rng: Mt19937, n: int, times: int) -> None:
+    """Advance ``rng`` past ``times`` shuffles of ``n`` items without performing them."""
+    for _ in _shuffle_draws(rng, n, times):
+        pass
+
+
+def _shuffle_draws(rng: Mt19937, n: int, times: int) -> Iterator[list[int]]:
+    """The draws of each of ``times`` shuffles of ``n`` items, made a batch at a time."""
+    sizes = _shuffle_sizes(n)
+    per = len(sizes)
+    batch = max(1, _SHUFFLE_BATCH // max(per, 1))
+    for first in range(0, times, batch):
+        count = min(batch, times - first)
+        draws = _lemire_varying(rng, np.tile(sizes, count)).tolist()
+        for t in range(count):
+            yield draws[t * per : (t + 1) * per]
 
 
 # --- real numbers --------------------------------------------------------------------------

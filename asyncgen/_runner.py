@@ -28,6 +28,7 @@ from asyncgen._find_peak import FindPeak
 from asyncgen._gc import quiet_gc
 from asyncgen._health import RunHealth, series_health
 from asyncgen._log import get_logger
+from asyncgen._memory import release_free_memory
 from asyncgen._outcome import build_result
 from asyncgen._progress import ProgressCallback, snapshot
 from asyncgen._provenance import power_timestamp, test_datetime, version_entries
@@ -37,8 +38,13 @@ from asyncgen._results import (
     summarize,
     summary_lines,
 )
-from asyncgen._series import Series
-from asyncgen._series_result import issue_lags, max_completion_ns, performance_result
+from asyncgen._series import Schedule, Series
+from asyncgen._series_result import (
+    max_completion_ns,
+    performance_result,
+    sample_latencies,
+    sorted_issue_lags,
+)
 from asyncgen._settings_log import effective_entries, requested_entries
 from asyncgen._stopped import (
     StoppedRun,
@@ -67,10 +73,20 @@ CONTENTION_KEYS = (
 )
 
 
+# When each scenario's queries are scheduled (what the reference stamps as their start).
+SCHEDULES = {
+    TestScenario.SingleStream: Schedule.ISSUE,
+    TestScenario.MultiStream: Schedule.ISSUE,
+    TestScenario.Server: Schedule.PLAN,
+    TestScenario.Offline: Schedule.START,
+}
+
+
 @attrs.define
 class _SeriesOutcome:
     series: Series
     missing: list[int]
+    sorted_lags: np.ndarray  # its issue lags, sorted: shared by the health check and IssueLag
 
 
 @attrs.define
@@ -79,7 +95,7 @@ class _RunState:
 
     summary: PerformanceSummary | None = None
     latencies: np.ndarray = attrs.field(factory=lambda: np.zeros(0, dtype=np.int64))
-    lags: list[np.ndarray] = attrs.field(factory=list)
+    lags: list[np.ndarray] = attrs.field(factory=list)  # each series' lags, sorted
     missing: list[tuple[int, int]] = attrs.field(factory=list)
     late: list[Series] = attrs.field(factory=list)
     accuracy_entries: int = 0
@@ -156,6 +172,7 @@ class _Run:
     ) -> _SeriesOutcome:
         writer = self.writer
         plan = _plan.generate_queries(eff, loaded, accuracy=accuracy, seq=self.seq)
+        release_free_memory()  # the plan's temporaries, before the run's columns
         writer.detail("generated_query_count", plan.query_count)
         writer.detail("generated_samples_per_query", plan.samples_per_query)
         writer.detail("generated_query_duration", plan.duration_ns)
@@ -168,6 +185,7 @@ class _Run:
             use_tokens=eff.use_token_latencies,
             needs_first_token=eff.scenario is not TestScenario.Offline,
             server=eff.scenario is TestScenario.Server,
+            schedule=SCHEDULES[eff.scenario],
         )
         writer.follow(series)
         self.current, self.phase = series, _phase(eff, accuracy)
@@ -193,9 +211,11 @@ class _Run:
         active_ns = max_completion_ns(series) - series.start_ns
         writer.detail("power_begin", power_timestamp(wall_start))
         writer.detail("power_end", power_timestamp(wall_start + active_ns))
-        self.state.lags.append(issue_lags(series))
+        lags = sorted_issue_lags(series)
+        release_free_memory()  # before the statistics' arrays
+        self.state.lags.append(lags)
         self.state.late.append(series)
-        return _SeriesOutcome(series, missing)
+        return _SeriesOutcome(series, missing, lags)
 
     async def _pace(self, ctx: ShaperContext, *, accuracy: bool) -> list[int]:
         """Shaper, flush and drain. If the SUT raises, issuing stops, what is in flight is
@@ -275,7 +295,11 @@ class _Run:
     def _report(self, eff: EffectiveSettings, outcome: _SeriesOutcome) -> None:
         """Summary and detail results of a performance series."""
         pr = performance_result(outcome.series)
+        # The statistics read the latencies sorted: sorting this copy in place and putting
+        # the sample order back afterwards saves a second full-size array at the run's peak.
+        pr.sample_latencies.sort()
         summary = summarize(eff, pr, self.sut.name)
+        sample_latencies(outcome.series, out=pr.sample_latencies)
         self.writer.summary(summary_lines(summary))
         for key, value in detail_result_entries(summary):
             self.writer.detail(key, value)
@@ -286,7 +310,8 @@ class _Run:
             self.state.invalid_reasons.append(
                 f"{len(outcome.missing)} samples never completed within the drain deadline"
             )
-        self.state.health = series_health(outcome.series)  # the generator's own health
+        # the generator's own health
+        self.state.health = series_health(outcome.series, outcome.sorted_lags)
         for message in self.state.health.warnings if self.state.health else ():
             self.writer.warning(message)
 
@@ -297,8 +322,8 @@ def _last_call_samples(series: Series) -> range:
     n = series.queries_issued
     if n == 0:
         return range(0)
-    last, first = series.issued_ns[n - 1], n - 1
-    while first > 0 and series.issued_ns[first - 1] == last:
+    last, first = series.issued_at(n - 1), n - 1
+    while first > 0 and series.issued_at(first - 1) == last:
         first -= 1
     return range(first * series.spq, n * series.spq)
 

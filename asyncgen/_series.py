@@ -10,6 +10,12 @@ the per-query completion column is the per-sample one.
 Completions may arrive from any thread. On the loop thread they are recorded at once; from
 another thread the timestamp is taken there and the record is handed to the loop.
 
+A query's scheduled time is not stored: it follows from the series' ``Schedule`` (the
+plan's offset from the start, the start itself, or the issue time). Its issue time is stored
+as the issue lag (issued minus scheduled) in four bytes while every lag fits, about 2.1 s;
+a longer one widens the column to eight. A closed loop schedules each query when it issues
+it, so there the column holds the issue times themselves.
+
 The writer reads two growing columns: ``completion_order`` (every completed sample, for the
 trace, formatted once the series has ended) and ``logged`` (the samples whose response bytes
 wait for the accuracy log, formatted while the run goes on).
@@ -18,11 +24,12 @@ wait for the accuracy log, formatted while the run goes on).
 from __future__ import annotations
 
 import asyncio
+import enum
 import threading
 from array import array
 from collections.abc import Iterator, Sequence
 from itertools import repeat
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +59,14 @@ _COUNTER = (
 )
 
 
+class Schedule(enum.Enum):
+    """When a series' queries are scheduled, so that no per-query column has to say it."""
+
+    PLAN = "plan"  # at the start plus the plan's offset (Server: Poisson arrivals)
+    START = "start"  # all at the start of the series (Offline)
+    ISSUE = "issue"  # when issued (the closed loops, as the reference stamps them)
+
+
 class Series:
     """Timestamps and completion bookkeeping for the queries of one plan."""
 
@@ -66,6 +81,7 @@ class Series:
         use_tokens: bool,
         needs_first_token: bool,
         server: bool = False,
+        schedule: Schedule = Schedule.PLAN,
     ) -> None:
         self.plan = plan
         self.clock = clock
@@ -74,8 +90,9 @@ class Series:
         self.spq = spq = plan.samples_per_query
         n_queries, n_samples = plan.query_count, plan.query_count * plan.samples_per_query
         self.start_ns = 0
-        self.scheduled_ns = array("q", bytes(8 * n_queries))
-        self.issued_ns = array("q", bytes(8 * n_queries))
+        self.schedule = schedule
+        self._stamps_lags = schedule is not Schedule.ISSUE
+        self._issue = array("i" if self._stamps_lags else "q", [0]) * n_queries
         self.completed_ns = array("q", [UNSET]) * n_samples
         # A query of one sample is done when its sample is: the two columns are one.
         self.done_ns = self.completed_ns if spq == 1 else array("q", [UNSET]) * n_queries
@@ -85,8 +102,10 @@ class Series:
         self.server = server  # Server traces carry latency counter events
         self.first_token_ns = array("q", [UNSET]) * (n_samples if use_tokens else 0)
         self.n_tokens = array("q", [0]) * (n_samples if use_tokens else 0)
-        # Sample numbers: 4 bytes each while they fit (a column as long as the series).
+        # Sample numbers: 4 bytes each while they fit (a column as long as the series); only
+        # the trace reads them, so without one they are not kept.
         self.completion_order = array("i" if n_samples <= _INT32_MAX else "q")
+        self.keeps_completion_order = writer.trace_enabled
         self.logged = array("q")  # samples whose responses wait for the accuracy log
         self.failures: dict[int, str] = {}
         self._log_all = log_all_responses
@@ -124,30 +143,96 @@ class Series:
             )
         )
 
-    def mark_issued(
-        self, first_query: int, last_query: int, scheduled: Sequence[int], now: int
-    ) -> None:
-        """Stamp queries as issued at ``now``; ``scheduled`` holds their scheduled times."""
-        for q, sched in zip(range(first_query, last_query + 1), scheduled, strict=True):
-            self.scheduled_ns[q] = sched
-            self.issued_ns[q] = now
+    def mark_issued(self, first_query: int, last_query: int, now: int) -> None:
+        """Stamp queries ``first_query..last_query`` (inclusive) as issued at ``now``."""
+        for q in range(first_query, last_query + 1):
+            self._stamp(q, now, None)
         count = last_query - first_query + 1
         self.queries_issued += count
         self.samples_issued += count * self.spq
 
-    def start_query(self, q: int, index: int, scheduled_ns: int | None) -> list[QuerySample]:
+    def start_query(self, q: int, index: int, scheduled_ns: int | None = None) -> list[QuerySample]:
         """Issue bookkeeping for a one-sample query ``q`` whose sample has QSL ``index``.
 
         Reads the clock last, so the issue stamp is as close as it can be to the SUT call
-        that follows. ``scheduled_ns`` None means "now" (the closed-loop scenarios).
+        that follows. ``scheduled_ns``, when the caller has it at hand, saves looking up the
+        query's scheduled time (it must be the one the schedule gives).
         """
         samples = [QuerySample(self, q, self._base_id + q, index)]
         self.queries_issued += 1
         self.samples_issued += 1
-        now = self.now_ns()
-        self.issued_ns[q] = now
-        self.scheduled_ns[q] = now if scheduled_ns is None else scheduled_ns
+        self._stamp(q, self.now_ns(), scheduled_ns)
         return samples
+
+    def _stamp(self, q: int, now: int, scheduled_ns: int | None) -> None:
+        if not self._stamps_lags:
+            self._issue[q] = now
+            return
+        if scheduled_ns is None:
+            scheduled_ns = self._scheduled_of(q)
+        try:
+            self._issue[q] = now - scheduled_ns
+        except OverflowError:  # a lag beyond ~2.1 s: eight bytes per query from now on
+            self._issue = array("q", self._issue)
+            self._issue[q] = now - scheduled_ns
+
+    # -- issue times -------------------------------------------------------------------------
+
+    def issued_at(self, q: int) -> int:
+        """When query ``q`` was issued."""
+        if not self._stamps_lags:
+            return self._issue[q]
+        return self._scheduled_of(q) + self._issue[q]
+
+    def issued(self, queries: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """When the queries numbered in ``queries`` were issued (a fresh array)."""
+        stamps = self._issue_column()[queries].astype(np.int64)
+        if self._stamps_lags:
+            stamps += self.scheduled(queries)
+        return stamps
+
+    def issue_lags(self, first: int, last: int) -> npt.NDArray[np.signedinteger[Any]]:
+        """Issued minus scheduled for queries ``first..last - 1`` (a fresh array, four bytes a
+        value while the column has them)."""
+        if not self._stamps_lags:
+            return np.zeros(max(0, last - first), dtype=np.int32)  # scheduled when issued
+        return self._issue_column()[first:last].copy()
+
+    def _issue_column(self) -> npt.NDArray[np.signedinteger[Any]]:
+        column: npt.NDArray[np.signedinteger[Any]] = np.frombuffer(
+            self._issue, dtype=np.int32 if self._issue.typecode == "i" else np.int64
+        )
+        return column
+
+    def _scheduled_of(self, q: int) -> int:
+        if self.schedule is Schedule.PLAN:
+            return self.start_ns + int(self.plan.scheduled_offsets_ns[q])
+        return self.start_ns  # Schedule.START
+
+    # -- the schedule ------------------------------------------------------------------------
+
+    def schedule_parts(self, count: int) -> tuple[npt.NDArray[np.int64] | None, int]:
+        """Scheduled times of the first ``count`` queries as a zero-copy per-query column
+        (None: none needed) plus a constant, so callers can subtract them in place."""
+        if self.schedule is Schedule.PLAN:
+            return self.plan.scheduled_offsets_ns[:count], self.start_ns
+        if self.schedule is Schedule.ISSUE:
+            return np.frombuffer(self._issue, dtype=np.int64)[:count], 0
+        return None, self.start_ns
+
+    def scheduled(self, queries: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Scheduled times of the issued queries numbered in ``queries`` (a fresh array)."""
+        column, constant = self.schedule_parts(self.queries_issued)
+        if column is None:
+            return np.full(queries.shape, constant, dtype=np.int64)
+        times: npt.NDArray[np.int64] = column[queries] + constant
+        return times
+
+    def scheduled_at(self, q: int) -> int:
+        """The scheduled time of issued query ``q``."""
+        if not self._stamps_lags:
+            return self._issue[q]
+        return self._scheduled_of(q)
 
     # -- completion (any thread) -----------------------------------------------------------
 
@@ -199,7 +284,8 @@ class Series:
             self._response_data[s] = _copy(data)
             self.logged.append(s)
         if self._remaining is None:  # one sample per query: inline what _finish does
-            self.completion_order.append(s)
+            if self.keeps_completion_order:
+                self.completion_order.append(s)
             self.samples_completed += 1
             self.queries_completed += 1
             waiter = self._query_waiter
@@ -237,7 +323,8 @@ class Series:
             )
 
     def _finish(self, s: int, now: int) -> None:
-        self.completion_order.append(s)
+        if self.keeps_completion_order:
+            self.completion_order.append(s)
         self.samples_completed += 1
         remaining = self._remaining
         if remaining is None:
@@ -370,8 +457,8 @@ class Series:
         rows = _Rows(
             order=order,
             query=q,
-            scheduled=np.frombuffer(self.scheduled_ns, dtype=np.int64)[q],
-            issued=np.frombuffer(self.issued_ns, dtype=np.int64)[q],
+            scheduled=self.scheduled(q),
+            issued=self.issued(q),
         )
         done = np.frombuffer(self.completed_ns, dtype=np.int64)[order]
         text = self._async_pairs("Sample", rows, done, origin_ns, pid)

@@ -8,6 +8,7 @@ once: copies of the columns, their difference, and the masked result).
 from __future__ import annotations
 
 from array import array
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,26 +31,24 @@ def _column(values: array[int], count: int) -> IntArray:
     return column
 
 
-def scheduled_per_sample(series: Series) -> IntArray:
-    scheduled = _view(series.scheduled_ns, series.queries_issued)
-    return np.repeat(scheduled, series.spq)
-
-
-def issue_lags(series: Series) -> IntArray:
-    """Issued minus scheduled, per issued query."""
-    count = series.queries_issued
-    lags = _column(series.issued_ns, count)
-    lags -= _view(series.scheduled_ns, count)
+def sorted_issue_lags(series: Series) -> npt.NDArray[np.signedinteger[Any]]:
+    """Issued minus scheduled for every issued query, sorted in place (the series keeps them
+    in four bytes each while they fit, and so does this copy)."""
+    lags = series.issue_lags(0, series.queries_issued)
+    lags.sort()
     return lags
 
 
-def _minus_scheduled(values: IntArray, series: Series) -> None:
-    """Subtract each sample's scheduled time from ``values`` (one per sample), in place."""
-    scheduled = _view(series.scheduled_ns, series.queries_issued)
-    if series.spq == 1:
-        values -= scheduled
-    else:
-        values.reshape(series.queries_issued, series.spq)[:] -= scheduled[:, None]
+def _minus_scheduled(values: IntArray, series: Series, *, per_sample: bool = True) -> None:
+    """Subtract each sample's (or query's) scheduled time from ``values``, in place."""
+    count = series.queries_issued
+    column, constant = series.schedule_parts(count)
+    if per_sample and series.spq > 1:
+        values = values.reshape(count, series.spq)
+        column = None if column is None else column[:, None]
+    if column is not None:
+        values -= column
+    values -= constant
 
 
 def _done_mask(series: Series, completed: IntArray) -> npt.NDArray[np.bool_]:
@@ -60,48 +59,64 @@ def _done_mask(series: Series, completed: IntArray) -> npt.NDArray[np.bool_]:
     return done_mask
 
 
+def sample_latencies(series: Series, out: IntArray | None = None) -> IntArray:
+    """The latencies of the samples that completed and did not fail, in sample order.
+
+    Written into ``out`` when given (it must have their length): the runner sorts its copy
+    for the statistics, then puts the sample order back rather than holding two copies.
+    """
+    completed = _view(series.completed_ns, series.samples_issued)
+    done_mask = _done_mask(series, completed)
+    if done_mask.all():
+        latencies = completed.copy() if out is None else out
+        if out is not None:
+            np.copyto(out, completed)
+        _minus_scheduled(latencies, series)
+        return latencies
+    latencies = completed.copy()
+    _minus_scheduled(latencies, series)
+    if out is None:
+        return latencies[done_mask]
+    np.compress(done_mask, latencies, out=out)
+    return out
+
+
 def performance_result(series: Series) -> PerformanceResult:
     """Latencies (completed samples only) and the final-query times, as the reference keeps them."""
     n_samples = series.samples_issued
     completed = _view(series.completed_ns, n_samples)
-    done_mask = _done_mask(series, completed)
-    all_done = bool(done_mask.all())
-    latencies = completed.copy()
-    _minus_scheduled(latencies, series)
-    if not all_done:
-        latencies = latencies[done_mask]
+    latencies = sample_latencies(series)
     start = series.start_ns
     last = series.queries_issued - 1
     final_done = series.done_ns[last] if last >= 0 else UNSET
     if final_done == UNSET:  # the final query never finished: use the last completion seen
-        final_done = int(completed.max()) if done_mask.any() else start
+        final_done = int(completed.max()) if latencies.size else start
     query_latencies = np.zeros(0, dtype=np.int64)
     if series.spq > 1:
         done = _column(series.done_ns, series.queries_issued)
-        done -= _view(series.scheduled_ns, series.queries_issued)
+        _minus_scheduled(done, series, per_sample=False)
         query_latencies = done[_view(series.done_ns, series.queries_issued) != UNSET]
     result = PerformanceResult(
         sample_latencies=latencies,
         query_latencies=query_latencies,
         queries_issued=series.queries_issued,
         max_latency_s=(int(latencies.max()) / NS_PER_S) if latencies.size else 0.0,
-        final_query_scheduled_s=((series.scheduled_ns[last] - start) / NS_PER_S)
+        final_query_scheduled_s=((series.scheduled_at(last) - start) / NS_PER_S)
         if last >= 0
         else 0.0,
-        final_query_issued_s=((series.issued_ns[last] - start) / NS_PER_S) if last >= 0 else 0.0,
+        final_query_issued_s=((series.issued_at(last) - start) / NS_PER_S) if last >= 0 else 0.0,
         final_query_all_samples_done_s=(final_done - start) / NS_PER_S,
-        **_token_columns(series, latencies, done_mask),
+        **_token_columns(series, latencies),
     )
     return result
 
 
-def _token_columns(
-    series: Series, latency: IntArray, done_mask: npt.NDArray[np.bool_]
-) -> dict[str, IntArray]:
+def _token_columns(series: Series, latency: IntArray) -> dict[str, IntArray]:
     """Token figures of the completed samples; ``latency`` is theirs already."""
     if not series.use_tokens:
         return {}
     n = series.samples_issued
+    done_mask = _done_mask(series, _view(series.completed_ns, n))
     ttft = _column(series.first_token_ns, n)
     _minus_scheduled(ttft, series)
     ttft = ttft[done_mask]

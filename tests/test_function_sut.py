@@ -30,7 +30,7 @@ def _series(tmp_path: Path, n: int) -> tuple[Series, LogWriter]:
         use_tokens=False,
         needs_first_token=True,
     )
-    series.mark_issued(0, n - 1, [0] * n, 0)
+    series.mark_issued(0, n - 1, 0)
     return series, writer
 
 

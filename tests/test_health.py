@@ -10,7 +10,7 @@ import pytest
 
 import asyncgen
 from asyncgen._clock import FakeClock
-from asyncgen._health import LAG_GAPS, MIN_QUERIES, assess
+from asyncgen._health import LAG_GAPS, MIN_QUERIES, RunHealth, assess
 from asyncgen.sut import QuerySample
 from tests.helpers import ListQSL, read_detail
 
@@ -22,9 +22,19 @@ def _columns(n: int, gap: int, lags: Sequence[int]) -> tuple[np.ndarray, np.ndar
     return scheduled, scheduled + np.asarray(lags, dtype=np.int64)
 
 
+def _assess(scheduled: np.ndarray, issued: np.ndarray) -> RunHealth | None:
+    """``assess`` as the runner calls it: on the sorted lags and the last query's times."""
+    return assess(
+        np.sort(issued - scheduled),
+        last_scheduled_ns=int(scheduled[-1]),
+        last_issued_ns=int(issued[-1]),
+        start_ns=0,
+    )
+
+
 def test_on_schedule_is_healthy() -> None:
     scheduled, issued = _columns(2000, 100 * US, [5 * US] * 2000)
-    health = assess(scheduled, issued, 0)
+    health = _assess(scheduled, issued)
     assert health is not None
     assert not health.fell_behind and health.warnings == ()
     assert health.issue_lag_p99_ns == 5 * US
@@ -35,7 +45,7 @@ def test_on_schedule_is_healthy() -> None:
 def test_a_growing_backlog_is_reported() -> None:
     n = 2000
     scheduled, issued = _columns(n, 100 * US, [k * 10 * US for k in range(n)])  # +10% per gap
-    health = assess(scheduled, issued, 0)
+    health = _assess(scheduled, issued)
     assert health is not None and health.fell_behind
     assert health.achieved_fraction == pytest.approx(1 / 1.1, rel=1e-3)
     assert health.warnings[0].startswith("asyncgen fell behind its schedule: issued ")
@@ -46,14 +56,14 @@ def test_bursts_are_reported_only_above_a_millisecond() -> None:
     n = 2000
     lags = [0] * (n - 40) + [3_000 * US] * 40  # the last 2% went out 3 ms late
     scheduled, issued = _columns(n, 100 * US, lags)
-    health = assess(scheduled, issued, 0)
+    health = _assess(scheduled, issued)
     assert health is not None and health.fell_behind
     assert any(
         w.startswith("asyncgen issued in bursts: p99 issue lag 3.000 ms") for w in health.warnings
     )
     # At 1 µs gaps, 500 µs of lag is many gaps, but below the millisecond floor.
     scheduled, issued = _columns(n, 1 * US, [0] * (n - 40) + [500 * US] * 40)
-    health = assess(scheduled, issued, 0)
+    health = _assess(scheduled, issued)
     assert health is not None
     assert not any("bursts" in w for w in health.warnings)
     assert health.issue_lag_p99_ns > LAG_GAPS * health.mean_interarrival_ns
@@ -62,9 +72,9 @@ def test_bursts_are_reported_only_above_a_millisecond() -> None:
 def test_short_runs_are_not_judged() -> None:
     n = MIN_QUERIES - 1
     scheduled, issued = _columns(n, 100 * US, [k * 50 * US for k in range(n)])
-    health = assess(scheduled, issued, 0)
+    health = _assess(scheduled, issued)
     assert health is not None and not health.fell_behind
-    assert assess(*_columns(1, 100 * US, [0]), 0) is None
+    assert _assess(*_columns(1, 100 * US, [0])) is None
 
 
 class _SlowSUT:

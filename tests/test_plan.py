@@ -283,11 +283,20 @@ def test_sequence_ids_and_draws_continue_across_plans() -> None:
     plans = [p for _, p in _accuracy_plans(eff, 40)]
     assert [p.first_sample_id for p in plans] == [0, 16, 32]
     assert [p.first_query_id for p in plans] == [0, 16, 32]
-    masks = np.concatenate([p.accuracy_log_mask for p in plans])
     draws = generate_canonical_many(Mt19937(5489), 40)
     offset = accuracy_log_offset(eff.accuracy_log_rng_seed)
     expected = accuracy_log_mask(draws, offset, accuracy_log_probability(eff))
-    assert masks.tolist() == expected.tolist()
+    assert not expected.any()  # no sampling here: every plan's mask is empty
+    assert [p.accuracy_log_mask.size for p in plans] == [0, 0, 0]
+
+
+def test_a_mask_without_sampled_samples_is_empty_and_the_draws_still_advance() -> None:
+    seq = SequenceGen()
+    _, _, none = seq.allocate(1, 10, offset=0.3, probability=0.0)
+    _, _, some = seq.allocate(1, 50, offset=0.3, probability=0.5)
+    assert none.size == 0
+    draws = generate_canonical_many(Mt19937(5489), 60)[10:]  # the first ten were drawn
+    assert some.tolist() == accuracy_log_mask(draws, 0.3, 0.5).tolist()
 
 
 def test_accuracy_log_masks_follow_one_draw_stream_across_allocations_and_chunks() -> None:
@@ -546,10 +555,12 @@ def test_offline_sampling_picks_the_reference_seq_ids() -> None:
     ]
 
 
-def test_qsl_indices_are_int32_when_they_fit_and_int64_otherwise() -> None:
+def test_qsl_indices_take_the_narrowest_type_that_fits() -> None:
     positions = np.array([1, 0, 1], dtype=np.int64)
-    small = _to_qsl_indices(positions, LoadableSet(indices=(5, 7), distribution_end=2))
-    assert (small.dtype, small.tolist()) == (np.int32, [7, 5, 7])
+    small = _to_qsl_indices(positions, LoadableSet(indices=(5, 65_535), distribution_end=2))
+    assert (small.dtype, small.tolist()) == (np.uint16, [65_535, 5, 65_535])
+    mid = _to_qsl_indices(positions, LoadableSet(indices=(5, 65_536), distribution_end=2))
+    assert (mid.dtype, mid.tolist()) == (np.int32, [65_536, 5, 65_536])
     huge = _to_qsl_indices(positions, LoadableSet(indices=(5, 2**31), distribution_end=2))
     assert (huge.dtype, huge.tolist()) == (np.int64, [2**31, 5, 2**31])
     many = np.arange(CHUNK + 3, dtype=np.int64) % 2  # more than one chunk

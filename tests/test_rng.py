@@ -8,19 +8,25 @@ std::uniform_real_distribution and std::exponential_distribution directly.
 from __future__ import annotations
 
 import math
+import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from asyncgen import _rng
 from asyncgen._rng import (
     Mt19937,
+    _seeded_key,
     exponential_ns_many,
     generate_canonical,
     generate_canonical_many,
     shuffle,
     shuffle_repeatedly,
+    skip_shuffles,
     uniform_int,
     uniform_int_many,
 )
@@ -55,6 +61,25 @@ def test_mt19937_default_seed_matches_the_standard_values() -> None:
     rng = Mt19937()
     assert rng.next_u32() == 3499211612
     assert int(rng.take(9999)[-1]) == 4123659995  # the standard's 10000th output
+
+
+@pytest.mark.parametrize("seed", [0, 5489, 123_456_789, 2**32 - 1])
+def test_the_twister_equals_pythons_mersenne_twister_from_the_same_state(seed: int) -> None:
+    # CPython's random module is an independent MT19937: given the state std::mt19937(seed)
+    # starts from, its 32-bit outputs are the engine's, across many twists.
+    oracle = random.Random()
+    oracle.setstate((3, (*(int(w) for w in _seeded_key(seed)), 624), None))
+    expected = [oracle.getrandbits(32) for _ in range(5000)]
+    assert Mt19937(seed).take(5000).tolist() == expected
+
+
+def test_importing_the_engine_leaves_numpy_random_unloaded() -> None:
+    code = (
+        "import sys, asyncgen._rng as r; r.Mt19937(1).take(10); "
+        "print('numpy.random' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"  # its import alone costs about 7 MiB
 
 
 def test_seed_is_taken_modulo_two_to_the_32() -> None:
@@ -286,3 +311,18 @@ def test_exponential_truncates_toward_zero() -> None:
     gap = exponential_ns_many(_Scripted([0, 2**31]), 3.0, 1)
     assert gap.tolist() == [int(-math.log(0.5) / 3.0 * 1e9)]
     assert gap.tolist() == [231049060]
+
+
+@pytest.mark.parametrize("batch", [1, 7, 64])
+@pytest.mark.parametrize("chained", [True, False])
+def test_shuffles_drawn_in_batches_equal_one_batch(
+    monkeypatch: pytest.MonkeyPatch, batch: int, chained: bool
+) -> None:
+    base, times = list(range(23)), 9  # 11 draws per shuffle: batches of 1, 1 and 5 shuffles
+    whole = shuffle_repeatedly(Mt19937(7), base, times, chained=chained)
+    monkeypatch.setattr(_rng, "_SHUFFLE_BATCH", batch)
+    rng = Mt19937(7)
+    assert shuffle_repeatedly(rng, base, times, chained=chained) == whole
+    skipped = Mt19937(7)
+    skip_shuffles(skipped, len(base), times)
+    assert skipped.next_u32() == rng.next_u32()  # skipping consumes the same draws

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from asyncgen._clock import FakeClock
-from asyncgen._series import UNSET, Series
+from asyncgen._series import UNSET, Schedule, Series
 from asyncgen._writer import LogWriter
 from asyncgen.settings import LogOutputSettings, LogSettings
 from asyncgen.sut import QuerySampleResponse, first_token_complete, query_samples_complete
@@ -28,10 +28,16 @@ def _close_writers() -> Iterator[None]:
 
 
 def _series(
-    tmp_path: Path, n: int = 4, *, tokens: bool = False, log_all: bool = False
+    tmp_path: Path,
+    n: int = 4,
+    *,
+    tokens: bool = False,
+    log_all: bool = False,
+    trace: bool = True,
+    schedule: Schedule = Schedule.ISSUE,  # scheduled when issued (at 100, by mark_issued)
 ) -> tuple[Series, LogWriter, FakeClock]:
     clock = FakeClock(100)
-    log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)), enable_trace=False)
+    log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)), enable_trace=trace)
     writer = LogWriter(log, "t", 0)
     _open_writers.append(writer)
     series = Series(
@@ -42,9 +48,10 @@ def _series(
         log_mask=np.zeros(n, dtype=bool),
         use_tokens=tokens,
         needs_first_token=True,
+        schedule=schedule,
     )
     writer.follow(series)
-    series.mark_issued(0, n - 1, [100] * n, 100)
+    series.mark_issued(0, n - 1, 100)
     return series, writer, clock
 
 
@@ -161,11 +168,10 @@ async def test_start_query_stamps_a_one_sample_query_when_it_is_called(tmp_path:
     series, _, clock = _series(tmp_path)
     series.queries_issued = series.samples_issued = 0  # undo the fixture's mark_issued
     clock.advance(50)
-    (sample,) = series.start_query(0, 7, scheduled_ns=120)
+    (sample,) = series.start_query(0, 7)
     assert (sample.index, sample.id) == (7, series.samples_for(0, 0)[0].id)
-    assert (series.scheduled_ns[0], series.issued_ns[0]) == (120, 150)
-    (closed_loop,) = series.start_query(1, 3, scheduled_ns=None)  # scheduled when issued
-    assert series.scheduled_ns[1] == series.issued_ns[1] == 150
+    assert series.issued_at(0) == 150
+    (closed_loop,) = series.start_query(1, 3)
     assert (series.queries_issued, series.samples_issued) == (2, 2)
     clock.advance(5)
     closed_loop.complete(b"")
@@ -191,7 +197,7 @@ async def test_only_sampled_responses_are_kept_for_the_accuracy_log(tmp_path: Pa
         needs_first_token=True,
     )
     writer.follow(series)
-    series.mark_issued(0, 3, [0] * 4, 0)
+    series.mark_issued(0, 3, 0)
     samples = series.samples_for(0, 3)
     for k in (3, 0, 1, 2):
         samples[k].complete(bytes([k]))
@@ -224,3 +230,92 @@ async def test_trace_text_gives_exact_nanoseconds_in_completion_order(tmp_path: 
         '{"name":"Sample","cat":"default","ph":"e","pid":9,"id":0,"ts":1234.667},',
     ]
     assert series.trace_text(2, 2, origin_ns=0, pid=9) == ""
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        (Schedule.PLAN, [1000 + 0, 1000 + 7, 1000 + 9]),  # start + the plan's offsets
+        (Schedule.START, [1000, 1000, 1000]),
+        (Schedule.ISSUE, [1010, 1020, 1030]),  # when each was issued
+    ],
+)
+async def test_scheduled_times_follow_the_series_schedule(
+    tmp_path: Path, schedule: Schedule, expected: list[int]
+) -> None:
+    log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)), enable_trace=False)
+    writer = LogWriter(log, "t", 0)
+    _open_writers.append(writer)
+    series = Series(
+        make_plan([0, 7, 9]),
+        clock=FakeClock(0),
+        writer=writer,
+        log_all_responses=False,
+        log_mask=np.zeros(3, dtype=bool),
+        use_tokens=False,
+        needs_first_token=True,
+        schedule=schedule,
+    )
+    series.start_ns = 1000
+    for q in range(3):
+        series.mark_issued(q, q, 1010 + 10 * q)
+    assert series.scheduled(np.arange(3)).tolist() == expected
+    assert series.scheduled(np.array([2, 0])).tolist() == [expected[2], expected[0]]
+    assert [series.scheduled_at(q) for q in range(3)] == expected
+
+
+@pytest.mark.asyncio
+async def test_the_completion_order_is_kept_only_for_a_trace(tmp_path: Path) -> None:
+    traced, _, _ = _series(tmp_path / "traced")
+    untraced, _, _ = _series(tmp_path / "untraced", trace=False)
+    for series in (traced, untraced):
+        for sample in reversed(series.samples_for(0, 3)):
+            sample.complete(b"")
+        assert series.samples_completed == 4
+    assert list(traced.completion_order) == [3, 2, 1, 0]
+    assert list(untraced.completion_order) == []  # four bytes a sample saved
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("schedule", "lags"),
+    [(Schedule.PLAN, [10, 13, 1]), (Schedule.START, [10, 20, 10]), (Schedule.ISSUE, [0, 0, 0])],
+)
+async def test_issue_times_and_lags_read_back_for_every_schedule(
+    tmp_path: Path, schedule: Schedule, lags: list[int]
+) -> None:
+    log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)), enable_trace=False)
+    writer = LogWriter(log, "t", 0)
+    _open_writers.append(writer)
+    series = Series(
+        make_plan([0, 7, 9]),
+        clock=FakeClock(1010),
+        writer=writer,
+        log_all_responses=False,
+        log_mask=np.zeros(3, dtype=bool),
+        use_tokens=False,
+        needs_first_token=True,
+        schedule=schedule,
+    )
+    series.start_ns = 1000
+    series.start_query(0, 0)  # the clock reads 1010
+    series.mark_issued(1, 1, 1020)
+    series.start_query(2, 2, scheduled_ns=1009 if schedule is Schedule.PLAN else None)
+    assert [series.issued_at(q) for q in range(3)] == [1010, 1020, 1010]
+    assert series.issued(np.array([2, 0, 1])).tolist() == [1010, 1010, 1020]
+    assert series.issue_lags(0, 3).tolist() == lags
+    assert series.issue_lags(1, 3).tolist() == lags[1:]
+    assert series.issue_lags(0, 3).itemsize == 4
+
+
+@pytest.mark.asyncio
+async def test_a_lag_beyond_two_seconds_widens_the_issue_column(tmp_path: Path) -> None:
+    series, _, clock = _series(tmp_path, schedule=Schedule.PLAN)
+    series.queries_issued = series.samples_issued = 0  # undo the fixture's mark_issued
+    series.start_query(0, 0)
+    clock.advance(3 * 10**9)  # three seconds late: more than four bytes hold
+    series.start_query(1, 1)
+    assert [series.issued_at(q) for q in range(2)] == [100, 100 + 3 * 10**9]
+    assert series.issue_lags(0, 2).tolist() == [100, 3 * 10**9 + 99]
+    assert series.issue_lags(0, 2).itemsize == 8

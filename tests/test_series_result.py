@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from asyncgen._clock import FakeClock
-from asyncgen._series import UNSET, Series
-from asyncgen._series_result import issue_lags, max_completion_ns, performance_result
+from asyncgen._series import UNSET, Schedule, Series
+from asyncgen._series_result import max_completion_ns, performance_result, sorted_issue_lags
 from asyncgen._writer import LogWriter
 from asyncgen.settings import LogOutputSettings, LogSettings
 from tests.helpers import make_plan
@@ -26,8 +26,10 @@ def _close_writers() -> Iterator[None]:
         _open_writers.pop().close()
 
 
-def _issued_series(tmp_path: Path, queries: int, spq: int, *, tokens: bool) -> Series:
-    """A series whose queries are scheduled 10 ns apart and issued with 0..6 ns of lag."""
+def _issued_series(
+    tmp_path: Path, queries: int, spq: int, *, tokens: bool, schedule: Schedule = Schedule.PLAN
+) -> Series:
+    """A series whose plan spaces queries 10 ns apart, issued 0..6 ns after that."""
     clock = FakeClock(1000)
     log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)), enable_trace=False)
     writer = LogWriter(log, "t", 0)
@@ -40,10 +42,11 @@ def _issued_series(tmp_path: Path, queries: int, spq: int, *, tokens: bool) -> S
         log_mask=np.zeros(queries * spq, dtype=bool),
         use_tokens=tokens,
         needs_first_token=True,
+        schedule=schedule,
     )
     series.start_ns = 1000
     for q in range(queries):
-        series.mark_issued(q, q, [1000 + 10 * q], 1000 + 10 * q + q % 7)
+        series.mark_issued(q, q, _issued(q))
     return series
 
 
@@ -67,11 +70,25 @@ def _finish_some(series: Series, rng: random.Random, *, tokens: bool) -> None:
         sample.complete(b"", n_tokens=rng.randrange(2, 9) if tokens else None)
 
 
+def _issued(q: int) -> int:
+    """When ``_issued_series`` issued query ``q``."""
+    return 1000 + 10 * q + q % 7
+
+
+def _scheduled(series: Series, q: int) -> int:
+    """Query ``q``'s scheduled time, by the definition of each kind of schedule."""
+    if series.schedule is Schedule.PLAN:
+        return series.start_ns + 10 * q
+    if series.schedule is Schedule.ISSUE:
+        return _issued(q)
+    return series.start_ns
+
+
 def _plain(series: Series) -> dict[str, list[int]]:
     """The formulas written out over Python lists: what the result must hold."""
     spq, n = series.spq, series.samples_issued
     done = [s for s in range(n) if series.completed_ns[s] != UNSET and s not in series.failures]
-    sched = [series.scheduled_ns[s // spq] for s in range(n)]
+    sched = [_scheduled(series, s // spq) for s in range(n)]
     latency = {s: series.completed_ns[s] - sched[s] for s in done}
     expected = {"sample_latencies": [latency[s] for s in done]}
     if series.use_tokens:
@@ -84,7 +101,7 @@ def _plain(series: Series) -> dict[str, list[int]]:
         ]
     if spq > 1:
         expected["query_latencies"] = [
-            series.done_ns[q] - series.scheduled_ns[q]
+            series.done_ns[q] - _scheduled(series, q)
             for q in range(series.queries_issued)
             if series.done_ns[q] != UNSET
         ]
@@ -93,10 +110,11 @@ def _plain(series: Series) -> dict[str, list[int]]:
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize(("spq", "tokens"), [(1, False), (3, False), (1, True), (4, True)])
+@pytest.mark.parametrize("schedule", list(Schedule))
 async def test_performance_result_matches_the_plain_formulas(
-    tmp_path: Path, spq: int, tokens: bool
+    tmp_path: Path, spq: int, tokens: bool, schedule: Schedule
 ) -> None:
-    series = _issued_series(tmp_path, 200, spq, tokens=tokens)
+    series = _issued_series(tmp_path, 200, spq, tokens=tokens, schedule=schedule)
     _finish_some(series, random.Random(spq * 10 + tokens), tokens=tokens)
     assert series.failures and series.samples_completed < series.samples_issued
     pr = performance_result(series)
@@ -108,6 +126,10 @@ async def test_performance_result_matches_the_plain_formulas(
         assert getattr(pr, name).tolist() == values, name
     assert pr.sample_latencies.dtype == np.int64
     assert pr.max_latency_s == max(expected["sample_latencies"]) / 1e9
+    last = series.queries_issued - 1
+    assert pr.final_query_scheduled_s == (_scheduled(series, last) - 1000) / 1e9
+    lags = [_issued(q) - _scheduled(series, q) for q in range(last + 1)]
+    assert sorted_issue_lags(series).tolist() == sorted(lags)
 
 
 @pytest.mark.asyncio
@@ -120,7 +142,7 @@ async def test_all_done_latencies_are_their_own_array(tmp_path: Path) -> None:
         sample.complete(b"")
     pr = performance_result(series)
     assert pr.sample_latencies.tolist() == [
-        series.completed_ns[q] - series.scheduled_ns[q] for q in range(5)
+        series.completed_ns[q] - (1000 + 10 * q) for q in range(5)
     ]
     pr.sample_latencies[0] = -5  # writable, and not a view of the series' column
     assert series.completed_ns[0] == 1100
@@ -130,7 +152,7 @@ async def test_all_done_latencies_are_their_own_array(tmp_path: Path) -> None:
 @pytest.mark.asyncio
 async def test_issue_lags_and_the_latest_completion(tmp_path: Path) -> None:
     series = _issued_series(tmp_path, 20, 2, tokens=False)
-    assert issue_lags(series).tolist() == [q % 7 for q in range(20)]
+    assert sorted_issue_lags(series).tolist() == sorted(q % 7 for q in range(20))
     assert max_completion_ns(series) == 1000  # nothing completed: the series start
     clock = series.clock
     assert isinstance(clock, FakeClock)

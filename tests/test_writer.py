@@ -35,7 +35,8 @@ def _traced(tmp_path: Path, n: int) -> tuple[Series, LogWriter, FakeClock]:
 async def test_trace_events_are_formatted_only_after_the_series_ends(tmp_path: Path) -> None:
     n = 2500  # more than one formatting chunk
     series, writer, clock = _traced(tmp_path, n)
-    series.mark_issued(0, n - 1, [1_000 + k for k in range(n)], 1_000 + n)
+    series.start_ns = 1_000  # scheduled at 1_000 + k: the plan's offsets are 0, 1, 2, ...
+    series.mark_issued(0, n - 1, 1_000 + n)
     for sample in series.samples_for(0, n - 1):
         clock.advance(10)
         sample.complete(b"")
@@ -55,7 +56,7 @@ async def test_trace_events_are_formatted_only_after_the_series_ends(tmp_path: P
 @pytest.mark.asyncio
 async def test_following_the_next_series_writes_the_previous_ones_trace(tmp_path: Path) -> None:
     first, writer, _ = _traced(tmp_path, 3)
-    first.mark_issued(0, 2, [1_000] * 3, 1_000)
+    first.mark_issued(0, 2, 1_000)
     for sample in first.samples_for(0, 2):
         sample.complete(b"")
     writer.follow(None)  # no flush task ran: follow formats and writes what is left

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import attrs
 
 from asyncgen._clock import Clock
@@ -32,24 +30,21 @@ class IssueOutcome:
     ran_out: bool
 
 
-async def issue(ctx: ShaperContext, first: int, last: int, scheduled: Sequence[int] | None) -> int:
+async def issue(ctx: ShaperContext, first: int, last: int) -> int:
     """Issue queries ``first..last`` as one ``issue_query`` call; returns the issue time.
 
-    ``scheduled`` holds their scheduled times, or None for "scheduled when issued" (the
-    closed loop, as the reference stamps it). The clock is read after the samples are built,
-    right before the SUT is called.
+    The clock is read after the samples are built, right before the SUT is called. (When
+    the queries were scheduled follows from the series' ``Schedule``.)
     """
     series = ctx.series
     if first == last and series.spq == 1:  # the common single-sample query: the fast path
         index = int(series.plan.sample_indices[first])
-        samples = series.start_query(first, index, None if scheduled is None else scheduled[0])
-        now = series.issued_ns[first]
+        samples = series.start_query(first, index)
+        now = series.issued_at(first)
     else:
         samples = series.samples_for(first, last)
         now = ctx.clock.now_ns()
-        series.mark_issued(
-            first, last, [now] * (last - first + 1) if scheduled is None else scheduled, now
-        )
+        series.mark_issued(first, last, now)
     await ctx.sut.issue_query(samples)
     return now
 

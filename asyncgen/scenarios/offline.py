@@ -7,9 +7,9 @@ from asyncgen.scenarios._common import IssueOutcome, ShaperContext, closed_or_of
 
 async def run_offline(ctx: ShaperContext) -> IssueOutcome:
     series = ctx.series
-    start = series.start_ns = ctx.clock.now_ns()
+    series.start_ns = ctx.clock.now_ns()
     for q in range(series.plan.query_count):
-        now = await issue(ctx, q, q, (start,))
+        now = await issue(ctx, q, q)  # scheduled at the start (Schedule.START)
         if closed_or_offline_stop(ctx, now):
             return IssueOutcome(ran_out=False)
     return IssueOutcome(ran_out=not ctx.accuracy)

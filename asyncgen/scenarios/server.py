@@ -52,7 +52,7 @@ async def _run_single(ctx: ShaperContext, start: int) -> None:
             in_a_row = 0
         in_a_row += 1
         await issue_query(start_query(q, index, due))
-        if checks and _should_stop(ctx, series.issued_ns[q]):
+        if checks and _should_stop(ctx, series.issued_at(q)):
             return
 
 
@@ -70,8 +70,7 @@ async def _run_batched(ctx: ShaperContext, start: int) -> None:
         if coalesce:  # every arrival already due joins this call
             due_now = clock.now_ns() - start
             last = max(q, int(np.searchsorted(offsets, due_now, side="right")) - 1)
-        scheduled = (start + offsets[q : last + 1]).tolist()
-        now = await issue(ctx, q, last, scheduled)
+        now = await issue(ctx, q, last)
         q = last + 1
         if not ctx.accuracy and _should_stop(ctx, now):
             return

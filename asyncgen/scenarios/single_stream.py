@@ -12,7 +12,7 @@ async def run_closed_loop(ctx: ShaperContext) -> IssueOutcome:
     for q in range(series.plan.query_count):
         if q:
             await series.wait_query(q - 1)
-        now = await issue(ctx, q, q, None)  # scheduled when issued, as in the reference
+        now = await issue(ctx, q, q)  # scheduled when issued (Schedule.ISSUE)
         if closed_or_offline_stop(ctx, now):
             return IssueOutcome(ran_out=False)
     return IssueOutcome(ran_out=not ctx.accuracy)

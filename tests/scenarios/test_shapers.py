@@ -13,6 +13,7 @@ import pytest
 
 from asyncgen._clock import Clock, FakeClock, MonotonicClock, kernel_timers_available
 from asyncgen._effective import effective_settings
+from asyncgen._runner import SCHEDULES
 from asyncgen._series import Series
 from asyncgen._writer import LogWriter
 from asyncgen.scenarios import SHAPERS, IssueOutcome, ShaperContext, server
@@ -44,6 +45,7 @@ async def _run(
         log_mask=np.zeros(len(offsets) * spq, dtype=bool),
         use_tokens=False,
         needs_first_token=True,
+        schedule=SCHEDULES[settings.scenario],
     )
     writer.follow(series)
     ctx = ShaperContext(
@@ -58,6 +60,16 @@ def _column(values: object, n: int) -> list[int]:
     return list(values)[:n]  # type: ignore[call-overload]
 
 
+def _issued(series: Series, n: int) -> list[int]:
+    """The issue times of the first ``n`` queries."""
+    return series.issued(np.arange(n)).tolist()
+
+
+def _scheduled(series: Series, n: int) -> list[int]:
+    """The scheduled times of the first ``n`` queries."""
+    return series.scheduled(np.arange(n)).tolist()
+
+
 @pytest.mark.asyncio
 async def test_server_issues_each_query_at_its_scheduled_time(tmp_path: Path) -> None:
     clock = FakeClock(1_000 * MS)
@@ -67,8 +79,8 @@ async def test_server_issues_each_query_at_its_scheduled_time(tmp_path: Path) ->
     series, outcome, _ = await _run(tmp_path, settings, offsets, sut, clock)
     start = series.start_ns
     assert start == 1_000 * MS
-    assert _column(series.scheduled_ns, 4) == [start + o for o in offsets]
-    assert _column(series.issued_ns, 4) == [start + o for o in offsets]
+    assert _scheduled(series, 4) == [start + o for o in offsets]
+    assert _issued(series, 4) == [start + o for o in offsets]
     assert sut.calls == [[0], [1], [2], [3]]
     assert outcome == IssueOutcome(ran_out=False)
 
@@ -85,7 +97,7 @@ async def test_server_paced_by_the_hrtimer_clock_is_never_early(tmp_path: Path) 
     threads = threading.active_count()
     series, _, _ = await _run(tmp_path, settings, offsets, sut, clock)
     n = len(offsets)
-    scheduled, issued = _column(series.scheduled_ns, n), _column(series.issued_ns, n)
+    scheduled, issued = _scheduled(series, n), _issued(series, n)
     assert scheduled == [series.start_ns + o for o in offsets]
     assert all(i >= s for i, s in zip(issued, scheduled, strict=True))
     assert sut.calls == [[q] for q in range(n)]
@@ -104,8 +116,8 @@ async def test_server_issues_late_arrivals_at_once_and_keeps_their_schedule(tmp_
     offsets = [0, 1 * MS, 2 * MS, 20 * MS]
     settings = TestSettings(scenario=TestScenario.Server)
     series, _, _ = await _run(tmp_path, settings, offsets, sut, clock)
-    assert _column(series.scheduled_ns, 4) == offsets
-    assert _column(series.issued_ns, 4) == [0, 5 * MS, 10 * MS, 20 * MS]
+    assert _scheduled(series, 4) == offsets
+    assert _issued(series, 4) == [0, 5 * MS, 10 * MS, 20 * MS]
     assert len(sut.calls) == 4
 
 
@@ -118,8 +130,8 @@ async def test_server_coalesces_every_due_arrival_into_one_call(tmp_path: Path) 
     series, _, _ = await _run(tmp_path, settings, offsets, sut, clock)
     # At 5 ms the arrivals at 1, 2 and 4 ms are all due: one call carries them.
     assert sut.calls == [[0], [1, 2, 3], [4]]
-    assert _column(series.scheduled_ns, 5) == offsets
-    assert _column(series.issued_ns, 5) == [0, 5 * MS, 5 * MS, 5 * MS, 20 * MS]
+    assert _scheduled(series, 5) == offsets
+    assert _issued(series, 5) == [0, 5 * MS, 5 * MS, 5 * MS, 20 * MS]
     assert series.queries_issued == 5
 
 
@@ -161,8 +173,8 @@ async def test_single_stream_waits_for_each_completion(tmp_path: Path) -> None:
     settings = TestSettings(min_query_count=3, min_duration_ms=0)
     series, outcome, detail = await _run(tmp_path, settings, [0, MS, 2 * MS, 3 * MS], sut, clock)
     # Issued back to back, 2 ms apart: each waited for the previous completion.
-    assert _column(series.issued_ns, 3) == [0, 2 * MS, 4 * MS]
-    assert _column(series.scheduled_ns, 3) == [0, 2 * MS, 4 * MS]
+    assert _issued(series, 3) == [0, 2 * MS, 4 * MS]
+    assert _scheduled(series, 3) == [0, 2 * MS, 4 * MS]
     assert series.queries_issued == 3
     assert outcome == IssueOutcome(ran_out=False)
     assert detail_values(detail)["generic_message"].startswith("Ending naturally")
@@ -213,7 +225,7 @@ async def test_multi_stream_issues_windows_and_waits_for_the_whole_query(tmp_pat
     series, _, _ = await _run(tmp_path, settings, [0, MS], sut, clock, spq=3)
     await series.wait_all()  # the shaper returns after issuing; the last query drains here
     assert sut.calls == [[0, 1, 2], [3, 4, 5]]
-    assert _column(series.issued_ns, 2) == [0, 3 * MS]
+    assert _issued(series, 2) == [0, 3 * MS]
     assert _column(series.done_ns, 2) == [3 * MS, 6 * MS]
 
 
@@ -224,7 +236,7 @@ async def test_offline_sends_one_query_scheduled_at_the_start(tmp_path: Path) ->
     settings = TestSettings(scenario=TestScenario.Offline)
     series, outcome, _ = await _run(tmp_path, settings, [0], sut, clock, spq=5)
     assert sut.calls == [[0, 1, 2, 3, 4]]
-    assert _column(series.scheduled_ns, 1) == [7 * MS]
+    assert _scheduled(series, 1) == [7 * MS]
     assert outcome == IssueOutcome(ran_out=False)
 
 
@@ -239,8 +251,8 @@ async def test_server_reads_the_plan_in_chunks(
     settings = TestSettings(scenario=TestScenario.Server)
     series, _, _ = await _run(tmp_path, settings, offsets, sut, clock)
     assert sut.calls == [[k] for k in range(8)]
-    assert _column(series.issued_ns, 8) == offsets
-    assert _column(series.scheduled_ns, 8) == offsets
+    assert _issued(series, 8) == offsets
+    assert _scheduled(series, 8) == offsets
 
 
 @pytest.mark.asyncio

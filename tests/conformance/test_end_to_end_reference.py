@@ -372,8 +372,8 @@ def test_stdout_copies_detail_summary_and_timestamps(runs: dict[str, Pair]) -> N
 
 def _stdout_parts(stdout: str) -> tuple[list[str], list[str], list[str]]:
     """(detail copies, summary copies, print_timestamps lines) of a run's stdout."""
-    # asyncgen's lifecycle events (structlog, "<date> <time> [info ] run started ...") go to
-    # stdout too unless the application configures structlog otherwise.
+    # asyncgen's lifecycle events ("<date> <time> [info ] run started ...") reach stdout only
+    # if the process has configured structlog to print them; they are not stdout copies.
     lines = [line for line in stdout.splitlines() if not _LIFECYCLE.match(line)]
     detail = [line for line in lines if line.startswith(":::MLLOG ")]
     stamps = [line for line in lines if line.startswith("Loadgen :: ")]

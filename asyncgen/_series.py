@@ -17,8 +17,9 @@ a longer one widens the column to eight. A closed loop schedules each query when
 it, so there the column holds the issue times themselves.
 
 The writer reads two growing columns: ``completion_order`` (every completed sample, for the
-trace, formatted once the series has ended) and ``logged`` (the samples whose response bytes
-wait for the accuracy log, formatted while the run goes on).
+trace, which ``asyncgen._series_trace`` formats from these columns once the series has ended)
+and ``logged`` (the samples whose response bytes wait for the accuracy log, formatted here by
+``accuracy_entries`` while the run goes on).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import threading
 from array import array
 from collections.abc import Iterator, Sequence
 from itertools import repeat
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -37,26 +38,16 @@ import numpy.typing as npt
 from asyncgen._clock import Clock
 from asyncgen._completion import register
 from asyncgen._plan import QueryPlan
-from asyncgen._writer import LogWriter
 from asyncgen.sut import QuerySample, ResponseData
+
+if TYPE_CHECKING:
+    # Only a type here: the writer imports the trace formatting, which imports this module.
+    from asyncgen._writer import LogWriter
 
 UNSET = -1
 _INT32_MAX = 2**31 - 1
 
 _get_ident = threading.get_ident
-
-# Chrome-trace events, one line each; ts in microseconds with three decimals (exact
-# nanoseconds, as the reference writes them). A sample is an async begin at its scheduled
-# time and an end at its completion ("Token": at its first token, outside Server); Server
-# adds the reference's counter events, whose args are issue lag and issue-to-done time.
-_ASYNC_PAIR = (
-    '{"name":"%s","cat":"default","ph":"b","pid":%d,"id":%d,"ts":%.3f,"args":'
-    '{"sample_seq":%d,"query_seq":%d,"sample_idx":%d,"issue_start_ns":%d,"complete_ns":%d%s}},\n'
-    '{"name":"%s","cat":"default","ph":"e","pid":%d,"id":%d,"ts":%.3f},\n'
-)
-_COUNTER = (
-    '{"name":"%s","ph":"C","pid":%d,"ts":%.3f,"args":{"issue_delay":%d,"issue_to_done":%d}},\n'
-)
 
 
 class Schedule(enum.Enum):
@@ -442,96 +433,6 @@ class Series:
             elif self.use_tokens:
                 entry += f', "token_count" : {self.n_tokens[s]}'
             yield entry
-
-    def trace_text(self, start: int, end: int, origin_ns: int, pid: int) -> str:
-        """Trace events of the ``start:end`` slice of ``completion_order``, one line each.
-
-        Each sample is an async begin at its scheduled time and an end at its completion,
-        gathered column-wise with numpy and formatted with one ``%`` per sample.
-        """
-        completed = self.completion_order
-        order = np.frombuffer(completed, dtype=completed.typecode)[start:end].astype(np.int64)
-        if order.size == 0:
-            return ""
-        q = order // self.spq
-        rows = _Rows(
-            order=order,
-            query=q,
-            scheduled=self.scheduled(q),
-            issued=self.issued(q),
-        )
-        done = np.frombuffer(self.completed_ns, dtype=np.int64)[order]
-        text = self._async_pairs("Sample", rows, done, origin_ns, pid)
-        if self.server:
-            text += _counters("Latency", rows, done, origin_ns, pid)
-        if self.use_tokens and self.needs_first_token:
-            first = np.frombuffer(self.first_token_ns, dtype=np.int64)[order]
-            has = first != UNSET
-            if self.server:
-                text += _counters("Token_Latency", rows.where(has), first[has], origin_ns, pid)
-            else:
-                text += self._async_pairs("Token", rows.where(has), first[has], origin_ns, pid)
-        return text
-
-    def _async_pairs(
-        self, name: str, rows: _Rows, end: npt.NDArray[np.int64], origin_ns: int, pid: int
-    ) -> str:
-        """Begin/end pairs, gathered column-wise with numpy and formatted with one ``%`` each."""
-        columns = zip(
-            (rows.order + self.plan.first_sample_id).tolist(),
-            ((rows.scheduled - origin_ns) / 1000).tolist(),
-            (rows.query + self.plan.first_query_id).tolist(),
-            self.plan.sample_indices[rows.order].tolist(),
-            (rows.issued - rows.scheduled).tolist(),
-            (end - rows.scheduled).tolist(),
-            ((end - origin_ns) / 1000).tolist(),
-            self._extra_args(name, rows.order),
-            strict=True,
-        )
-        pair = _ASYNC_PAIR
-        return "".join(
-            [
-                pair % (name, pid, sid, b_ts, sid, qs, idx, lag, lat, extra, name, pid, sid, e_ts)
-                for sid, b_ts, qs, idx, lag, lat, e_ts, extra in columns
-            ]
-        )
-
-    def _extra_args(self, name: str, order: npt.NDArray[np.int64]) -> list[str]:
-        """asyncgen's additions to a Sample's args: its token count and whether it failed."""
-        extras = [""] * order.size
-        if name != "Sample":
-            return extras
-        if self.use_tokens:
-            tokens = np.frombuffer(self.n_tokens, dtype=np.int64)[order].tolist()
-            extras = [f',"n_tokens":{n}' for n in tokens]
-        if self.failures:
-            for i, s in enumerate(order.tolist()):
-                if s in self.failures:
-                    extras[i] += ',"failed":true'
-        return extras
-
-
-class _Rows(NamedTuple):
-    """Per-sample columns of a slice of completions: sample, query, scheduled, issued."""
-
-    order: npt.NDArray[np.int64]
-    query: npt.NDArray[np.int64]
-    scheduled: npt.NDArray[np.int64]
-    issued: npt.NDArray[np.int64]
-
-    def where(self, mask: npt.NDArray[np.bool_]) -> _Rows:
-        return _Rows(self.order[mask], self.query[mask], self.scheduled[mask], self.issued[mask])
-
-
-def _counters(name: str, rows: _Rows, end: npt.NDArray[np.int64], origin_ns: int, pid: int) -> str:
-    """Counter events at each scheduled time: issue lag and the time from issue to ``end``."""
-    columns = zip(
-        ((rows.scheduled - origin_ns) / 1000).tolist(),
-        (rows.issued - rows.scheduled).tolist(),
-        (end - rows.issued).tolist(),
-        strict=True,
-    )
-    return "".join([_COUNTER % (name, pid, ts, lag, to_done) for ts, lag, to_done in columns])
 
 
 def _copy(data: ResponseData) -> bytes:

@@ -28,6 +28,7 @@ import anyio.to_thread
 from asyncgen._errors import OutputError
 from asyncgen._fmt import mllog_value
 from asyncgen._log import get_logger
+from asyncgen._series_trace import trace_text
 from asyncgen._summary_text import summary_footer
 from asyncgen.settings import LogSettings
 
@@ -345,7 +346,7 @@ class LogWriter:
         if end <= start:
             return False
         self._trace_cursor = end
-        self._append("trace", series.trace_text(start, end, self._origin_ns, self._pid))
+        self._append("trace", trace_text(series, start, end, self._origin_ns, self._pid))
         self._trace_events += 2 * (end - start)
         return end < len(order)
 

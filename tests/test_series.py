@@ -212,27 +212,6 @@ async def test_only_sampled_responses_are_kept_for_the_accuracy_log(tmp_path: Pa
 
 
 @pytest.mark.asyncio
-async def test_trace_text_gives_exact_nanoseconds_in_completion_order(tmp_path: Path) -> None:
-    series, _, clock = _series(tmp_path, n=2)
-    a, b = series.samples_for(0, 1)
-    clock.advance(1_234_567)
-    b.complete(b"")
-    a.complete(b"")
-    text = series.trace_text(0, 2, origin_ns=0, pid=9)
-    assert text.splitlines() == [
-        '{"name":"Sample","cat":"default","ph":"b","pid":9,"id":1,"ts":0.100,"args":'
-        '{"sample_seq":1,"query_seq":1,"sample_idx":1,"issue_start_ns":0,'
-        '"complete_ns":1234567}},',
-        '{"name":"Sample","cat":"default","ph":"e","pid":9,"id":1,"ts":1234.667},',
-        '{"name":"Sample","cat":"default","ph":"b","pid":9,"id":0,"ts":0.100,"args":'
-        '{"sample_seq":0,"query_seq":0,"sample_idx":0,"issue_start_ns":0,'
-        '"complete_ns":1234567}},',
-        '{"name":"Sample","cat":"default","ph":"e","pid":9,"id":0,"ts":1234.667},',
-    ]
-    assert series.trace_text(2, 2, origin_ns=0, pid=9) == ""
-
-
-@pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("schedule", "expected"),
     [

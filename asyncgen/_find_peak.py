@@ -17,7 +17,7 @@ from asyncgen._series_result import performance_result
 from asyncgen.settings import TestScenario
 
 if TYPE_CHECKING:
-    from asyncgen._runner import _Run, _SeriesOutcome
+    from asyncgen._run_series import _Run, _SeriesOutcome
 
 
 class FindPeak:

@@ -13,7 +13,7 @@ from asyncgen.result import IssueLag, TestResult
 from asyncgen.settings import TestMode
 
 if TYPE_CHECKING:
-    from asyncgen._runner import _Run
+    from asyncgen._run_series import _Run
 
 
 def _verdict_reasons(summary: PerformanceSummary | None) -> list[str]:

@@ -13,7 +13,7 @@ import pytest
 
 from asyncgen._clock import Clock, FakeClock, MonotonicClock, kernel_timers_available
 from asyncgen._effective import effective_settings
-from asyncgen._runner import SCHEDULES
+from asyncgen._run_series import SCHEDULES
 from asyncgen._series import Series
 from asyncgen._writer import LogWriter
 from asyncgen.scenarios import SHAPERS, IssueOutcome, ShaperContext, server

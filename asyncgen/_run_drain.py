@@ -1,0 +1,121 @@
+"""Issue, flush and drain one series, and name the samples that never completed.
+
+A series ends one of three ways: the shaper issues its plan, the SUT is flushed and every
+sample completes within the drain deadline (or the ones that did not are named); the SUT
+raises, so issuing stops, what is in flight is drained within the deadline and the error goes
+on; or a closed loop's query never completes, so issuing stops and the sample is named.
+"""
+
+from __future__ import annotations
+
+import time
+
+import anyio
+import attrs
+
+from asyncgen._effective import NS_PER_MS
+from asyncgen._series import Series
+from asyncgen._watchdog import QueryWaitExpired
+from asyncgen._writer import LogWriter
+from asyncgen.scenarios import SHAPERS, ShaperContext
+
+_NAMED_AT_MOST = 50  # samples listed by name in one error entry; the rest are counted
+
+_RAN_OUT_MESSAGE = (
+    "Ending early: Ran out of generated queries to issue before the minimum "
+    "query count and test duration were reached. Please update the relevant "
+    "expected latency or target qps in the TestSettings so they are more "
+    "accurate."
+)
+
+
+@attrs.define
+class Drain:
+    """Waits for a series' outstanding samples until the drain deadline and names the ones
+    that never came, in the detail log and in ``missing``."""
+
+    writer: LogWriter
+    timeout_ms: int
+    missing: list[tuple[int, int]]  # the run's (seq_id, qsl_idx) of samples never completed
+
+    async def wait(self, series: Series, timeout_s: float | None = None) -> list[int]:
+        """Wait for outstanding samples until the drain deadline; name the ones that never came."""
+        if timeout_s is None:
+            timeout_s = self.timeout_ms / 1000
+        with anyio.move_on_after(timeout_s):
+            await series.wait_all()
+            return []
+        missing = series.missing_samples()
+        self.name_missing(series, missing)
+        return missing
+
+    async def after_failure(self, series: Series, exc: Exception, *, skip: range) -> None:
+        """Stop issuing; wait (polling: a failure path) until every sample in flight but those
+        in ``skip`` has completed or the drain deadline passed, and name the missing ones."""
+        self.writer.error(
+            "error_runtime",
+            f"Stopped issuing: the SUT raised {exc!r}; draining the samples in flight",
+        )
+        deadline = time.perf_counter_ns() + self.timeout_ms * NS_PER_MS
+        while time.perf_counter_ns() < deadline:
+            if all(s in skip for s in series.missing_samples()):
+                break
+            await anyio.sleep(0.005)
+        self.name_missing(series, series.missing_samples())
+
+    def name_missing(self, series: Series, missing: list[int], why: str | None = None) -> None:
+        """Log the samples that never completed (by seq_id:qsl_idx) and keep them for the result."""
+        if not missing:
+            return
+        if why is None:
+            why = f"Drain deadline of {self.timeout_ms} ms passed"
+        plan = series.plan
+        listed = [(plan.first_sample_id + s, int(plan.sample_indices[s])) for s in missing]
+        shown = ", ".join(f"{seq}:{idx}" for seq, idx in listed[:_NAMED_AT_MOST])
+        extra = len(listed) - _NAMED_AT_MOST
+        more = f" (and {extra} more)" if extra > 0 else ""
+        self.writer.error(
+            "error_runtime",
+            f"{why} with {len(listed)} samples never completed (seq_id:qsl_idx) {shown}{more}",
+        )
+        self.missing.extend(listed)
+
+
+async def pace_and_drain(ctx: ShaperContext, drain: Drain) -> list[int]:
+    """Shaper, flush and drain; returns the samples that never completed. If the SUT raises,
+    issuing stops, what is in flight is drained within the deadline, and the error goes on; a
+    closed loop whose query never completed stops issuing and the run ends INVALID with the
+    sample named."""
+    series, writer = ctx.series, ctx.writer
+    expired = False
+    try:
+        outcome = await SHAPERS[ctx.settings.scenario](ctx)
+    except QueryWaitExpired as exc:
+        writer.error("error_runtime", f"Closed loop stopped: {exc}; no further queries were issued")
+        expired = True
+    except Exception as exc:
+        # the samples of the call that raised may never have reached the SUT
+        await drain.after_failure(series, exc, skip=last_call_samples(series))
+        raise
+    try:
+        await ctx.sut.flush_queries()
+    except Exception as exc:
+        await drain.after_failure(series, exc, skip=range(0))
+        raise
+    if expired:  # its wait already lasted the drain deadline
+        return await drain.wait(series, timeout_s=0.0)
+    if outcome.ran_out and not ctx.accuracy:
+        writer.error("error_runtime", _RAN_OUT_MESSAGE)
+    return await drain.wait(series)
+
+
+def last_call_samples(series: Series) -> range:
+    """The samples of the last ``issue_query`` call: the trailing queries stamped at the
+    same issue time (one call stamps all its queries with one reading of the clock)."""
+    n = series.queries_issued
+    if n == 0:
+        return range(0)
+    last, first = series.issued_at(n - 1), n - 1
+    while first > 0 and series.issued_at(first - 1) == last:
+        first -= 1
+    return range(first * series.spq, n * series.spq)

@@ -1,0 +1,236 @@
+"""``_Run``: one test's modes and series, and what they accumulate for the ``TestResult``.
+
+Each series loads its samples, generates its queries, paces them with the scenario's shaper,
+flushes, drains with a deadline (``asyncgen._run_drain``), and logs its results.
+"""
+
+from __future__ import annotations
+
+import time
+
+import attrs
+import numpy as np
+
+from asyncgen import _plan
+from asyncgen._clock import Clock
+from asyncgen._effective import NS_PER_MS, EffectiveSettings
+from asyncgen._find_peak import FindPeak
+from asyncgen._gc import quiet_gc
+from asyncgen._health import RunHealth, series_health
+from asyncgen._memory import release_free_memory
+from asyncgen._provenance import power_timestamp
+from asyncgen._results import (
+    PerformanceSummary,
+    detail_result_entries,
+    summarize,
+    summary_lines,
+)
+from asyncgen._run_drain import Drain, pace_and_drain
+from asyncgen._series import Schedule, Series
+from asyncgen._series_result import (
+    max_completion_ns,
+    performance_result,
+    sample_latencies,
+    sorted_issue_lags,
+)
+from asyncgen._watchdog import Watchdog
+from asyncgen._writer import LogWriter
+from asyncgen.scenarios import ShaperContext
+from asyncgen.settings import TestMode, TestScenario
+from asyncgen.sut import QuerySampleLibrary, SystemUnderTest
+
+CONTENTION_KEYS = (
+    "logger_swap_request_slots_retry_count",
+    "logger_swap_request_slots_retry_retry_count",
+    "logger_swap_request_slots_retry_reencounter_count",
+    "logger_start_reading_entries_retry_count",
+    "logger_tls_total_log_cas_fail_count",
+    "logger_tls_total_swap_buffers_slot_retry_count",
+)
+
+
+# When each scenario's queries are scheduled (what the reference stamps as their start).
+SCHEDULES = {
+    TestScenario.SingleStream: Schedule.ISSUE,
+    TestScenario.MultiStream: Schedule.ISSUE,
+    TestScenario.Server: Schedule.PLAN,
+    TestScenario.Offline: Schedule.START,
+}
+
+
+@attrs.define
+class _SeriesOutcome:
+    series: Series
+    missing: list[int]
+    sorted_lags: np.ndarray  # its issue lags, sorted: shared by the health check and IssueLag
+
+
+@attrs.define
+class _RunState:
+    """What the mode functions accumulate for the final ``TestResult``."""
+
+    summary: PerformanceSummary | None = None
+    latencies: np.ndarray = attrs.field(factory=lambda: np.zeros(0, dtype=np.int64))
+    lags: list[np.ndarray] = attrs.field(factory=list)  # each series' lags, sorted
+    missing: list[tuple[int, int]] = attrs.field(factory=list)
+    late: list[Series] = attrs.field(factory=list)
+    accuracy_entries: int = 0
+    peak_qps: float | None = None
+    invalid_reasons: list[str] = attrs.field(factory=list)
+    health: RunHealth | None = None
+
+
+class _Run:
+    """One ``run_test`` call: holds the SUT, QSL, writer and the shared sequence ids."""
+
+    def __init__(
+        self,
+        sut: SystemUnderTest,
+        qsl: QuerySampleLibrary,
+        eff: EffectiveSettings,
+        writer: LogWriter,
+        clock: Clock,
+        *,
+        watchdog: Watchdog | None = None,
+    ) -> None:
+        self.sut, self.qsl, self.eff, self.writer, self.clock = sut, qsl, eff, writer, clock
+        self.seq = _plan.SequenceGen()
+        self.state = _RunState()
+        self.drain = Drain(writer, eff.requested.drain_timeout_ms, self.state.missing)
+        self.watchdog = watchdog or Watchdog()
+        if eff.scenario in (TestScenario.SingleStream, TestScenario.MultiStream):
+            # a closed loop waits on each query: bound that wait like the drain
+            self.watchdog.wait_limit_ns = eff.requested.drain_timeout_ms * NS_PER_MS
+        self.current: Series | None = None  # the series being paced, for progress reports
+        self.phase = "starting"
+
+    # -- modes -----------------------------------------------------------------------------
+
+    async def performance(self) -> None:
+        self.writer.detail("generic_message", "Starting performance mode")
+        eff = self.eff
+        loaded = _plan.loadable_sets(
+            eff, self.qsl.total_sample_count, eff.performance_sample_count
+        )[0]
+        await self._load(loaded)
+        wall_start = time.time_ns()
+        if eff.print_timestamps:
+            print(
+                f"Loadgen :: Perf mode start. system_clock Timestamp = {wall_start // 10**9}",
+                flush=True,
+            )
+        outcome = await self.series(eff, loaded, accuracy=False)
+        if eff.print_timestamps:
+            _print_stop_timestamps(wall_start)
+        self._report(eff, outcome)
+        await self.qsl.unload_samples(loaded.indices)
+
+    async def accuracy(self) -> None:
+        self.writer.detail("generic_message", "Starting accuracy mode")
+        eff = self.eff
+        for loaded in _plan.loadable_sets(
+            eff, self.qsl.total_sample_count, eff.accuracy_sample_count
+        ):
+            await self._load(loaded)
+            await self.series(eff, loaded, accuracy=True)
+            await self.qsl.unload_samples(loaded.indices)
+
+    async def find_peak(self) -> None:
+        await FindPeak(self).run()
+
+    # -- one series ------------------------------------------------------------------------
+
+    async def _load(self, loaded: _plan.LoadableSet) -> None:
+        self.writer.detail("loaded_qsl_set", list(loaded.indices))
+        await self.qsl.load_samples(loaded.indices)
+
+    async def series(
+        self, eff: EffectiveSettings, loaded: _plan.LoadableSet, *, accuracy: bool
+    ) -> _SeriesOutcome:
+        writer = self.writer
+        plan = _plan.generate_queries(eff, loaded, accuracy=accuracy, seq=self.seq)
+        release_free_memory()  # the plan's temporaries, before the run's columns
+        writer.detail("generated_query_count", plan.query_count)
+        writer.detail("generated_samples_per_query", plan.samples_per_query)
+        writer.detail("generated_query_duration", plan.duration_ns)
+        series = Series(
+            plan,
+            clock=self.clock,
+            writer=writer,
+            log_all_responses=accuracy,
+            log_mask=plan.accuracy_log_mask,
+            use_tokens=eff.use_token_latencies,
+            needs_first_token=eff.scenario is not TestScenario.Offline,
+            server=eff.scenario is TestScenario.Server,
+            schedule=SCHEDULES[eff.scenario],
+        )
+        writer.follow(series)
+        self.current, self.phase = series, _phase(eff, accuracy)
+        wall_start = time.time_ns()
+        ctx = ShaperContext(
+            series=series,
+            sut=self.sut,
+            settings=eff,
+            accuracy=accuracy,
+            clock=self.clock,
+            writer=writer,
+        )
+        watchdog = self.watchdog
+        watchdog.series, watchdog.active = series, True
+        try:
+            with quiet_gc():  # the hot window: pacing, flush and drain (see asyncgen._gc)
+                missing = await pace_and_drain(ctx, self.drain)
+        finally:
+            watchdog.series, watchdog.active = None, False
+            series.closed = True
+        for key in CONTENTION_KEYS:  # the reference's logger counters; asyncgen has no contention
+            writer.detail(key, 0)
+        active_ns = max_completion_ns(series) - series.start_ns
+        writer.detail("power_begin", power_timestamp(wall_start))
+        writer.detail("power_end", power_timestamp(wall_start + active_ns))
+        lags = sorted_issue_lags(series)
+        release_free_memory()  # before the statistics' arrays
+        self.state.lags.append(lags)
+        self.state.late.append(series)
+        return _SeriesOutcome(series, missing, lags)
+
+    def _report(self, eff: EffectiveSettings, outcome: _SeriesOutcome) -> None:
+        """Summary and detail results of a performance series."""
+        pr = performance_result(outcome.series)
+        # The statistics read the latencies sorted: sorting this copy in place and putting
+        # the sample order back afterwards saves a second full-size array at the run's peak.
+        pr.sample_latencies.sort()
+        summary = summarize(eff, pr, self.sut.name)
+        sample_latencies(outcome.series, out=pr.sample_latencies)
+        self.writer.summary(summary_lines(summary))
+        for key, value in detail_result_entries(summary):
+            self.writer.detail(key, value)
+        self.writer.detail("num_errors", self.writer.errors)
+        self.state.summary = summary
+        self.state.latencies = pr.sample_latencies
+        if outcome.missing:
+            self.state.invalid_reasons.append(
+                f"{len(outcome.missing)} samples never completed within the drain deadline"
+            )
+        # the generator's own health
+        self.state.health = series_health(outcome.series, outcome.sorted_lags)
+        for message in self.state.health.warnings if self.state.health else ():
+            self.writer.warning(message)
+
+
+def _phase(eff: EffectiveSettings, accuracy: bool) -> str:
+    if accuracy:
+        return "accuracy"
+    if eff.mode is TestMode.FindPeakPerformance:
+        return f"find-peak probe at {eff.target_qps:g} QPS"
+    return "performance"
+
+
+def _print_stop_timestamps(wall_start: int) -> None:
+    """The reference's stdout lines at the end of a performance series (its typo included)."""
+    wall_stop = time.time_ns()
+    duration_ms = (wall_stop - wall_start) // NS_PER_MS
+    print(f"Loadgen :: Perf mode stop. systme_clock Timestamp = {wall_stop // 10**9}", flush=True)
+    print(f"Loadgen :: PerfClock Perf duration = {duration_ms}ms", flush=True)
+    print(f"Loadgen :: system_clock Perf duration = {duration_ms}ms", flush=True)
+    print("Loadgen :: PerfClock/system_clock ratio = 1.0000", flush=True)

@@ -385,6 +385,10 @@ class Series:
 
     # -- waiting (loop thread) -------------------------------------------------------------
 
+    def query_done(self, q: int) -> bool:
+        """Whether every sample of query ``q`` has completed."""
+        return self.done_ns[q] != UNSET
+
     async def wait_query(self, q: int) -> None:
         """Wait until every sample of query ``q`` has completed."""
         if self.done_ns[q] != UNSET:

@@ -98,3 +98,21 @@ class BlockingSUT:
 
     async def flush_queries(self) -> None:
         pass
+
+
+class SynchronousSUT:
+    """Answers inside ``issue_query`` after blocking for a millisecond, as a SUT that calls a
+    synchronous model would: waiting for its answers never suspends the closed loop."""
+
+    name = "synchronous"
+
+    async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+        time.sleep(0.001)  # noqa: ASYNC251 - the synchronous model
+        for sample in samples:
+            sample.complete(b"")
+
+    async def flush_queries(self) -> None:
+        pass
+
+
+synchronous_sut = SynchronousSUT()

@@ -16,7 +16,7 @@ from asyncgen._effective import effective_settings
 from asyncgen._run_series import SCHEDULES
 from asyncgen._series import Series
 from asyncgen._writer import LogWriter
-from asyncgen.scenarios import SHAPERS, IssueOutcome, ShaperContext, server
+from asyncgen.scenarios import SHAPERS, IssueOutcome, ShaperContext, server, single_stream
 from asyncgen.settings import LogOutputSettings, LogSettings, TestScenario, TestSettings
 from asyncgen.sut import QuerySample
 from tests.helpers import RecordingSUT, complete_after, detail_values, make_plan
@@ -154,6 +154,44 @@ async def test_server_accuracy_mode_issues_everything(tmp_path: Path) -> None:
     settings = TestSettings(scenario=TestScenario.Server, server_max_async_queries=1)
     series, _, _ = await _run(tmp_path, settings, [0, MS, 2 * MS], sut, clock, accuracy=True)
     assert series.queries_issued == 3
+
+
+@pytest.mark.asyncio
+async def test_a_closed_loop_over_a_sut_that_answers_at_once_still_lets_the_loop_turn(
+    tmp_path: Path,
+) -> None:
+    # The SUT completes inside issue_query, so waiting for a query never suspends; without
+    # its own yields the closed loop would starve every other task (writer, watchdog,
+    # signal handlers) until the run ended.
+    clock = FakeClock(0)
+    turns = 0
+
+    async def ticker() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    seen_at_issue: list[int] = []  # the ticker's turns so far, at each issue
+    answer = complete_after(clock, 1)
+
+    def note_turns_and_answer(samples: Sequence[QuerySample]) -> None:
+        seen_at_issue.append(turns)
+        answer(samples)
+
+    sut = RecordingSUT(note_turns_and_answer)
+    n = 10 * single_stream.YIELD_EVERY
+    task = asyncio.get_running_loop().create_task(ticker())
+    await asyncio.sleep(0)  # the ticker's first turn
+    settings = TestSettings(min_query_count=n, min_duration_ms=0)
+    series, _, _ = await _run(tmp_path, settings, list(range(n)), sut, clock)
+    task.cancel()
+    assert series.queries_issued == n
+    assert seen_at_issue[-1] - seen_at_issue[0] == 9  # one turn every YIELD_EVERY queries
+    # and none in between: the yields fall between a completion and the next issue
+    assert (
+        seen_at_issue[: single_stream.YIELD_EVERY] == [seen_at_issue[0]] * single_stream.YIELD_EVERY
+    )
 
 
 @pytest.mark.asyncio

@@ -150,9 +150,13 @@ class _Run:
         writer = self.writer
         plan = _plan.generate_queries(eff, loaded, accuracy=accuracy, seq=self.seq)
         release_free_memory()  # the plan's temporaries, before the run's columns
-        writer.detail("generated_query_count", plan.query_count)
-        writer.detail("generated_samples_per_query", plan.samples_per_query)
-        writer.detail("generated_query_duration", plan.duration_ns)
+        writer.details(
+            [
+                ("generated_query_count", plan.query_count),
+                ("generated_samples_per_query", plan.samples_per_query),
+                ("generated_query_duration", plan.duration_ns),
+            ]
+        )
         series = Series(
             plan,
             clock=self.clock,
@@ -183,11 +187,15 @@ class _Run:
         finally:
             watchdog.series, watchdog.active = None, False
             series.closed = True
-        for key in CONTENTION_KEYS:  # the reference's logger counters; asyncgen has no contention
-            writer.detail(key, 0)
+        # the reference's logger counters; asyncgen has no contention
+        writer.details((key, 0) for key in CONTENTION_KEYS)
         active_ns = max_completion_ns(series) - series.start_ns
-        writer.detail("power_begin", power_timestamp(wall_start))
-        writer.detail("power_end", power_timestamp(wall_start + active_ns))
+        writer.details(
+            [
+                ("power_begin", power_timestamp(wall_start)),
+                ("power_end", power_timestamp(wall_start + active_ns)),
+            ]
+        )
         lags = sorted_issue_lags(series)
         release_free_memory()  # before the statistics' arrays
         self.state.lags.append(lags)
@@ -203,9 +211,7 @@ class _Run:
         summary = summarize(eff, pr, self.sut.name)
         sample_latencies(outcome.series, out=pr.sample_latencies)
         self.writer.summary(summary_lines(summary))
-        for key, value in detail_result_entries(summary):
-            self.writer.detail(key, value)
-        self.writer.detail("num_errors", self.writer.errors)
+        self.writer.details([*detail_result_entries(summary), ("num_errors", self.writer.errors)])
         self.state.summary = summary
         self.state.latencies = pr.sample_latencies
         if outcome.missing:

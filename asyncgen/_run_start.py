@@ -42,14 +42,17 @@ async def start_run(
     before = time.perf_counter_ns()
     sut_name = sut.name
     name_ns = time.perf_counter_ns() - before
-    for key, value in version_entries(__version__):
-        writer.detail(key, value)
-    writer.detail("test_datetime", label)
-    writer.detail("sut_name", sut_name)
-    writer.detail("get_sut_name_duration_ns", name_ns)
-    writer.detail("qsl_name", qsl.name)
-    writer.detail("qsl_reported_total_count", qsl.total_sample_count)
-    writer.detail("qsl_reported_performance_count", qsl.performance_sample_count)
+    writer.details(version_entries(__version__))
+    writer.details(
+        [
+            ("test_datetime", label),
+            ("sut_name", sut_name),
+            ("get_sut_name_duration_ns", name_ns),
+            ("qsl_name", qsl.name),
+            ("qsl_reported_total_count", qsl.total_sample_count),
+            ("qsl_reported_performance_count", qsl.performance_sample_count),
+        ]
+    )
     settings = _apply_overrides(settings, writer, audit_config)
     validate_settings(settings)  # again: audit.config values must be runnable too
     eff, problems = effective_settings(
@@ -58,10 +61,8 @@ async def start_run(
     for message in problems:
         writer.error("error_invalid_test_settings", message)
     _check_against_qsl(eff)
-    for key, value in requested_entries(settings):
-        writer.detail(key, value)
-    for key, value in effective_entries(eff):
-        writer.detail(key, value)
+    writer.details(requested_entries(settings))
+    writer.details(effective_entries(eff))
     return _Run(sut, qsl, eff, writer, clock, watchdog=watchdog)
 
 

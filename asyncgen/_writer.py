@@ -18,6 +18,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -125,11 +126,35 @@ class LogWriter:
         After ``close`` (a completion long after the run ended) the entry cannot reach the
         file any more: it goes to the framework log instead, never silently nowhere.
         """
+        self._append_details([(key, value)], error=error, warning=warning)
+
+    def details(self, entries: Iterable[tuple[str, object]]) -> None:
+        """Append the entries of one logging call: like the reference's, they share one
+        ``time_ms`` (its version, identity, settings, power and result blocks)."""
+        self._append_details(list(entries), error=False, warning=False)
+
+    def _append_details(
+        self, entries: list[tuple[str, object]], *, error: bool, warning: bool
+    ) -> None:
         if self._closed:
-            _log.warning("log entry after the run ended", key=key, value=str(value))
+            for key, value in entries:
+                _log.warning("log entry after the run ended", key=key, value=str(value))
             return
         elapsed = time.perf_counter_ns() - self._origin_ns
-        line = (
+        lines = "".join(
+            self._detail_line(key, value, elapsed, error, warning) for key, value in entries
+        )
+        with self._lock:
+            self.errors += error * len(entries)
+            self.warnings += warning * len(entries)
+            self._pending["detail"].append(lines)
+        if self._settings.copy_detail_to_stdout:
+            sys.stdout.write(lines)
+
+    def _detail_line(
+        self, key: str, value: object, elapsed: int, error: bool, warning: bool
+    ) -> str:
+        return (
             f':::MLLOG {{"key": {json.dumps(key)}, "value": {mllog_value(value)}, '
             f'"time_ms": {elapsed // 1_000_000}.{elapsed % 1_000_000:06d}, '
             '"namespace": "mlperf::logging", "event_type": "POINT_IN_TIME", "metadata": '
@@ -137,12 +162,6 @@ class LogWriter:
             f'"is_warning": {"true" if warning else "false"}, "file": "asyncgen", '
             f'"line_no": 0, "pid": {self._pid}, "tid": {threading.get_native_id()}}}}}\n'
         )
-        with self._lock:
-            self.errors += error
-            self.warnings += warning
-            self._pending["detail"].append(line)
-        if self._settings.copy_detail_to_stdout:
-            sys.stdout.write(line)
 
     def error(self, key: str, message: str) -> None:
         self.detail(key, message, error=True)

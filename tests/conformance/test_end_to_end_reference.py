@@ -224,6 +224,38 @@ def test_detail_lines_have_the_reference_schema(runs: dict[str, Pair]) -> None:
         }
 
 
+@pytest.mark.parametrize("name", ["Server-tokens", "SingleStream-submission", "Offline-perf-zero"])
+def test_entries_of_one_logging_call_share_their_time_ms(runs: dict[str, Pair], name: str) -> None:
+    """The blocks the reference logs in one call (version, identity, requested and effective
+    settings, generated counts, logger counters, power, results) share one ``time_ms``."""
+    ref, ours = runs[name]
+    # The reference logs its logger counters with a warning of its own when a thread's log
+    # buffer had to grow ("Logging allocation detected"): an artifact asyncgen has no cause for.
+    want = [
+        [key for key in block if key != "warning_generic_message"]
+        for block in _same_time_blocks(_detail_file(Path(ref["outdir"])))
+    ]
+    assert len(want) >= 7
+    assert _same_time_blocks(Path(ours["paths"]["detail"])) == want
+
+
+def _same_time_blocks(path: Path) -> list[list[str]]:
+    """The keys of each run of two or more consecutive entries with the same ``time_ms``."""
+    blocks: list[list[str]] = []
+    last_time = None
+    for line in path.read_text(errors="replace").splitlines():
+        found = re.match(r':::MLLOG \{"key": "(\w+)".*"time_ms": ([\d.]+), "namespace"', line)
+        if found is None:  # a line the reference broke with an unescaped newline
+            continue
+        key, time_ms = found.groups()
+        if time_ms == last_time:
+            blocks[-1].append(key)
+        else:
+            blocks.append([key])
+        last_time = time_ms
+    return [block for block in blocks if len(block) > 1]
+
+
 def _detail_file(outdir: Path) -> Path:
     (path,) = outdir.glob("*detail*.txt")
     return path

@@ -215,7 +215,7 @@ async def test_make_sut_picks_the_adapter(server: Server) -> None:
     assert isinstance(openai, OpenAISUT) and openai.name == f"OpenAISUT({server.url}, chat)"
     with pytest.raises(ValueError, match="unknown adapter 'grpc'"):
         make_sut("grpc", server.url, source)  # type: ignore[arg-type]
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match=r"HttpSUT has no option 'model'; its options: headers, "):
         make_sut("http", server.url, source, model="m")
 
 

@@ -22,7 +22,14 @@ from benchmarks import (
     server_null_qps,
     single_stream_overhead,
 )
-from benchmarks._harness import Options, Report, format_report, write_report
+from benchmarks._harness import (
+    NOISY_P99_US,
+    Options,
+    Report,
+    format_report,
+    sleep_lateness_us,
+    write_report,
+)
 
 MODULES: tuple[ModuleType, ...] = (
     server_async_qps,
@@ -67,9 +74,19 @@ def main(argv: list[str]) -> int:
     if load > cpus / 2:
         print("warning: the machine is busy; figures will be noisy", flush=True)
     for name in names:
+        noise = sleep_lateness_us()
+        print(
+            f"  [{name}] a 0.5 ms sleep wakes late by {noise['50']:.0f} us (p50), "
+            f"{noise['99']:.0f} us (p99), {noise['99.9']:.0f} us (p99.9)",
+            flush=True,
+        )
+        if noise["99"] > NOISY_P99_US:
+            print(
+                "  warning: the machine's scheduling is noisy; latency tails follow it", flush=True
+            )
         started = time.time()
         report = BENCHMARKS[name](options)
-        path = write_report(report, options, started)
+        path = write_report(report, options, started, noise)
         print(format_report(report), flush=True)
         print(f"  -> {path} ({time.time() - started:.0f} s)", flush=True)
     return 0

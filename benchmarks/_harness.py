@@ -94,7 +94,13 @@ class Report:
     figures: list[Figure]
     extra: dict[str, Any] = field(default_factory=dict)  # asyncgen-only figures, details
 
-    def to_dict(self, options: Options, started: float, elapsed_s: float) -> dict[str, Any]:
+    def to_dict(
+        self,
+        options: Options,
+        started: float,
+        elapsed_s: float,
+        noise: dict[str, float] | None = None,
+    ) -> dict[str, Any]:
         return {
             "benchmark": self.benchmark,
             "description": self.description,
@@ -104,6 +110,7 @@ class Report:
             "figures": [f.to_dict() for f in self.figures],
             "extra": self.extra,
             "machine": machine(),
+            "sleep_lateness_us_before": noise,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "elapsed_s": round(elapsed_s, 1),
         }
@@ -243,13 +250,36 @@ def _versions() -> dict[str, str]:
     return found
 
 
-def write_report(report: Report, options: Options, started: float) -> Path:
+def write_report(
+    report: Report, options: Options, started: float, noise: dict[str, float] | None = None
+) -> Path:
     elapsed = time.time() - started
     options.results_dir.mkdir(parents=True, exist_ok=True)
     suffix = "-quick" if options.quick else ""
     path = options.results_dir / f"{report.benchmark}{suffix}.json"
-    path.write_text(json.dumps(report.to_dict(options, started, elapsed), indent=2) + "\n")
+    text = json.dumps(report.to_dict(options, started, elapsed, noise), indent=2)
+    path.write_text(text + "\n")
     return path
+
+
+NOISY_P99_US = 150.0  # a sleeping thread woken later than this at p99: a noisy machine
+
+
+def sleep_lateness_us(duration_s: float = 2.0, sleep_s: float = 0.0005) -> dict[str, float]:
+    """How late a thread sleeping ``sleep_s`` wakes, over ``duration_s``: the machine's own
+    scheduling noise. Every issue-lag tail measured next to it includes that noise, so each
+    result records it (a virtual CPU is taken away more often on some days than others)."""
+    lateness: list[int] = []
+    end = time.perf_counter() + duration_s
+    while time.perf_counter() < end:
+        before = time.perf_counter_ns()
+        time.sleep(sleep_s)
+        lateness.append(time.perf_counter_ns() - before - int(sleep_s * 1e9))
+    lateness.sort()
+    n = len(lateness)
+    points = {"50": 0.50, "99": 0.99, "99.9": 0.999}
+    found = {key: round(lateness[min(n - 1, int(n * p))] / 1000, 1) for key, p in points.items()}
+    return {**found, "max": round(lateness[-1] / 1000, 1)}
 
 
 def format_report(report: Report) -> str:

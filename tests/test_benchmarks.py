@@ -14,6 +14,7 @@ from benchmarks._harness import (
     format_report,
     run_side,
     server_valid,
+    sleep_lateness_us,
 )
 from benchmarks._sides import lag_percentiles, parse_summary
 
@@ -86,3 +87,9 @@ def test_each_side_runs_in_its_own_process(side: str) -> None:
     assert float(summary["Scheduled samples per second"]) > 0
     assert set(outcome["issue_lag_ns"]) == {"50", "90", "99", "99.9"}
     assert outcome["peak_rss_kib"] > 0
+
+
+def test_sleep_lateness_is_measured_as_percentiles_of_real_sleeps() -> None:
+    noise = sleep_lateness_us(duration_s=0.05, sleep_s=0.001)
+    assert set(noise) == {"50", "99", "99.9", "max"}
+    assert 0 <= noise["50"] <= noise["99"] <= noise["99.9"] <= noise["max"]

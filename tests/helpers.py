@@ -11,7 +11,19 @@ import numpy as np
 
 from asyncgen._clock import FakeClock
 from asyncgen._plan import QueryPlan
+from asyncgen._writer import LogWriter
+from asyncgen.settings import LogOutputSettings, LogSettings
 from asyncgen.sut import QuerySample
+
+OPEN_WRITERS: list[LogWriter] = []  # closed after every test by tests/conftest.py
+
+
+def open_writer(outdir: Path, *, trace: bool = False) -> LogWriter:
+    """A LogWriter for ``outdir``, closed when the test ends."""
+    log = LogSettings(log_output=LogOutputSettings(outdir=str(outdir)), enable_trace=trace)
+    writer = LogWriter(log, "t", 0)
+    OPEN_WRITERS.append(writer)
+    return writer
 
 
 def make_plan(

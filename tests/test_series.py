@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,18 +12,8 @@ import pytest
 from asyncgen._clock import FakeClock
 from asyncgen._series import UNSET, Schedule, Series
 from asyncgen._writer import LogWriter
-from asyncgen.settings import LogOutputSettings, LogSettings
 from asyncgen.sut import QuerySampleResponse, first_token_complete, query_samples_complete
-from tests.helpers import make_plan, read_detail
-
-_open_writers: list[LogWriter] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_writers() -> Iterator[None]:
-    yield
-    while _open_writers:
-        _open_writers.pop().close()
+from tests.helpers import make_plan, open_writer, read_detail
 
 
 def _series(
@@ -37,9 +26,7 @@ def _series(
     schedule: Schedule = Schedule.ISSUE,  # scheduled when issued (at 100, by mark_issued)
 ) -> tuple[Series, LogWriter, FakeClock]:
     clock = FakeClock(100)
-    log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)), enable_trace=trace)
-    writer = LogWriter(log, "t", 0)
-    _open_writers.append(writer)
+    writer = open_writer(tmp_path, trace=trace)
     series = Series(
         make_plan(list(range(n))),
         clock=clock,
@@ -183,9 +170,7 @@ async def test_start_query_stamps_a_one_sample_query_when_it_is_called(tmp_path:
 @pytest.mark.asyncio
 async def test_only_sampled_responses_are_kept_for_the_accuracy_log(tmp_path: Path) -> None:
     clock = FakeClock(0)
-    log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)), enable_trace=False)
-    writer = LogWriter(log, "t", 0)
-    _open_writers.append(writer)
+    writer = open_writer(tmp_path)
     mask = np.array([False, True, False, True])
     series = Series(
         make_plan([0, 1, 2, 3]),
@@ -211,6 +196,23 @@ async def test_only_sampled_responses_are_kept_for_the_accuracy_log(tmp_path: Pa
     ]
 
 
+def _three_queries(tmp_path: Path, schedule: Schedule, clock: FakeClock) -> Series:
+    """A series started at 1000 whose plan puts its three queries at offsets 0, 7 and 9."""
+    writer = open_writer(tmp_path)
+    series = Series(
+        make_plan([0, 7, 9]),
+        clock=clock,
+        writer=writer,
+        log_all_responses=False,
+        log_mask=np.zeros(3, dtype=bool),
+        use_tokens=False,
+        needs_first_token=True,
+        schedule=schedule,
+    )
+    series.start_ns = 1000
+    return series
+
+
 @pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("schedule", "expected"),
@@ -223,20 +225,7 @@ async def test_only_sampled_responses_are_kept_for_the_accuracy_log(tmp_path: Pa
 async def test_scheduled_times_follow_the_series_schedule(
     tmp_path: Path, schedule: Schedule, expected: list[int]
 ) -> None:
-    log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)), enable_trace=False)
-    writer = LogWriter(log, "t", 0)
-    _open_writers.append(writer)
-    series = Series(
-        make_plan([0, 7, 9]),
-        clock=FakeClock(0),
-        writer=writer,
-        log_all_responses=False,
-        log_mask=np.zeros(3, dtype=bool),
-        use_tokens=False,
-        needs_first_token=True,
-        schedule=schedule,
-    )
-    series.start_ns = 1000
+    series = _three_queries(tmp_path, schedule, FakeClock(0))
     for q in range(3):
         series.mark_issued(q, q, 1010 + 10 * q)
     assert series.scheduled(np.arange(3)).tolist() == expected
@@ -264,20 +253,7 @@ async def test_the_completion_order_is_kept_only_for_a_trace(tmp_path: Path) -> 
 async def test_issue_times_and_lags_read_back_for_every_schedule(
     tmp_path: Path, schedule: Schedule, lags: list[int]
 ) -> None:
-    log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)), enable_trace=False)
-    writer = LogWriter(log, "t", 0)
-    _open_writers.append(writer)
-    series = Series(
-        make_plan([0, 7, 9]),
-        clock=FakeClock(1010),
-        writer=writer,
-        log_all_responses=False,
-        log_mask=np.zeros(3, dtype=bool),
-        use_tokens=False,
-        needs_first_token=True,
-        schedule=schedule,
-    )
-    series.start_ns = 1000
+    series = _three_queries(tmp_path, schedule, FakeClock(1010))
     series.start_query(0, 0)  # the clock reads 1010
     series.mark_issued(1, 1, 1020)
     series.start_query(2, 2, scheduled_ns=1009 if schedule is Schedule.PLAN else None)

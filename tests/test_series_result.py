@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,18 +11,7 @@ import pytest
 from asyncgen._clock import FakeClock
 from asyncgen._series import UNSET, Schedule, Series
 from asyncgen._series_result import max_completion_ns, performance_result, sorted_issue_lags
-from asyncgen._writer import LogWriter
-from asyncgen.settings import LogOutputSettings, LogSettings
-from tests.helpers import make_plan
-
-_open_writers: list[LogWriter] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_writers() -> Iterator[None]:
-    yield
-    while _open_writers:
-        _open_writers.pop().close()
+from tests.helpers import make_plan, open_writer
 
 
 def _issued_series(
@@ -31,9 +19,7 @@ def _issued_series(
 ) -> Series:
     """A series whose plan spaces queries 10 ns apart, issued 0..6 ns after that."""
     clock = FakeClock(1000)
-    log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)), enable_trace=False)
-    writer = LogWriter(log, "t", 0)
-    _open_writers.append(writer)
+    writer = open_writer(tmp_path)
     series = Series(
         make_plan([10 * q for q in range(queries)], samples_per_query=spq),
         clock=clock,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,18 +11,7 @@ import pytest
 from asyncgen._clock import FakeClock
 from asyncgen._series import Schedule, Series
 from asyncgen._series_trace import trace_text
-from asyncgen._writer import LogWriter
-from asyncgen.settings import LogOutputSettings, LogSettings
-from tests.helpers import make_plan
-
-_open_writers: list[LogWriter] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_writers() -> Iterator[None]:
-    yield
-    while _open_writers:
-        _open_writers.pop().close()
+from tests.helpers import make_plan, open_writer
 
 
 def _series(
@@ -37,9 +26,7 @@ def _series(
     first_sample_id: int = 0,
     indices: Sequence[int] | None = None,
 ) -> Series:
-    log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)), enable_trace=True)
-    writer = LogWriter(log, "t", 0)
-    _open_writers.append(writer)
+    writer = open_writer(tmp_path, trace=True)
     n = len(offsets_ns) * samples_per_query
     plan = make_plan(
         offsets_ns,

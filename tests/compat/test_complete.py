@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,20 +11,10 @@ import pytest
 import asyncgen.compat as lg
 from asyncgen._clock import FakeClock
 from asyncgen._series import Series
-from asyncgen._writer import LogWriter
-from asyncgen.settings import LogOutputSettings, LogSettings
-from tests.helpers import make_plan
+from tests.helpers import make_plan, open_writer
 
-_open_writers: list[LogWriter] = []
 _BYTES = ctypes.create_string_buffer(b"abcd", 4)
 _ADDRESS = ctypes.addressof(_BYTES)
-
-
-@pytest.fixture(autouse=True)
-def _close_writers() -> Iterator[None]:
-    yield
-    while _open_writers:
-        _open_writers.pop().close()
 
 
 def _series(
@@ -33,9 +22,7 @@ def _series(
 ) -> tuple[Series, FakeClock]:
     """A series of ``n`` issued one-sample queries on the running loop's thread."""
     clock = FakeClock(100)
-    log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)), enable_trace=False)
-    writer = LogWriter(log, "t", 0)
-    _open_writers.append(writer)
+    writer = open_writer(tmp_path)
     series = Series(
         make_plan([0] * n),
         clock=clock,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import os
 import re
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import asyncgen
 from asyncgen import TestMode, TestScenario, TestSettings
@@ -79,6 +81,24 @@ def detail_errors(outdir: Path) -> list[str]:
 async def echo(sample: QuerySample) -> bytes:
     await asyncio.sleep(0)
     return sample.index.to_bytes(4, "little")
+
+
+class FillsUp:
+    """A text file on a disk with ``room`` characters left: then ENOSPC, like a full disk."""
+
+    def __init__(self, inner: IO[str], room: int) -> None:
+        self.inner, self.room = inner, room
+
+    def write(self, text: str) -> int:
+        if len(text) > self.room:
+            self.inner.write(text[: self.room])  # a real disk takes what fits
+            self.room = 0
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.room -= len(text)
+        return self.inner.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
 class ScriptedSUT:

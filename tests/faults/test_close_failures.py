@@ -15,30 +15,12 @@ import asyncgen
 from asyncgen import OutputError, TestMode, TestScenario, _writer
 from asyncgen._writer import LogWriter
 from asyncgen.settings import LogOutputSettings, LogSettings
-from tests.faults._support import ScriptedSUT, echo, fast_settings, log_to, summary_text
+from tests.faults._support import FillsUp, ScriptedSUT, echo, fast_settings, log_to, summary_text
 from tests.helpers import ListQSL
 
 KINDS = ("summary", "detail", "accuracy", "trace")
 ENOSPC = os.strerror(errno.ENOSPC)
 EIO = os.strerror(errno.EIO)
-
-
-class _FillsUp:
-    """A text file with ``room`` characters left on its disk: then ENOSPC, like a full disk."""
-
-    def __init__(self, inner: IO[str], room: int) -> None:
-        self.inner, self.room = inner, room
-
-    def write(self, text: str) -> int:
-        if len(text) > self.room:
-            self.inner.write(text[: self.room])  # a real disk takes what fits
-            self.room = 0
-            raise OSError(errno.ENOSPC, ENOSPC)
-        self.room -= len(text)
-        return self.inner.write(text)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 class _FailsOnClose:
@@ -128,9 +110,9 @@ def test_a_second_file_failing_while_closing_is_a_note_on_the_first(
     opened = _open_with(
         monkeypatch,
         {
-            "detail": lambda f: _FillsUp(f, 10),
+            "detail": lambda f: FillsUp(f, 10),
             "accuracy": _FailsOnClose,
-            "trace": lambda f: _FillsUp(f, trace_header),  # its footer will not fit
+            "trace": lambda f: FillsUp(f, trace_header),  # its footer will not fit
         },
     )
     writer = _writer_in(tmp_path)
@@ -160,7 +142,7 @@ def test_a_second_file_failing_while_closing_is_a_note_on_the_first(
 def test_the_first_failure_while_closing_is_raised_with_the_later_ones_as_notes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    opened = _open_with(monkeypatch, {"summary": _FailsOnClose, "detail": lambda f: _FillsUp(f, 0)})
+    opened = _open_with(monkeypatch, {"summary": _FailsOnClose, "detail": lambda f: FillsUp(f, 0)})
     writer = _writer_in(tmp_path)
     writer.detail("generic_message", "lost")
     with pytest.raises(OutputError) as info:
@@ -222,28 +204,28 @@ def test_a_run_whose_disk_fills_up_reports_a_file_that_then_fails_to_close(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     opened = _open_with(
-        monkeypatch, {"detail": lambda f: _FillsUp(f, 1000), "accuracy": _FailsOnClose}
+        monkeypatch, {"detail": lambda f: FillsUp(f, 1000), "accuracy": _FailsOnClose}
     )
-    with pytest.raises(OutputError) as info:
-        _run_server(tmp_path)
-    assert "mlperf_log_detail.txt: No space left on device" in str(info.value)
-    notes = getattr(info.value, "__notes__", [])
-    assert len(notes) == 1 and "mlperf_log_accuracy.json: Input/output error" in notes[0]
-    assert all(f.closed for f in opened)
-    assert "Result is : INVALID" in summary_text(tmp_path)
+    _assert_run_fails_naming(tmp_path, opened, "mlperf_log_accuracy.json: Input/output error")
 
 
 def test_a_run_with_two_files_on_a_full_device_raises_one_error_naming_both(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     opened = _open_dev_full(monkeypatch, ("detail", "accuracy"))
+    _assert_run_fails_naming(tmp_path, opened, "mlperf_log_accuracy.json: No space left on device")
+
+
+def _assert_run_fails_naming(outdir: Path, opened: list[IO[str]], second: str) -> None:
+    """A Server run raises the full detail log's OutputError with ``second`` as its one note,
+    closes every file and still writes an INVALID summary."""
     with pytest.raises(OutputError) as info:
-        _run_server(tmp_path)
+        _run_server(outdir)
     assert "mlperf_log_detail.txt: No space left on device" in str(info.value)
     notes = getattr(info.value, "__notes__", [])
-    assert len(notes) == 1 and "mlperf_log_accuracy.json: No space left on device" in notes[0]
+    assert len(notes) == 1 and second in notes[0]
     assert all(f.closed for f in opened)
-    assert "Result is : INVALID" in summary_text(tmp_path)
+    assert "Result is : INVALID" in summary_text(outdir)
 
 
 def test_a_file_failing_to_close_after_the_sut_raised_is_a_note_on_the_sut_error(

@@ -3,11 +3,10 @@ that fills up during the run stops it with an error naming the file, never a sil
 
 from __future__ import annotations
 
-import errno
 import os
 import subprocess
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import pytest
 
@@ -15,6 +14,7 @@ import asyncgen
 from asyncgen import TestScenario, _writer
 from asyncgen._verify import verify
 from tests.faults._support import (
+    FillsUp,
     ScriptedSUT,
     echo,
     fast_settings,
@@ -55,24 +55,6 @@ def test_an_output_folder_that_cannot_be_written_fails_before_the_run(
     assert sut.calls == [] and sut.flushes == 0  # nothing ran
 
 
-class _FillsUp:
-    """A text file on a disk with ``room`` characters left: then ENOSPC, like a full disk."""
-
-    def __init__(self, inner: IO[str], room: int) -> None:
-        self.inner, self.room = inner, room
-
-    def write(self, text: str) -> int:
-        if len(text) > self.room:
-            self.inner.write(text[: self.room])  # a real disk takes what fits
-            self.room = 0
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        self.room -= len(text)
-        return self.inner.write(text)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-
 @pytest.mark.parametrize("kind", ["detail", "accuracy"])
 def test_a_full_disk_stops_the_run_naming_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
@@ -81,7 +63,7 @@ def test_a_full_disk_stops_the_run_naming_the_file(
 
     def open_small(path: Path) -> IO[str]:
         f = real_open(path)
-        return _FillsUp(f, 1000) if kind in path.name else f  # type: ignore[return-value]
+        return FillsUp(f, 1000) if kind in path.name else f  # type: ignore[return-value]
 
     monkeypatch.setattr(_writer, "_open", open_small)
     settings = fast_settings(TestScenario.Server, asyncgen.TestMode.AccuracyOnly)

@@ -17,11 +17,6 @@ def fixed(value: float, precision: int = 2) -> str:
     return f"{value:.{precision}f}"
 
 
-def cpp_to_string(value: float) -> str:
-    """``std::to_string(double)``: ``%f``, six decimals (FindPeak messages print QPS so)."""
-    return f"{value:f}"
-
-
 def summary_value(value: object) -> str:
     """A value as the summary file prints it: bools 0/1, doubles C++-default, rest plain."""
     if isinstance(value, bool):

@@ -102,14 +102,6 @@ class SequenceGen:
         self._next_query_id = 0
         self._next_sample_id = 0
 
-    @property
-    def current_sample_id(self) -> int:
-        return self._next_sample_id
-
-    @property
-    def current_query_id(self) -> int:
-        return self._next_query_id
-
     def allocate(
         self, query_count: int, sample_count: int, *, offset: float, probability: float
     ) -> tuple[int, int, Mask]:

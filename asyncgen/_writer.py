@@ -175,11 +175,6 @@ class LogWriter:
         if self._settings.copy_summary_to_stdout:
             sys.stdout.write(text)
 
-    def trace_event(self, event: dict[str, object]) -> None:
-        if self._trace_enabled:
-            self._append("trace", json.dumps(event, separators=(",", ":")) + ",\n")
-            self._trace_events += 1
-
     def follow(self, series: Series | None) -> None:
         """Format the per-sample records of ``series`` from now on (one series at a time).
 

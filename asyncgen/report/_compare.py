@@ -61,12 +61,6 @@ class Difference:
             return None
         return self.low > 0 or self.high < 0
 
-    @property
-    def half_width(self) -> float | None:
-        if self.low is None or self.high is None:
-            return None
-        return (self.high - self.low) / 2
-
 
 @attrs.frozen(kw_only=True)
 class Comparison:

@@ -12,16 +12,48 @@ import numpy as np
 from asyncgen._clock import FakeClock
 from asyncgen._plan import QueryPlan
 from asyncgen._writer import LogWriter
-from asyncgen.settings import LogOutputSettings, LogSettings
+from asyncgen.settings import (
+    LogOutputSettings,
+    LogSettings,
+    TestMode,
+    TestScenario,
+    TestSettings,
+)
 from asyncgen.sut import QuerySample
+
+# Per scenario, settings that make a test run short (with short_settings' 100 ms, 50 queries).
+FAST: dict[TestScenario, dict[str, object]] = {
+    TestScenario.SingleStream: {"single_stream_expected_latency_ns": 200_000},
+    TestScenario.MultiStream: {
+        "multi_stream_expected_latency_ns": 400_000,
+        "multi_stream_samples_per_query": 4,
+    },
+    TestScenario.Server: {"server_target_qps": 2000},
+    TestScenario.Offline: {"offline_expected_qps": 2000},
+}
+
+
+def short_settings(
+    scenario: TestScenario, mode: TestMode = TestMode.PerformanceOnly, **extra: object
+) -> TestSettings:
+    """A short test: 100 ms and 50 queries at the scenario's FAST rate, unless given."""
+    values: dict[str, object] = {"min_duration_ms": 100, "min_query_count": 50}
+    values.update(FAST[scenario])
+    values.update(extra)
+    return TestSettings(scenario=scenario, mode=mode, **values)  # type: ignore[arg-type]
+
+
+def log_to(outdir: Path, trace: bool = True) -> LogSettings:
+    """Log settings writing to ``outdir``."""
+    return LogSettings(log_output=LogOutputSettings(outdir=str(outdir)), enable_trace=trace)
+
 
 OPEN_WRITERS: list[LogWriter] = []  # closed after every test by tests/conftest.py
 
 
 def open_writer(outdir: Path, *, trace: bool = False) -> LogWriter:
     """A LogWriter for ``outdir``, closed when the test ends."""
-    log = LogSettings(log_output=LogOutputSettings(outdir=str(outdir)), enable_trace=trace)
-    writer = LogWriter(log, "t", 0)
+    writer = LogWriter(log_to(outdir, trace), "t", 0)
     OPEN_WRITERS.append(writer)
     return writer
 

@@ -11,32 +11,16 @@ from pathlib import Path
 import pytest
 
 import asyncgen
-from asyncgen import TestMode, TestScenario, TestSettings
+from asyncgen import TestMode, TestScenario
 from asyncgen.sut import QuerySample
-from tests.helpers import ListQSL, RecordingSUT, detail_values, read_detail
-
-FAST = {
-    TestScenario.SingleStream: {"single_stream_expected_latency_ns": 200_000},
-    TestScenario.MultiStream: {
-        "multi_stream_expected_latency_ns": 400_000,
-        "multi_stream_samples_per_query": 4,
-    },
-    TestScenario.Server: {"server_target_qps": 2000},
-    TestScenario.Offline: {"offline_expected_qps": 2000},
-}
-
-
-def _settings(scenario: TestScenario, mode: TestMode, **extra: object) -> TestSettings:
-    values: dict[str, object] = {"min_duration_ms": 100, "min_query_count": 50}
-    values.update(FAST[scenario])
-    values.update(extra)
-    return TestSettings(scenario=scenario, mode=mode, **values)  # type: ignore[arg-type]
-
-
-def _log(tmp_path: Path, trace: bool = True) -> asyncgen.LogSettings:
-    return asyncgen.LogSettings(
-        log_output=asyncgen.LogOutputSettings(outdir=str(tmp_path)), enable_trace=trace
-    )
+from tests.helpers import (
+    ListQSL,
+    RecordingSUT,
+    detail_values,
+    log_to,
+    read_detail,
+    short_settings,
+)
 
 
 async def _echo(sample: QuerySample) -> bytes:
@@ -56,12 +40,12 @@ def _check_files(result: asyncgen.TestResult) -> None:
 def test_performance_run_is_valid_and_writes_every_file(
     tmp_path: Path, scenario: TestScenario
 ) -> None:
-    settings = _settings(scenario, TestMode.PerformanceOnly)
+    settings = short_settings(scenario, TestMode.PerformanceOnly)
     result = asyncgen.run(
         asyncgen.FunctionSUT(_echo),
         ListQSL(),
         settings,
-        log_settings=_log(tmp_path),
+        log_settings=log_to(tmp_path),
         audit_config=None,
     )
     _check_files(result)
@@ -83,12 +67,12 @@ def test_performance_run_is_valid_and_writes_every_file(
 @pytest.mark.parametrize("scenario", list(TestScenario))
 def test_accuracy_run_logs_every_sample_once(tmp_path: Path, scenario: TestScenario) -> None:
     qsl = ListQSL(total=40, performance=16)
-    settings = _settings(scenario, TestMode.AccuracyOnly, multi_stream_samples_per_query=3)
+    settings = short_settings(scenario, TestMode.AccuracyOnly, multi_stream_samples_per_query=3)
     result = asyncgen.run(
         asyncgen.FunctionSUT(_echo),
         qsl,
         settings,
-        log_settings=_log(tmp_path),
+        log_settings=log_to(tmp_path),
         audit_config=None,
     )
     _check_files(result)
@@ -105,9 +89,9 @@ def test_accuracy_run_logs_every_sample_once(tmp_path: Path, scenario: TestScena
 
 def test_submission_run_does_accuracy_then_performance(tmp_path: Path) -> None:
     qsl = ListQSL(total=20, performance=8)
-    settings = _settings(TestScenario.Server, TestMode.SubmissionRun)
+    settings = short_settings(TestScenario.Server, TestMode.SubmissionRun)
     result = asyncgen.run(
-        asyncgen.FunctionSUT(_echo), qsl, settings, log_settings=_log(tmp_path), audit_config=None
+        asyncgen.FunctionSUT(_echo), qsl, settings, log_settings=log_to(tmp_path), audit_config=None
     )
     messages = [
         e["value"] for e in read_detail(result.files["detail"]) if e["key"] == "generic_message"
@@ -123,12 +107,12 @@ def test_a_sample_that_never_completes_ends_the_run_invalid(tmp_path: Path) -> N
             await asyncio.Event().wait()
         return b""
 
-    settings = _settings(TestScenario.Offline, TestMode.PerformanceOnly, drain_timeout_ms=200)
+    settings = short_settings(TestScenario.Offline, TestMode.PerformanceOnly, drain_timeout_ms=200)
     result = asyncgen.run(
         asyncgen.FunctionSUT(drop_index_3),
         ListQSL(),
         settings,
-        log_settings=_log(tmp_path),
+        log_settings=log_to(tmp_path),
         audit_config=None,
     )
     assert not result.valid
@@ -143,9 +127,11 @@ def test_a_sut_that_raises_stops_the_run_with_complete_files(tmp_path: Path) -> 
         async def issue_query(self, samples: Sequence[QuerySample]) -> None:
             raise ValueError("model exploded")
 
-    settings = _settings(TestScenario.Server, TestMode.PerformanceOnly)
+    settings = short_settings(TestScenario.Server, TestMode.PerformanceOnly)
     with pytest.raises(asyncgen.RunError) as info:
-        asyncgen.run(Broken(), ListQSL(), settings, log_settings=_log(tmp_path), audit_config=None)
+        asyncgen.run(
+            Broken(), ListQSL(), settings, log_settings=log_to(tmp_path), audit_config=None
+        )
     assert isinstance(info.value.__cause__, ValueError)
     detail = read_detail(tmp_path / "mlperf_log_detail.txt")
     assert any("model exploded" in str(e["value"]) for e in detail)
@@ -158,9 +144,9 @@ def test_audit_config_in_the_working_directory_overrides_settings(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     Path("audit.config").write_text("*.Server.min_query_count = 77\n")
-    settings = _settings(TestScenario.Server, TestMode.PerformanceOnly)
+    settings = short_settings(TestScenario.Server, TestMode.PerformanceOnly)
     result = asyncgen.run(
-        asyncgen.FunctionSUT(_echo), ListQSL(), settings, log_settings=_log(tmp_path / "out")
+        asyncgen.FunctionSUT(_echo), ListQSL(), settings, log_settings=log_to(tmp_path / "out")
     )
     detail = detail_values(result.files["detail"])
     assert detail["requested_min_query_count"] == 77
@@ -169,7 +155,7 @@ def test_audit_config_in_the_working_directory_overrides_settings(
 
 
 def test_find_peak_performance_reports_the_lower_bound(tmp_path: Path) -> None:
-    settings = _settings(
+    settings = short_settings(
         TestScenario.Server,
         TestMode.FindPeakPerformance,
         server_target_qps=200,
@@ -186,7 +172,7 @@ def test_find_peak_performance_reports_the_lower_bound(tmp_path: Path) -> None:
         asyncgen.FunctionSUT(capped, max_concurrency=1),
         ListQSL(),
         settings,
-        log_settings=_log(tmp_path, trace=False),
+        log_settings=log_to(tmp_path, trace=False),
         audit_config=None,
     )
     messages = [
@@ -202,12 +188,12 @@ def test_find_peak_performance_reports_the_lower_bound(tmp_path: Path) -> None:
 
 def test_progress_snapshots_arrive_while_queries_are_paced(tmp_path: Path) -> None:
     seen: list[asyncgen.Progress] = []
-    settings = _settings(TestScenario.Server, TestMode.PerformanceOnly, min_duration_ms=300)
+    settings = short_settings(TestScenario.Server, TestMode.PerformanceOnly, min_duration_ms=300)
     asyncgen.run(
         asyncgen.FunctionSUT(_echo),
         ListQSL(),
         settings,
-        log_settings=_log(tmp_path, trace=False),
+        log_settings=log_to(tmp_path, trace=False),
         audit_config=None,
         progress=seen.append,
         progress_interval_s=0.05,
@@ -231,12 +217,12 @@ async def _tokens(sample: QuerySample) -> tuple[bytes, int]:
 def test_trace_carries_first_tokens_counters_and_series_markers(
     tmp_path: Path, scenario: TestScenario
 ) -> None:
-    settings = _settings(scenario, TestMode.PerformanceOnly, use_token_latencies=True)
+    settings = short_settings(scenario, TestMode.PerformanceOnly, use_token_latencies=True)
     result = asyncgen.run(
         asyncgen.FunctionSUT(_tokens),
         ListQSL(),
         settings,
-        log_settings=_log(tmp_path),
+        log_settings=log_to(tmp_path),
         audit_config=None,
     )
     trace = json.loads(result.files["trace"].read_text())

@@ -11,38 +11,19 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-import asyncgen
 from asyncgen import TestMode, TestScenario, TestSettings
 from asyncgen._verify import verify
 from asyncgen.sut import QuerySample
-from tests.helpers import read_detail
+from tests.helpers import log_to, read_detail, short_settings
 
-FAST: dict[TestScenario, dict[str, object]] = {
-    TestScenario.SingleStream: {"single_stream_expected_latency_ns": 200_000},
-    TestScenario.MultiStream: {
-        "multi_stream_expected_latency_ns": 400_000,
-        "multi_stream_samples_per_query": 4,
-    },
-    TestScenario.Server: {"server_target_qps": 2000},
-    TestScenario.Offline: {"offline_expected_qps": 2000},
-}
+__all__ = ["log_to"]  # re-exported: the fault tests import it from here
 
 
 def fast_settings(
     scenario: TestScenario, mode: TestMode = TestMode.PerformanceOnly, **extra: object
 ) -> TestSettings:
-    """A short test: 100 ms, 50 queries, a 300 ms drain deadline unless given."""
-    values: dict[str, object] = {"min_duration_ms": 100, "min_query_count": 50}
-    values["drain_timeout_ms"] = 300
-    values.update(FAST[scenario])
-    values.update(extra)
-    return TestSettings(scenario=scenario, mode=mode, **values)  # type: ignore[arg-type]
-
-
-def log_to(outdir: Path, trace: bool = True) -> asyncgen.LogSettings:
-    return asyncgen.LogSettings(
-        log_output=asyncgen.LogOutputSettings(outdir=str(outdir)), enable_trace=trace
-    )
+    """A short test (``short_settings``) with a 300 ms drain deadline unless given."""
+    return short_settings(scenario, mode, **{"drain_timeout_ms": 300, **extra})
 
 
 def assert_consistent(outdir: Path) -> None:

@@ -31,6 +31,20 @@ async def _drop_one_index(sample: QuerySample) -> None:
     sample.complete(sample.index.to_bytes(4, "little"))
 
 
+def _run_dropping_one(outdir: Path, settings: asyncgen.TestSettings) -> asyncgen.TestResult:
+    """A run whose SUT never answers the samples of one QSL index; it must still end."""
+    started = time.monotonic()
+    result = asyncgen.run(
+        ScriptedSUT(_drop_one_index),
+        ListQSL(),
+        settings,
+        log_settings=log_to(outdir),
+        audit_config=None,
+    )
+    assert time.monotonic() - started < 10  # a bounded wait, never a hang
+    return result
+
+
 @pytest.mark.parametrize(
     "mode", [TestMode.PerformanceOnly, TestMode.AccuracyOnly, TestMode.SubmissionRun]
 )
@@ -39,15 +53,7 @@ def test_missing_samples_end_the_run_invalid_and_named(
     tmp_path: Path, scenario: TestScenario, mode: TestMode
 ) -> None:
     settings = fast_settings(scenario, mode, drain_timeout_ms=200)
-    started = time.monotonic()
-    result = asyncgen.run(
-        ScriptedSUT(_drop_one_index),
-        ListQSL(),
-        settings,
-        log_settings=log_to(tmp_path),
-        audit_config=None,
-    )
-    assert time.monotonic() - started < 10  # a bounded wait, never a hang
+    result = _run_dropping_one(tmp_path, settings)
     assert not result.valid
     assert result.missing_samples
     assert {idx for _, idx in result.missing_samples} == {DROPPED}
@@ -68,15 +74,7 @@ def test_find_peak_with_missing_samples_ends_invalid(tmp_path: Path) -> None:
     settings = fast_settings(
         TestScenario.Server, TestMode.FindPeakPerformance, drain_timeout_ms=200
     )
-    started = time.monotonic()
-    result = asyncgen.run(
-        ScriptedSUT(_drop_one_index),
-        ListQSL(),
-        settings,
-        log_settings=log_to(tmp_path),
-        audit_config=None,
-    )
-    assert time.monotonic() - started < 10
+    result = _run_dropping_one(tmp_path, settings)
     assert not result.valid
     assert {idx for _, idx in result.missing_samples} == {DROPPED}
     assert any("Initial lower bound" in e for e in detail_errors(tmp_path))

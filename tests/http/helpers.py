@@ -1,9 +1,11 @@
-"""A sample that records what an HTTP SUT reports, a list payload source, and ``answer``."""
+"""A sample that records what an HTTP SUT reports, a list payload source, ``answer``, and raw
+TCP servers on loopback for the edges a real HTTP server will not produce."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from asyncgen.http import Payload
@@ -67,3 +69,26 @@ class PayloadQSL(ListSource):
 
     async def unload_samples(self, indices: Sequence[int]) -> None:
         """Nothing to unload."""
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def serving(handle: Handler) -> AsyncIterator[str]:
+    """A TCP server on 127.0.0.1 running ``handle`` per connection; yields its URL."""
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    async with srv:
+        yield f"http://127.0.0.1:{srv.sockets[0].getsockname()[1]}"
+
+
+def replying(reply: bytes) -> contextlib.AbstractAsyncContextManager[str]:
+    """``serving`` a handler that answers any request with ``reply`` and closes."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(reply)
+        await writer.drain()
+        writer.close()
+
+    return serving(handle)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import asyncio
 import inspect
 import json
 import re
@@ -16,7 +15,7 @@ import pytest_asyncio
 
 from asyncgen.http import FailureCounts, HttpSUT, OpenAISUT, Payload, PayloadSource, make_sut
 from tests.http.conftest import Server
-from tests.http.helpers import ListSource, Sample, answer
+from tests.http.helpers import ListSource, Sample, answer, replying
 
 
 def sut_for(url: str, *payloads: Payload, **options: object) -> HttpSUT:
@@ -130,23 +129,9 @@ async def test_error_status_fails_as_http_status_with_the_body(server: Server) -
     assert sut.failures.http_status == 3 and sut.failures.total == 3
 
 
-async def raw_server(reply: bytes) -> tuple[asyncio.Server, str]:
-    """A TCP server that answers any request with ``reply`` and closes."""
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(reply)
-        await writer.drain()
-        writer.close()
-
-    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
-    return srv, f"http://127.0.0.1:{srv.sockets[0].getsockname()[1]}"
-
-
 @pytest_asyncio.fixture
 async def garbage_url() -> AsyncIterator[str]:
-    srv, url = await raw_server(b"this is not http\r\n\r\n")
-    async with srv:
+    async with replying(b"this is not http\r\n\r\n") as url:
         yield url
 
 
@@ -160,8 +145,7 @@ async def test_a_response_that_is_not_http_fails_as_malformed(garbage_url: str) 
 
 @pytest_asyncio.fixture
 async def cut_url() -> AsyncIterator[str]:
-    srv, url = await raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part")
-    async with srv:
+    async with replying(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly part") as url:
         yield url
 
 
@@ -174,8 +158,7 @@ async def test_a_body_cut_short_fails_as_malformed(cut_url: str) -> None:
 
 @pytest_asyncio.fixture
 async def close_delimited_url() -> AsyncIterator[str]:
-    srv, url = await raw_server(b"HTTP/1.1 200 OK\r\n\r\nto the end")
-    async with srv:
+    async with replying(b"HTTP/1.1 200 OK\r\n\r\nto the end") as url:
         yield url
 
 

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from asyncgen.http import HttpSUT, Payload
 from tests.http.conftest import Server, ServerState, make_app
-from tests.http.helpers import ListSource, Sample, answer
+from tests.http.helpers import ListSource, Sample, answer, serving
 
 TLS = Path(__file__).parent / "tls"
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -31,9 +31,8 @@ async def closes_second_request_url() -> AsyncIterator[str]:
         await reader.readuntil(b"\r\n\r\n")
         writer.close()
 
-    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
-    async with srv:
-        yield f"http://127.0.0.1:{srv.sockets[0].getsockname()[1]}"
+    async with serving(handle) as url:
+        yield url
 
 
 @pytest.mark.asyncio
@@ -55,9 +54,8 @@ async def always_closes_url() -> AsyncIterator[str]:
         await reader.readuntil(b"\r\n\r\n")
         writer.close()
 
-    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
-    async with srv:
-        yield f"http://127.0.0.1:{srv.sockets[0].getsockname()[1]}"
+    async with serving(handle) as url:
+        yield url
 
 
 @pytest.mark.asyncio

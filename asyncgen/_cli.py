@@ -17,10 +17,11 @@ from pathlib import Path
 
 from asyncgen import _cli_run
 from asyncgen._cli_report_command import add_report_command, run_report
+from asyncgen._config.enums import TestMode, TestScenario
+from asyncgen._config.settings import LogOutputSettings, LogSettings, TestSettings
 from asyncgen._errors import AsyncgenError
 from asyncgen._runner import run
 from asyncgen._verify import verify
-from asyncgen.settings import LogOutputSettings, LogSettings, TestMode, TestScenario, TestSettings
 from asyncgen.simulated import ServiceTime, SimulatedQSL, SimulatedSUT
 
 

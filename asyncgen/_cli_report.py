@@ -8,11 +8,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from asyncgen._config.enums import TestScenario
 from asyncgen._progress_view import fmt_ms
 from asyncgen._results import PerformanceSummary
 from asyncgen._watchdog import LoopStalls
 from asyncgen.result import TestResult
-from asyncgen.settings import TestScenario
 
 Row = tuple[str, str]
 

@@ -16,10 +16,11 @@ from typing import Any
 
 import attrs
 
-from asyncgen._config_keys import KEYS
-from asyncgen._config_validate import validate_settings
+from asyncgen._config.enums import TestMode, TestScenario
+from asyncgen._config.keys import KEYS
+from asyncgen._config.settings import TestSettings
+from asyncgen._config.validate import validate_settings
 from asyncgen._errors import ConfigError
-from asyncgen.settings import TestMode, TestScenario, TestSettings
 
 MODE_ALIASES = {
     "performance": TestMode.PerformanceOnly,

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from asyncgen import _plan
-from asyncgen._effective import EffectiveSettings
+from asyncgen._config.effective import EffectiveSettings
+from asyncgen._config.enums import TestScenario
 from asyncgen._results import perf_constraints_met
 from asyncgen._series_result import performance_result
-from asyncgen.settings import TestScenario
 
 if TYPE_CHECKING:
     from asyncgen._run_series import _Run, _SeriesOutcome

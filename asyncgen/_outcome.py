@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from asyncgen._config.enums import TestMode
 from asyncgen._failures import count_failure_kinds
 from asyncgen._results import PerformanceSummary
 from asyncgen._writer import LogWriter
 from asyncgen.result import IssueLag, TestResult
-from asyncgen.settings import TestMode
 
 if TYPE_CHECKING:
     from asyncgen._run_series import _Run

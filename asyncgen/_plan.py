@@ -26,7 +26,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from asyncgen._effective import NS_PER_MS, EffectiveSettings
+from asyncgen._config.effective import NS_PER_MS, EffectiveSettings
+from asyncgen._config.enums import TestScenario
 from asyncgen._errors import SettingsError
 from asyncgen._rng import (
     Mt19937,
@@ -39,7 +40,6 @@ from asyncgen._rng import (
     successive_shuffles,
     uniform_int_many,
 )
-from asyncgen.settings import TestScenario
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]

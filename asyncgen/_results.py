@@ -13,11 +13,11 @@ from collections.abc import Mapping
 import attrs
 
 from asyncgen import _early_stopping as es
-from asyncgen._effective import EffectiveSettings
+from asyncgen._config.effective import EffectiveSettings
+from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._perf_result import IntArray, PerformanceResult
 from asyncgen._statistics import LatencyStats, Measured, Rates, compute_rates, measure
 from asyncgen._summary_text import detail_result_entries, summary_footer, summary_lines
-from asyncgen.settings import TestMode, TestScenario
 
 __all__ = [
     "PerformanceSummary",

@@ -13,7 +13,7 @@ import time
 import anyio
 import attrs
 
-from asyncgen._effective import NS_PER_MS
+from asyncgen._config.effective import NS_PER_MS
 from asyncgen._series import Series
 from asyncgen._watchdog import QueryWaitExpired
 from asyncgen._writer import LogWriter

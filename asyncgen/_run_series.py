@@ -13,7 +13,8 @@ import numpy as np
 
 from asyncgen import _plan
 from asyncgen._clock import Clock
-from asyncgen._effective import NS_PER_MS, EffectiveSettings
+from asyncgen._config.effective import NS_PER_MS, EffectiveSettings
+from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._find_peak import FindPeak
 from asyncgen._gc import quiet_gc
 from asyncgen._health import RunHealth, series_health
@@ -36,7 +37,6 @@ from asyncgen._series_result import (
 from asyncgen._watchdog import Watchdog
 from asyncgen._writer import LogWriter
 from asyncgen.scenarios import ShaperContext
-from asyncgen.settings import TestMode, TestScenario
 from asyncgen.sut import QuerySampleLibrary, SystemUnderTest
 
 CONTENTION_KEYS = (

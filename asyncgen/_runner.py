@@ -20,7 +20,9 @@ import anyio
 import attrs
 
 from asyncgen._clock import Clock, MonotonicClock
-from asyncgen._config import validate_settings
+from asyncgen._config.enums import TestMode, TestScenario
+from asyncgen._config.settings import LogSettings, TestSettings
+from asyncgen._config.validate import validate_settings
 from asyncgen._errors import OutputError
 from asyncgen._log import get_logger
 from asyncgen._outcome import build_result
@@ -38,7 +40,6 @@ from asyncgen._stopped import (
 from asyncgen._watchdog import Watchdog
 from asyncgen._writer import LogWriter
 from asyncgen.result import TestResult
-from asyncgen.settings import LogSettings, TestMode, TestScenario, TestSettings
 from asyncgen.sut import QuerySampleLibrary, SystemUnderTest
 
 _log = get_logger("asyncgen")

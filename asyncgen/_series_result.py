@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from asyncgen._effective import NS_PER_S
+from asyncgen._config.effective import NS_PER_S
 from asyncgen._perf_result import IntArray, PerformanceResult
 from asyncgen._series import UNSET, Series
 

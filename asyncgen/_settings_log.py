@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from asyncgen._effective import EffectiveSettings
-from asyncgen.settings import TestScenario, TestSettings
+from asyncgen._config.effective import EffectiveSettings
+from asyncgen._config.enums import TestScenario
+from asyncgen._config.settings import TestSettings
 
 Entries = list[tuple[str, object]]
 

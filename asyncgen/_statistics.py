@@ -15,9 +15,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from asyncgen._effective import NS_PER_S, EffectiveSettings
+from asyncgen._config.effective import NS_PER_S, EffectiveSettings
+from asyncgen._config.enums import TestScenario
 from asyncgen._perf_result import IntArray, PerformanceResult
-from asyncgen.settings import TestScenario
 
 PERCENTILES = (0.50, 0.90, 0.95, 0.97, 0.99, 0.999)
 

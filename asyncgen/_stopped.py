@@ -15,11 +15,11 @@ from pathlib import Path
 import anyio
 import attrs
 
+from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._errors import AsyncgenError, OutputError, RunError
 from asyncgen._log import get_logger
 from asyncgen._watchdog import LoopStalls
 from asyncgen._writer import LogWriter
-from asyncgen.settings import TestMode, TestScenario
 
 _log = get_logger("asyncgen")
 _RULE = "================================================"

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from asyncgen._effective import EffectiveSettings
+from asyncgen._config.effective import EffectiveSettings
+from asyncgen._config.enums import TestScenario
 from asyncgen._fmt import cpp_double, fixed, summary_value
 from asyncgen._statistics import PERCENTILES, LatencyStats
-from asyncgen.settings import TestScenario
 
 if TYPE_CHECKING:
     from asyncgen._results import PerformanceSummary

@@ -26,12 +26,12 @@ import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
+from asyncgen._config.settings import LogSettings
 from asyncgen._errors import OutputError
 from asyncgen._fmt import mllog_value
 from asyncgen._log import get_logger
 from asyncgen._series_trace import trace_text
 from asyncgen._summary_text import summary_footer
-from asyncgen.settings import LogSettings
 
 if TYPE_CHECKING:
     from asyncgen._series import Series

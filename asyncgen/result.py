@@ -10,10 +10,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._health import RunHealth
 from asyncgen._results import PerformanceSummary
 from asyncgen._watchdog import LoopStalls
-from asyncgen.settings import TestMode, TestScenario
 
 LAG_PERCENTILES = (0.50, 0.90, 0.99, 0.999)
 

@@ -1,159 +1,17 @@
 """Test settings, with the reference LoadGen's names, types and defaults.
 
-Field names are the Python names of ``mlperf_loadgen.TestSettings`` (``ttft_latency`` and
-``tpot_latency`` for the C++ ``server_ttft_latency`` / ``server_tpot_latency``), so a LoadGen
-harness ports by renaming its import. Units are in the names: ``_ns``, ``_ms``, ``_qps``.
+Field names are the Python names of ``mlperf_loadgen.TestSettings``, so a LoadGen harness
+ports by renaming its import; see :class:`TestSettings`.
 """
 
-from __future__ import annotations
+from asyncgen._config.enums import LoggingMode, TestMode, TestScenario
+from asyncgen._config.settings import LogOutputSettings, LogSettings, TestSettings
 
-import enum
-from pathlib import Path
-from typing import Self
-
-import attrs
-
-
-class TestScenario(enum.IntEnum):
-    """The four MLPerf scenarios; values match the reference enum."""
-
-    __test__ = False  # not a pytest test class
-
-    SingleStream = 0
-    MultiStream = 1
-    Server = 2
-    Offline = 3
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class TestMode(enum.IntEnum):
-    """The four test modes; values are the config file's ``mode`` numbers."""
-
-    __test__ = False
-
-    SubmissionRun = 0
-    AccuracyOnly = 1
-    PerformanceOnly = 2
-    FindPeakPerformance = 3
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class LoggingMode(enum.IntEnum):
-    """Kept for API parity; like the reference, only AsyncPoll is implemented."""
-
-    AsyncPoll = 0
-    EndOfTestOnly = 1
-    Synchronous = 2
-
-
-@attrs.define(kw_only=True)
-class TestSettings:
-    """Everything that shapes a run. Defaults are the reference LoadGen 6.0.17 defaults."""
-
-    __test__ = False
-
-    scenario: TestScenario = TestScenario.SingleStream
-    mode: TestMode = TestMode.PerformanceOnly
-
-    single_stream_expected_latency_ns: float = 1_000_000.0
-    single_stream_target_latency_percentile: float = 0.90
-
-    multi_stream_expected_latency_ns: float = 8_000_000.0
-    multi_stream_target_latency_percentile: float = 0.99
-    multi_stream_samples_per_query: int = 8
-
-    server_target_qps: float = 1.0
-    server_target_latency_ns: int = 100_000_000
-    server_target_latency_percentile: float = 0.99
-    server_coalesce_queries: bool = False
-    server_find_peak_qps_decimals_of_precision: int = 1
-    server_find_peak_qps_boundary_step_size: float = 1.0
-    server_max_async_queries: int = 0
-    server_num_issue_query_threads: int = 0
-
-    offline_expected_qps: float = 1.0
-
-    sample_concatenate_permutation: bool = False
-
-    min_duration_ms: int = 10_000
-    max_duration_ms: int = 0
-    min_query_count: int = 100
-    max_query_count: int = 0
-
-    qsl_rng_seed: int = 0
-    sample_index_rng_seed: int = 0
-    schedule_rng_seed: int = 0
-    accuracy_log_rng_seed: int = 0
-    accuracy_log_probability: float = 0.0
-    accuracy_log_sampling_target: int = 0
-
-    test05: bool = False
-    test05_qsl_rng_seed: int = 0
-    test05_sample_index_rng_seed: int = 0
-    test05_schedule_rng_seed: int = 0
-
-    print_timestamps: bool = False
-    performance_issue_unique: bool = False
-    performance_issue_same: bool = False
-    performance_issue_same_index: int = 0
-    performance_sample_count_override: int = 0
-    accuracy_sample_count_override: int = 0
-
-    use_token_latencies: bool = False
-    ttft_latency: int = 100_000_000
-    tpot_latency: int = 100_000_000
-    infer_token_latencies: bool = False
-    # Uninitialised in the C++ reference; its Python binding reads it as 0.
-    token_latency_scaling_factor: int = 0
-
-    # asyncgen's own: how long to wait for outstanding samples after issuing ends before the
-    # run is declared INVALID with the missing samples named. The reference waits forever.
-    drain_timeout_ms: int = 60_000
-
-    @classmethod
-    def from_config(
-        cls,
-        path: str | Path,
-        model: str,
-        scenario: TestScenario | str,
-        *,
-        base: TestSettings | None = None,
-        apply_mlperf_conf: bool = True,
-    ) -> Self:
-        """Load a user.conf-style file for ``model`` and ``scenario``.
-
-        The built-in MLPerf rule values (``scenarios/mlperf.conf``) are applied first, as the
-        reference applies its compiled-in mlperf.conf; then ``path`` with user.conf rules.
-        Raises ``ConfigError`` naming the file, line and key on any problem.
-        """
-        from asyncgen._config_apply import load_settings  # noqa: PLC0415 - it imports this module
-
-        return load_settings(
-            cls, path, model, scenario, base=base, apply_mlperf_conf=apply_mlperf_conf
-        )
-
-
-@attrs.define(kw_only=True)
-class LogOutputSettings:
-    """Where the log files go and how they are named (reference names and defaults)."""
-
-    outdir: str = "."
-    prefix: str = "mlperf_log_"
-    suffix: str = ""
-    prefix_with_datetime: bool = False
-    copy_detail_to_stdout: bool = False
-    copy_summary_to_stdout: bool = False
-
-
-@attrs.define(kw_only=True)
-class LogSettings:
-    """Log output settings; ``log_mode`` fields exist for parity and have no effect."""
-
-    log_output: LogOutputSettings = attrs.field(factory=LogOutputSettings)
-    log_mode: LoggingMode = LoggingMode.AsyncPoll
-    log_mode_async_poll_interval_ms: int = 1000
-    enable_trace: bool = True
+__all__ = [
+    "LogOutputSettings",
+    "LogSettings",
+    "LoggingMode",
+    "TestMode",
+    "TestScenario",
+    "TestSettings",
+]

@@ -1,4 +1,4 @@
-"""Config files, presets and settings validation (asyncgen._config_*), without the reference."""
+"""Config files, presets and settings validation (asyncgen._config), without the reference."""
 
 from __future__ import annotations
 
@@ -15,18 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asyncgen import ConfigError, SettingsError, TestMode, TestScenario, TestSettings
-from asyncgen._config_apply import (
-    apply_audit_config,
-    apply_config,
-    apply_config_text,
-    load_settings,
-    scenario_name,
-)
-from asyncgen._config_keys import KEYS, ConfigKind
-from asyncgen._config_numbers import c_strtod, c_strtoull, is_c_number
-from asyncgen._config_parse import ConfigEntry, parse_config
-from asyncgen._config_presets import presets_dir, resolve_preset
-from asyncgen._config_validate import validate_settings
+from asyncgen._config.apply import scenario_name
+from asyncgen._config.keys import KEYS, ConfigKind
+from asyncgen._config.numbers import c_strtod, c_strtoull, is_c_number
+from asyncgen._config.parse import ConfigEntry, parse_config
+from asyncgen._config.presets import presets_dir, resolve_preset
+from asyncgen._config.settings import apply_audit_config, apply_config, apply_config_text
+from asyncgen._config.validate import validate_settings
 
 U64 = 1 << 64
 
@@ -303,7 +298,7 @@ def test_presets_dir_prefers_the_wheel_layout(
 ) -> None:
     package = tmp_path / "site" / "asyncgen"
     (package / "_presets").mkdir(parents=True)
-    monkeypatch.setattr("asyncgen._config_presets._PACKAGE_DIR", package)
+    monkeypatch.setattr("asyncgen._config.presets._PACKAGE_DIR", package)
     with pytest.raises(ConfigError, match="preset folder"):
         presets_dir()
     (package / "_presets" / "mlperf.conf").write_text("")
@@ -347,7 +342,7 @@ def test_from_config_keeps_base_values_and_the_subclass(tmp_path: Path) -> None:
     user = tmp_path / "user.conf"
     user.write_text("*.*.min_query_count = 7\n")
     base = TestSettings(drain_timeout_ms=5, max_query_count=9)
-    s = load_settings(Mine, user, "m", "Offline", base=base, apply_mlperf_conf=False)
+    s = Mine.from_config(user, "m", "Offline", base=base, apply_mlperf_conf=False)
     assert type(s) is Mine
     assert (s.drain_timeout_ms, s.max_query_count, s.min_query_count) == (5, 9, 7)
     assert s.scenario is TestScenario.Offline

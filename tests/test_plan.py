@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asyncgen._effective import EffectiveSettings, effective_settings
+from asyncgen._config.effective import EffectiveSettings, effective_settings
 from asyncgen._errors import SettingsError
 from asyncgen._plan import (
     CHUNK,

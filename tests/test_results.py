@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from asyncgen import _early_stopping as es
-from asyncgen._effective import EffectiveSettings, effective_settings
+from asyncgen._config.effective import EffectiveSettings, effective_settings
 from asyncgen._fmt import fixed, mllog_value
 from asyncgen._perf_result import PerformanceResult
 from asyncgen._results import (

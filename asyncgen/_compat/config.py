@@ -6,7 +6,7 @@ conf files are used. This is not valid for official submission.", which the subm
 flags. Errors logged outside a test (that one, "can't open file", parse errors) land at the top
 of the next test's detail log; here they wait in a queue that the next ``StartTest`` drains.
 
-The parsing itself is asyncgen's (``asyncgen._config*``): stricter than the reference, it
+The parsing itself is asyncgen's (``asyncgen._config``): stricter than the reference, it
 rejects unknown keys and MLPerf-only keys in a user.conf, which the reference ignores.
 """
 
@@ -15,11 +15,11 @@ from __future__ import annotations
 import enum
 import errno
 import threading
+from collections.abc import Mapping
 
-from asyncgen._compat.settings import TestSettings, to_engine_settings, update_from_engine
-from asyncgen._config_apply import apply_config_text
-from asyncgen._config_keys import ConfigKind
-from asyncgen._config_presets import presets_dir
+from asyncgen._config.apply import config_changes
+from asyncgen._config.keys import ConfigKind
+from asyncgen._config.presets import presets_dir
 from asyncgen._errors import ConfigError
 from asyncgen._log import get_logger
 
@@ -53,52 +53,73 @@ def _first_user_conf() -> bool:
 
 
 def from_config(
-    settings: TestSettings, path: str, model: str, scenario: str, conf_type: int = USER_CONF
-) -> int:
-    """The body of ``TestSettings.FromConfig``; see there."""
+    current: Mapping[str, object],
+    path: str,
+    model: str,
+    scenario: str,
+    conf_type: int = USER_CONF,
+) -> tuple[int, dict[str, object]]:
+    """The body of ``TestSettings.FromConfig``: its return code, and the field values to set.
+
+    ``current`` holds the settings' present field values. The changes are returned even with
+    an error code: the built-in rules applied before a user.conf that cannot be read stay
+    applied, as in the reference.
+    """
     for name, value in (("path", path), ("model", model)):
         if not isinstance(value, str):
             raise TypeError(f"FromConfig: {name} must be a str, got {value!r}")
     scenario_text = scenario.name if isinstance(scenario, enum.Enum) else scenario
     if not isinstance(scenario_text, str):
         raise TypeError(f"FromConfig: scenario must be a str, got {scenario!r}")
+    changes = _Changes(current)
     if conf_type == USER_CONF:
         if _first_user_conf():
-            _apply_mlperf_conf(settings, model, scenario_text)
+            _apply_mlperf_conf(changes, model, scenario_text)
         else:
             _record_error(MULTIPLE_CONF_FILES)
     if conf_type == MLPERF_CONF_ONLY:
-        return _apply_mlperf_conf(settings, model, scenario_text)
+        return _apply_mlperf_conf(changes, model, scenario_text), changes.made
     try:
         with open(path, "rb") as f:
             raw = f.read()
     except OSError as exc:
         _record_error(f"can't open file {path}")
         _log.error("FromConfig cannot open the config file", path=path, error=str(exc))
-        return -errno.ENOENT
+        return -errno.ENOENT, changes.made
     kind: ConfigKind = "user" if conf_type == USER_CONF else "audit"
-    return _apply(
-        settings, raw.decode("utf-8", errors="replace"), model, scenario_text, kind=kind, path=path
-    )
+    text = raw.decode("utf-8", errors="replace")
+    return _apply(changes, text, model, scenario_text, kind=kind, path=path), changes.made
 
 
-def _apply_mlperf_conf(settings: TestSettings, model: str, scenario: str) -> int:
+class _Changes:
+    """The field values set so far, over the settings' own (a later file reads the earlier)."""
+
+    def __init__(self, current: Mapping[str, object]) -> None:
+        self.values = dict(current)
+        self.made: dict[str, object] = {}
+
+    def update(self, changes: Mapping[str, object]) -> None:
+        self.values.update(changes)
+        self.made.update(changes)
+
+
+def _apply_mlperf_conf(changes: _Changes, model: str, scenario: str) -> int:
     rules = presets_dir() / "mlperf.conf"
     text = rules.read_text(encoding="utf-8")
-    return _apply(settings, text, model, scenario, kind="mlperf", path=str(rules))
+    return _apply(changes, text, model, scenario, kind="mlperf", path=str(rules))
 
 
 def _apply(
-    settings: TestSettings, text: str, model: str, scenario: str, *, kind: ConfigKind, path: str
+    changes: _Changes, text: str, model: str, scenario: str, *, kind: ConfigKind, path: str
 ) -> int:
-    """Apply ``text`` to ``settings`` in place; nothing changes on an error (returns -EINVAL)."""
+    """Add what ``text`` sets to ``changes``; nothing on an error (returns -EINVAL)."""
     try:
-        updated = apply_config_text(
-            to_engine_settings(settings), text, model=model, scenario=scenario, kind=kind, path=path
+        new = config_changes(
+            changes.values, text, model=model, scenario=scenario, kind=kind, path=path
         )
     except ConfigError as exc:
         _record_error(str(exc))
         _log.error("FromConfig rejected the config file", path=path, error=str(exc))
         return -errno.EINVAL
-    update_from_engine(settings, updated)
+    changes.update(new)
     return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 
-from asyncgen import settings as engine
+from asyncgen._config import enums as engine
 
 
 class _BindingEnum(enum.Enum):

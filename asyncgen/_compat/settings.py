@@ -1,7 +1,7 @@
 """``TestSettings``, ``LogOutputSettings`` and ``LogSettings`` as the reference binding has them.
 
 Field names, C types and defaults are the reference's (defaults are read from the engine's
-``asyncgen.settings``, which holds the reference values, so they are stated once). Instances
+``asyncgen._config.settings``, which holds the reference values, so they are stated once). Instances
 are mutable; ``to_engine_*`` build the engine's frozen-by-convention attrs settings for a run.
 """
 
@@ -13,9 +13,11 @@ from typing import ClassVar
 
 import attrs
 
-from asyncgen import settings as engine
 from asyncgen._compat import fields
+from asyncgen._compat.config import from_config
 from asyncgen._compat.enums import LoggingMode, TestMode, TestScenario
+from asyncgen._config import enums as engine_enums
+from asyncgen._config import settings as engine
 
 _ENGINE_DEFAULTS = engine.TestSettings()
 _ENGINE_ONLY = frozenset({"drain_timeout_ms"})  # asyncgen's own field, not the reference's
@@ -112,23 +114,19 @@ class TestSettings(fields.Struct):
         call in the process; later ones log "Multiple conf files are used" in the next test's
         detail log. 0 applies only the built-in mlperf.conf; 2 reads an audit.config.
         """
-        from asyncgen._compat.config import from_config  # noqa: PLC0415 - config imports us
-
-        return from_config(self, path, model, scenario, conf_type)
+        current = {name: getattr(self, name) for name in SETTINGS_FIELDS}
+        code, changes = from_config(current, path, model, scenario, conf_type)
+        for name, value in changes.items():
+            setattr(self, name, value)
+        return code
 
 
 def to_engine_settings(settings: TestSettings) -> engine.TestSettings:
     """The engine's settings with the same values (enums converted by value)."""
     values: dict[str, object] = {name: getattr(settings, name) for name in SETTINGS_FIELDS}
-    values["scenario"] = engine.TestScenario(settings.scenario.value)
-    values["mode"] = engine.TestMode(settings.mode.value)
+    values["scenario"] = engine_enums.TestScenario(settings.scenario.value)
+    values["mode"] = engine_enums.TestMode(settings.mode.value)
     return engine.TestSettings(**values)  # type: ignore[arg-type]
-
-
-def update_from_engine(settings: TestSettings, source: engine.TestSettings) -> None:
-    """Copy every field of ``source`` into ``settings`` in place."""
-    for name in SETTINGS_FIELDS:
-        setattr(settings, name, getattr(source, name))
 
 
 class LogOutputSettings(fields.Struct):
@@ -200,7 +198,7 @@ def to_engine_log_settings(log_settings: LogSettings) -> engine.LogSettings:
             copy_detail_to_stdout=out.copy_detail_to_stdout,
             copy_summary_to_stdout=out.copy_summary_to_stdout,
         ),
-        log_mode=engine.LoggingMode(log_settings.log_mode.value),
+        log_mode=engine_enums.LoggingMode(log_settings.log_mode.value),
         log_mode_async_poll_interval_ms=log_settings.log_mode_async_poll_interval_ms,
         enable_trace=log_settings.enable_trace,
     )

@@ -25,7 +25,7 @@ from asyncgen._compat.settings import (
     to_engine_log_settings,
     to_engine_settings,
 )
-from asyncgen._config_validate import validate_settings
+from asyncgen._config.validate import validate_settings
 from asyncgen._runner import _uvloop_factory, run_test
 from asyncgen.result import TestResult
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from asyncgen._config.enums import TestScenario
 from asyncgen.scenarios._common import IssueOutcome, ShaperContext
 from asyncgen.scenarios.multi_stream import run_multi_stream
 from asyncgen.scenarios.offline import run_offline
 from asyncgen.scenarios.server import run_server
 from asyncgen.scenarios.single_stream import run_single_stream
-from asyncgen.settings import TestScenario
 
 Shaper = Callable[[ShaperContext], Awaitable[IssueOutcome]]
 

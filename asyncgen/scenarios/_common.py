@@ -5,7 +5,7 @@ from __future__ import annotations
 import attrs
 
 from asyncgen._clock import Clock
-from asyncgen._effective import NS_PER_MS, EffectiveSettings
+from asyncgen._config.effective import NS_PER_MS, EffectiveSettings
 from asyncgen._series import Series
 from asyncgen._writer import LogWriter
 from asyncgen.sut import SystemUnderTest

@@ -22,10 +22,10 @@ import attrs
 import pytest
 
 from asyncgen import ConfigError, TestScenario, TestSettings
-from asyncgen._config_apply import apply_config, apply_config_text
-from asyncgen._config_keys import KEYS
-from asyncgen._config_parse import parse_config
-from asyncgen._config_presets import presets_dir
+from asyncgen._config.keys import KEYS
+from asyncgen._config.parse import parse_config
+from asyncgen._config.presets import presets_dir
+from asyncgen._config.settings import apply_config, apply_config_text
 
 pytestmark = [
     pytest.mark.conformance,

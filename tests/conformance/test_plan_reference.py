@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from asyncgen._effective import EffectiveSettings, effective_settings
+from asyncgen._config.effective import EffectiveSettings, effective_settings
 from asyncgen._plan import (
     LoadableSet,
     QueryPlan,

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from asyncgen._effective import EffectiveSettings, effective_settings
+from asyncgen._config.effective import EffectiveSettings, effective_settings
 from asyncgen._fmt import mllog_value
 from asyncgen._perf_result import PerformanceResult
 from asyncgen._results import detail_result_entries, summarize, summary_footer, summary_lines

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from asyncgen._clock import Clock, FakeClock, MonotonicClock, kernel_timers_available
-from asyncgen._effective import effective_settings
+from asyncgen._config.effective import effective_settings
 from asyncgen._run_series import SCHEDULES
 from asyncgen._series import Series
 from asyncgen._writer import LogWriter

@@ -1,6 +1,6 @@
 """Config text to ``model.scenario.key = value`` entries, checking the syntax of each line.
 
-Only the shape of a line is checked here; whether its key exists is ``_config_check``'s job.
+Only the shape of a line is checked here; ``asyncgen._config.check`` checks its key.
 Accepted: blank lines, any line whose first word starts with ``#`` (``#note`` too, which the
 reference rejects), any spacing and CRLF line ends. Rejected with a ``ConfigError`` naming the
 line: ``key=value`` without spaces, a key with no ``= value``, a trailing ``# comment``, more
@@ -14,7 +14,7 @@ import re
 
 import attrs
 
-from asyncgen._config_numbers import is_c_number
+from asyncgen._config.numbers import is_c_number
 from asyncgen._errors import ConfigError
 
 # What C's isspace() splits on; the reference reads a line as whitespace-separated words.

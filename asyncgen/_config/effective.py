@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import attrs
 
-from asyncgen.settings import TestMode, TestScenario, TestSettings
+from asyncgen._config.enums import TestMode, TestScenario
+from asyncgen._config.settings import TestSettings
 
 NS_PER_S = 1_000_000_000
 NS_PER_MS = 1_000_000

@@ -12,7 +12,8 @@ from __future__ import annotations
 import difflib
 import math
 
-from asyncgen._config_keys import (
+from asyncgen._config.enums import TestMode, TestScenario
+from asyncgen._config.keys import (
     FILE_NAMES,
     KEY_BY_FIELD,
     KEYS_BY_NAME,
@@ -20,10 +21,9 @@ from asyncgen._config_keys import (
     ConfigKind,
     KeySpec,
 )
-from asyncgen._config_numbers import c_integer_prefix, c_strtod
-from asyncgen._config_parse import ConfigEntry
+from asyncgen._config.numbers import c_integer_prefix, c_strtod
+from asyncgen._config.parse import ConfigEntry
 from asyncgen._errors import ConfigError
-from asyncgen.settings import TestMode, TestScenario
 
 
 def check_entry(entry: ConfigEntry, kind: ConfigKind, path: str | None = None) -> None:

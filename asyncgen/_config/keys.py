@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 import attrs
 
-from asyncgen._config_numbers import U64_MAX
-from asyncgen.settings import TestScenario
+from asyncgen._config.enums import TestScenario
+from asyncgen._config.numbers import U64_MAX
 
 ConfigKind = Literal["mlperf", "user", "audit"]
 ValueKind = Literal["int", "double", "bool", "mode"]

@@ -3,7 +3,7 @@
 A value is accepted only if all of it is a C number (:func:`is_c_number`). Integer keys then read
 the longest integer prefix, so ``010`` is octal, ``0x10`` hex and ``0.5`` is 0; negatives wrap
 and overflow clamps as glibc does. The checks that turn those surprises into errors live in
-``_config_check``; this module only reproduces the arithmetic.
+``asyncgen._config.check``; this module only reproduces the arithmetic.
 """
 
 from __future__ import annotations

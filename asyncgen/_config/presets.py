@@ -14,7 +14,7 @@ from asyncgen._errors import ConfigError
 
 StrPath = str | os.PathLike[str]
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent  # asyncgen/
 
 
 def presets_dir() -> Path:

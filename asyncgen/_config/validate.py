@@ -11,9 +11,10 @@ from collections.abc import Iterator
 
 import attrs
 
-from asyncgen._config_numbers import U64_MAX
+from asyncgen._config.enums import TestMode, TestScenario
+from asyncgen._config.numbers import U64_MAX
+from asyncgen._config.settings import TestSettings
 from asyncgen._errors import SettingsError
-from asyncgen.settings import TestMode, TestScenario, TestSettings
 
 _DEFAULTS = TestSettings()
 _UINT_FIELDS = tuple(

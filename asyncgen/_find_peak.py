@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from asyncgen import _plan
 from asyncgen._config.effective import EffectiveSettings
 from asyncgen._config.enums import TestScenario
+from asyncgen._plan.loadable import LoadableSet, loadable_sets
 from asyncgen._results import perf_constraints_met
 from asyncgen._series_result import performance_result
 
@@ -27,7 +27,7 @@ class FindPeak:
         self.run_ = run
 
     async def probe(
-        self, eff: EffectiveSettings, loaded: _plan.LoadableSet
+        self, eff: EffectiveSettings, loaded: LoadableSet
     ) -> tuple[bool, _SeriesOutcome, str]:
         outcome = await self.run_.series(eff, loaded, accuracy=False)
         met, message = perf_constraints_met(eff, performance_result(outcome.series))
@@ -105,9 +105,9 @@ class FindPeak:
         run._report(lower, lower_outcome)
         await run.qsl.unload_samples(loaded.indices)
 
-    async def _load(self, eff: EffectiveSettings) -> _plan.LoadableSet:
-        loaded = _plan.loadable_sets(
-            eff, self.run_.qsl.total_sample_count, eff.performance_sample_count
-        )[0]
+    async def _load(self, eff: EffectiveSettings) -> LoadableSet:
+        loaded = loadable_sets(eff, self.run_.qsl.total_sample_count, eff.performance_sample_count)[
+            0
+        ]
         await self.run_._load(loaded)
         return loaded

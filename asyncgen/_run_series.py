@@ -11,7 +11,6 @@ import time
 import attrs
 import numpy as np
 
-from asyncgen import _plan
 from asyncgen._clock import Clock
 from asyncgen._config.effective import NS_PER_MS, EffectiveSettings
 from asyncgen._config.enums import TestMode, TestScenario
@@ -19,6 +18,9 @@ from asyncgen._find_peak import FindPeak
 from asyncgen._gc import quiet_gc
 from asyncgen._health import RunHealth, series_health
 from asyncgen._memory import release_free_memory
+from asyncgen._plan.loadable import LoadableSet, loadable_sets
+from asyncgen._plan.queries import generate_queries
+from asyncgen._plan.sequence import SequenceGen
 from asyncgen._provenance import power_timestamp
 from asyncgen._results import (
     PerformanceSummary,
@@ -94,7 +96,7 @@ class _Run:
         watchdog: Watchdog | None = None,
     ) -> None:
         self.sut, self.qsl, self.eff, self.writer, self.clock = sut, qsl, eff, writer, clock
-        self.seq = _plan.SequenceGen()
+        self.seq = SequenceGen()
         self.state = _RunState()
         self.drain = Drain(writer, eff.requested.drain_timeout_ms, self.state.missing)
         self.watchdog = watchdog or Watchdog()
@@ -109,9 +111,7 @@ class _Run:
     async def performance(self) -> None:
         self.writer.detail("generic_message", "Starting performance mode")
         eff = self.eff
-        loaded = _plan.loadable_sets(
-            eff, self.qsl.total_sample_count, eff.performance_sample_count
-        )[0]
+        loaded = loadable_sets(eff, self.qsl.total_sample_count, eff.performance_sample_count)[0]
         await self._load(loaded)
         wall_start = time.time_ns()
         if eff.print_timestamps:
@@ -128,9 +128,7 @@ class _Run:
     async def accuracy(self) -> None:
         self.writer.detail("generic_message", "Starting accuracy mode")
         eff = self.eff
-        for loaded in _plan.loadable_sets(
-            eff, self.qsl.total_sample_count, eff.accuracy_sample_count
-        ):
+        for loaded in loadable_sets(eff, self.qsl.total_sample_count, eff.accuracy_sample_count):
             await self._load(loaded)
             await self.series(eff, loaded, accuracy=True)
             await self.qsl.unload_samples(loaded.indices)
@@ -140,15 +138,15 @@ class _Run:
 
     # -- one series ------------------------------------------------------------------------
 
-    async def _load(self, loaded: _plan.LoadableSet) -> None:
+    async def _load(self, loaded: LoadableSet) -> None:
         self.writer.detail("loaded_qsl_set", list(loaded.indices))
         await self.qsl.load_samples(loaded.indices)
 
     async def series(
-        self, eff: EffectiveSettings, loaded: _plan.LoadableSet, *, accuracy: bool
+        self, eff: EffectiveSettings, loaded: LoadableSet, *, accuracy: bool
     ) -> _SeriesOutcome:
         writer = self.writer
-        plan = _plan.generate_queries(eff, loaded, accuracy=accuracy, seq=self.seq)
+        plan = generate_queries(eff, loaded, accuracy=accuracy, seq=self.seq)
         release_free_memory()  # the plan's temporaries, before the run's columns
         writer.details(
             [

@@ -37,7 +37,7 @@ import numpy.typing as npt
 
 from asyncgen._clock import Clock
 from asyncgen._completion import register
-from asyncgen._plan import QueryPlan
+from asyncgen._plan.queries import QueryPlan
 from asyncgen.sut import QuerySample, ResponseData
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from asyncgen._clock import FakeClock
-from asyncgen._plan import QueryPlan
+from asyncgen._plan.queries import QueryPlan
 from asyncgen._writer import LogWriter
 from asyncgen.settings import (
     LogOutputSettings,

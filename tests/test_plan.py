@@ -17,21 +17,12 @@ from hypothesis import strategies as st
 
 from asyncgen._config.effective import EffectiveSettings, effective_settings
 from asyncgen._errors import SettingsError
-from asyncgen._plan import (
-    CHUNK,
-    LoadableSet,
-    QueryPlan,
-    SequenceGen,
-    _final_query_count,
-    _Sizing,
-    _to_qsl_indices,
-    accuracy_log_mask,
-    accuracy_log_offset,
-    accuracy_log_probability,
-    generate_queries,
-    loadable_sets,
-)
-from asyncgen._rng import Mt19937, generate_canonical, generate_canonical_many
+from asyncgen._plan.loadable import LoadableSet, loadable_sets
+from asyncgen._plan.queries import QueryPlan, _to_qsl_indices, generate_queries
+from asyncgen._plan.rng import CHUNK, Mt19937, generate_canonical, generate_canonical_many
+from asyncgen._plan.sampling import accuracy_log_mask, accuracy_log_offset, accuracy_log_probability
+from asyncgen._plan.schedule import Sizing, _final_query_count
+from asyncgen._plan.sequence import SequenceGen
 from asyncgen.settings import TestMode, TestScenario, TestSettings
 
 SS, MS, SERVER, OFFLINE = (
@@ -179,7 +170,7 @@ def test_final_query_count_equals_the_literal_loop(
     timestamps = [0, *np.cumsum(gaps).tolist()]
     timestamps += [timestamps[-1] + gen + 1] * (gen + min_queries + 2 * step + 5)
     first_past = 0 if gen == 0 else next(i for i, t in enumerate(timestamps) if t >= gen) + 1
-    sizing = _Sizing(1, gen, min_queries, step)
+    sizing = Sizing(1, gen, min_queries, step)
     assert _final_query_count(first_past, sizing) == _literal_count(
         timestamps, gen, min_queries, step
     )

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asyncgen import _rng
-from asyncgen._rng import (
+from asyncgen._plan import rng as _rng
+from asyncgen._plan.rng import (
     Mt19937,
     _seeded_key,
     exponential_ns_many,
@@ -75,7 +75,7 @@ def test_the_twister_equals_pythons_mersenne_twister_from_the_same_state(seed: i
 
 def test_importing_the_engine_leaves_numpy_random_unloaded() -> None:
     code = (
-        "import sys, asyncgen._rng as r; r.Mt19937(1).take(10); "
+        "import sys, asyncgen._plan.rng as r; r.Mt19937(1).take(10); "
         "print('numpy.random' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -25,13 +25,9 @@ import numpy as np
 import pytest
 
 from asyncgen._config.effective import EffectiveSettings, effective_settings
-from asyncgen._plan import (
-    LoadableSet,
-    QueryPlan,
-    SequenceGen,
-    generate_queries,
-    loadable_sets,
-)
+from asyncgen._plan.loadable import LoadableSet, loadable_sets
+from asyncgen._plan.queries import QueryPlan, generate_queries
+from asyncgen._plan.sequence import SequenceGen
 from asyncgen.settings import TestMode, TestScenario, TestSettings
 
 pytestmark = pytest.mark.conformance

@@ -38,6 +38,10 @@ _STATE_WORDS = 624
 _MASK32 = 0xFFFF_FFFF
 _TWO32 = 1 << 32
 DEFAULT_SEED = 5489  # std::mt19937's default_seed
+
+# Entries drawn (or mapped) per batch while a plan builds its per-sample arrays: bounds the
+# temporaries of a million-sample plan to a few megabytes without slowing the batches down.
+CHUNK = 1 << 16
 _TWO_POW_32_F = 4294967296.0
 _TWO_POW_MINUS_64_F = 2.0**-64
 _BELOW_ONE = math.nextafter(1.0, 0.0)  # generate_canonical's clamp for a sum that rounds to 1

@@ -1,12 +1,12 @@
 """asyncgen: an asyncio-native load generator with MLPerf LoadGen semantics."""
 
-from asyncgen._clock import MonotonicClock
+from asyncgen._engine.clock import MonotonicClock
+from asyncgen._engine.progress import Progress
+from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._errors import AsyncgenError, ConfigError, OutputError, RunError, SettingsError
 from asyncgen._health import RunHealth
-from asyncgen._progress import Progress
 from asyncgen._runner import run, run_test
 from asyncgen._version import __version__
-from asyncgen._watchdog import LoopStalls
 from asyncgen.function_sut import FunctionSUT
 from asyncgen.result import IssueLag, TestResult
 from asyncgen.settings import (

@@ -9,9 +9,9 @@ from rich.table import Table
 from rich.text import Text
 
 from asyncgen._config.enums import TestScenario
+from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._progress_view import fmt_ms
 from asyncgen._results import PerformanceSummary
-from asyncgen._watchdog import LoopStalls
 from asyncgen.result import TestResult
 
 Row = tuple[str, str]

@@ -31,13 +31,18 @@ from asyncgen._cli_settings import (
     parse_mode,
     parse_scenario,
 )
-from asyncgen._clock import DEFAULT_MODE, PACING_MODES, MonotonicClock, kernel_timers_available
 from asyncgen._config.settings import LogOutputSettings, LogSettings, TestSettings
+from asyncgen._engine.clock import (
+    DEFAULT_MODE,
+    PACING_MODES,
+    MonotonicClock,
+    kernel_timers_available,
+)
+from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._errors import AsyncgenError
 from asyncgen._progress_view import ProgressView, ViewKind
 from asyncgen._runner import _uvloop_factory, run_test
 from asyncgen.result import TestResult
-from asyncgen.sut import QuerySampleLibrary, SystemUnderTest
 
 EXIT_VALID, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
 LIVE_INTERVAL_S = 0.25

@@ -20,9 +20,9 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._errors import ConfigError
 from asyncgen.simulated import SimulatedQSL
-from asyncgen.sut import QuerySampleLibrary, SystemUnderTest
 
 if TYPE_CHECKING:  # the adapters are imported only by runs that use them
     from asyncgen.http._factory import AdapterKind

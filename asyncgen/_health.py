@@ -29,7 +29,7 @@ MIN_P99_LAG_NS = 1_000_000  # below a millisecond, lateness is never called a bu
 MIN_QUERIES = 1000
 
 if TYPE_CHECKING:
-    from asyncgen._series import Series
+    from asyncgen._engine.series import Series
 
 
 @attrs.frozen(kw_only=True)

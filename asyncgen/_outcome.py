@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from asyncgen._config.enums import TestMode
-from asyncgen._failures import count_failure_kinds
 from asyncgen._results import PerformanceSummary
 from asyncgen._writer import LogWriter
 from asyncgen.result import IssueLag, TestResult
@@ -38,7 +37,7 @@ def build_result(run: _Run, writer: LogWriter, *, fail_on_sample_errors: bool = 
     else:
         valid = summary is not None and summary.valid and not state.missing
     # Failed samples (``QuerySample.fail``), counted by the kind their reason starts with.
-    failures = count_failure_kinds(r for s in state.late for r in s.failures.values())
+    failures = run.tally.failures()
     if failures and fail_on_sample_errors:
         valid = False
         kinds = ", ".join(f"{kind}: {n}" for kind, n in failures.items())
@@ -61,7 +60,7 @@ def build_result(run: _Run, writer: LogWriter, *, fail_on_sample_errors: bool = 
         errors=writer.errors,
         warnings=writer.warnings,
         missing_samples=tuple(state.missing),
-        late_completions=sum(s.late_completions for s in state.late),
+        late_completions=run.tally.late_completions,
         accuracy_entries=writer.accuracy_entry_count,
         peak_qps=state.peak_qps,
         failures=failures,

@@ -16,7 +16,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from asyncgen._progress import Progress
+from asyncgen._engine.progress import Progress
 
 ViewKind = Literal["live", "plain", "off"]
 

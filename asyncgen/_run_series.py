@@ -1,7 +1,7 @@
 """``_Run``: one test's modes and series, and what they accumulate for the ``TestResult``.
 
 Each series loads its samples, generates its queries, paces them with the scenario's shaper,
-flushes, drains with a deadline (``asyncgen._run_drain``), and logs its results.
+flushes, drains with a deadline (``asyncgen._engine.drain``), and logs its results.
 """
 
 from __future__ import annotations
@@ -11,13 +11,19 @@ import time
 import attrs
 import numpy as np
 
-from asyncgen._clock import Clock
 from asyncgen._config.effective import NS_PER_MS, EffectiveSettings
 from asyncgen._config.enums import TestMode, TestScenario
+from asyncgen._engine.clock import Clock
+from asyncgen._engine.drain import Drain, pace_and_drain
+from asyncgen._engine.gc import quiet_gc
+from asyncgen._engine.memory import release_free_memory
+from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
+from asyncgen._engine.series import Series
+from asyncgen._engine.shapers import SCHEDULES, ShaperContext
+from asyncgen._engine.tally import RunTally
+from asyncgen._engine.watchdog import Watchdog
 from asyncgen._find_peak import FindPeak
-from asyncgen._gc import quiet_gc
 from asyncgen._health import RunHealth, series_health
-from asyncgen._memory import release_free_memory
 from asyncgen._plan.loadable import LoadableSet, loadable_sets
 from asyncgen._plan.queries import generate_queries
 from asyncgen._plan.sequence import SequenceGen
@@ -28,18 +34,13 @@ from asyncgen._results import (
     summarize,
     summary_lines,
 )
-from asyncgen._run_drain import Drain, pace_and_drain
-from asyncgen._series import Schedule, Series
 from asyncgen._series_result import (
     max_completion_ns,
     performance_result,
     sample_latencies,
     sorted_issue_lags,
 )
-from asyncgen._watchdog import Watchdog
 from asyncgen._writer import LogWriter
-from asyncgen.scenarios import ShaperContext
-from asyncgen.sut import QuerySampleLibrary, SystemUnderTest
 
 CONTENTION_KEYS = (
     "logger_swap_request_slots_retry_count",
@@ -49,15 +50,6 @@ CONTENTION_KEYS = (
     "logger_tls_total_log_cas_fail_count",
     "logger_tls_total_swap_buffers_slot_retry_count",
 )
-
-
-# When each scenario's queries are scheduled (what the reference stamps as their start).
-SCHEDULES = {
-    TestScenario.SingleStream: Schedule.ISSUE,
-    TestScenario.MultiStream: Schedule.ISSUE,
-    TestScenario.Server: Schedule.PLAN,
-    TestScenario.Offline: Schedule.START,
-}
 
 
 @attrs.define
@@ -98,6 +90,7 @@ class _Run:
         self.sut, self.qsl, self.eff, self.writer, self.clock = sut, qsl, eff, writer, clock
         self.seq = SequenceGen()
         self.state = _RunState()
+        self.tally = RunTally()  # late completions and failures, across the run's series
         self.drain = Drain(writer, eff.requested.drain_timeout_ms, self.state.missing)
         self.watchdog = watchdog or Watchdog()
         if eff.scenario in (TestScenario.SingleStream, TestScenario.MultiStream):
@@ -158,13 +151,15 @@ class _Run:
         series = Series(
             plan,
             clock=self.clock,
-            writer=writer,
+            events=writer,
             log_all_responses=accuracy,
             log_mask=plan.accuracy_log_mask,
             use_tokens=eff.use_token_latencies,
             needs_first_token=eff.scenario is not TestScenario.Offline,
             server=eff.scenario is TestScenario.Server,
             schedule=SCHEDULES[eff.scenario],
+            keep_completion_order=writer.trace_enabled,
+            tally=self.tally,
         )
         writer.follow(series)
         self.current, self.phase = series, _phase(eff, accuracy)
@@ -175,12 +170,12 @@ class _Run:
             settings=eff,
             accuracy=accuracy,
             clock=self.clock,
-            writer=writer,
+            events=writer,
         )
         watchdog = self.watchdog
         watchdog.series, watchdog.active = series, True
         try:
-            with quiet_gc():  # the hot window: pacing, flush and drain (see asyncgen._gc)
+            with quiet_gc():  # the hot window: pacing, flush and drain (see asyncgen._engine.gc)
                 missing = await pace_and_drain(ctx, self.drain)
         finally:
             watchdog.series, watchdog.active = None, False

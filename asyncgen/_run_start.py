@@ -10,20 +10,20 @@ from pathlib import Path
 
 import attrs
 
-from asyncgen._clock import Clock
 from asyncgen._config.effective import EffectiveSettings, effective_settings
 from asyncgen._config.enums import TestMode
 from asyncgen._config.settings import TestSettings, apply_audit_config
 from asyncgen._config.validate import validate_settings
+from asyncgen._engine.clock import Clock
+from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
+from asyncgen._engine.watchdog import Watchdog
 from asyncgen._errors import SettingsError
 from asyncgen._log import get_logger
 from asyncgen._provenance import version_entries
 from asyncgen._run_series import _Run
 from asyncgen._settings_log import effective_entries, requested_entries
 from asyncgen._version import __version__
-from asyncgen._watchdog import Watchdog
 from asyncgen._writer import LogWriter
-from asyncgen.sut import QuerySampleLibrary, SystemUnderTest
 
 _log = get_logger("asyncgen")
 

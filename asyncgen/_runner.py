@@ -4,7 +4,7 @@ The flow follows the reference's ``StartTest``: open the logs, log the version a
 identity, apply audit.config, derive the effective settings (``asyncgen._run_start``), then run
 the mode's series (``asyncgen._run_series``) — each series loads its samples, generates its
 queries, paces them with the scenario's shaper, flushes, drains with a deadline
-(``asyncgen._run_drain``), and logs its results. A run that fails, is cancelled or is
+(``asyncgen._engine.drain``), and logs its results. A run that fails, is cancelled or is
 interrupted still writes complete files saying why.
 """
 
@@ -19,14 +19,16 @@ from typing import Any
 import anyio
 import attrs
 
-from asyncgen._clock import Clock, MonotonicClock
 from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._config.settings import LogSettings, TestSettings
 from asyncgen._config.validate import validate_settings
+from asyncgen._engine.clock import Clock, MonotonicClock
+from asyncgen._engine.progress import ProgressCallback, snapshot
+from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
+from asyncgen._engine.watchdog import Watchdog
 from asyncgen._errors import OutputError
 from asyncgen._log import get_logger
 from asyncgen._outcome import build_result
-from asyncgen._progress import ProgressCallback, snapshot
 from asyncgen._provenance import test_datetime
 from asyncgen._run_series import _Run
 from asyncgen._run_start import start_run
@@ -37,10 +39,8 @@ from asyncgen._stopped import (
     write_stopped_summary,
     write_text,
 )
-from asyncgen._watchdog import Watchdog
 from asyncgen._writer import LogWriter
 from asyncgen.result import TestResult
-from asyncgen.sut import QuerySampleLibrary, SystemUnderTest
 
 _log = get_logger("asyncgen")
 

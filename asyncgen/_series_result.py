@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 from asyncgen._config.effective import NS_PER_S
+from asyncgen._engine.series import UNSET, Series
 from asyncgen._perf_result import IntArray, PerformanceResult
-from asyncgen._series import UNSET, Series
 
 _NO_STAMP = np.iinfo(np.int64).min
 

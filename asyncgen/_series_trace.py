@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from asyncgen._series import UNSET
+from asyncgen._engine.series import UNSET
 
 if TYPE_CHECKING:
-    from asyncgen._series import Series
+    from asyncgen._engine.series import Series
 
 _ASYNC_PAIR = (
     '{"name":"%s","cat":"default","ph":"b","pid":%d,"id":%d,"ts":%.3f,"args":'

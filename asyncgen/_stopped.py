@@ -16,9 +16,9 @@ import anyio
 import attrs
 
 from asyncgen._config.enums import TestMode, TestScenario
+from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._errors import AsyncgenError, OutputError, RunError
 from asyncgen._log import get_logger
-from asyncgen._watchdog import LoopStalls
 from asyncgen._writer import LogWriter
 
 _log = get_logger("asyncgen")

@@ -30,11 +30,12 @@ from asyncgen._config.settings import LogSettings
 from asyncgen._errors import OutputError
 from asyncgen._fmt import mllog_value
 from asyncgen._log import get_logger
+from asyncgen._output.accuracy import accuracy_entries
 from asyncgen._series_trace import trace_text
 from asyncgen._summary_text import summary_footer
 
 if TYPE_CHECKING:
-    from asyncgen._series import Series
+    from asyncgen._engine.series import Series
 
 FLUSH_INTERVAL_S = 0.02
 FORMAT_CHUNK = 1000  # records formatted per loop turn, so formatting never stalls the loop
@@ -344,7 +345,7 @@ class LogWriter:
             return False
         self._accuracy_cursor = end
         entries = []
-        for entry in series.accuracy_entries(logged[start:end]):
+        for entry in accuracy_entries(series, logged[start:end]):
             entries.append((",\n{ " if self._accuracy_entries else "\n{ ") + entry + " }")
             self._accuracy_entries += 1
         self._append("accuracy", "".join(entries))

@@ -16,7 +16,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
-from asyncgen.sut import QuerySample, ResponseData
+from asyncgen._engine.sample import QuerySample
+from asyncgen._engine.sink import ResponseData
 
 Result = ResponseData | tuple[ResponseData, int]
 SampleFunction = Callable[[QuerySample], Awaitable[Result]]

@@ -11,9 +11,9 @@ import numpy as np
 import numpy.typing as npt
 
 from asyncgen._config.enums import TestMode, TestScenario
+from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._health import RunHealth
 from asyncgen._results import PerformanceSummary
-from asyncgen._watchdog import LoopStalls
 
 LAG_PERCENTILES = (0.50, 0.90, 0.99, 0.999)
 
@@ -84,7 +84,7 @@ class TestResult:
     failures: dict[str, int] = attrs.field(factory=dict)
     # whether the generator kept to its schedule (see asyncgen._health); None: not judged
     health: RunHealth | None = None
-    # event-loop stalls while queries were paced and drained (see asyncgen._watchdog)
+    # event-loop stalls while queries were paced and drained (see asyncgen._engine.watchdog)
     loop_stalls: LoopStalls | None = None
 
     @property

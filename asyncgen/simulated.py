@@ -18,7 +18,7 @@ from typing import Literal
 
 import attrs
 
-from asyncgen.sut import QuerySample
+from asyncgen._engine.sample import QuerySample
 
 Distribution = Literal["constant", "exponential", "lognormal", "uniform"]
 

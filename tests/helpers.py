@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from asyncgen._clock import FakeClock
+from asyncgen._engine.clock import FakeClock
 from asyncgen._plan.queries import QueryPlan
 from asyncgen._writer import LogWriter
 from asyncgen.settings import (

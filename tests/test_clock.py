@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 import uvloop
 
-from asyncgen import _clock
-from asyncgen._clock import (
+from asyncgen._engine import clock as _clock
+from asyncgen._engine.clock import (
     DEFAULT_MODE,
     DEFAULT_WAKE_AHEAD_NS,
     HRTIMER_WAKE_AHEAD_NS,

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from asyncgen._clock import FakeClock
-from asyncgen._series import Series
+from asyncgen._engine.clock import FakeClock
+from asyncgen._engine.series import Series
 from asyncgen._writer import LogWriter
 from asyncgen.function_sut import PRUNE_AT_LEAST, FunctionSUT
 from asyncgen.settings import LogOutputSettings, LogSettings
@@ -24,7 +24,8 @@ def _series(tmp_path: Path, n: int) -> tuple[Series, LogWriter]:
     series = Series(
         make_plan([0] * n),
         clock=FakeClock(0),
-        writer=writer,
+        events=writer,
+        keep_completion_order=writer.trace_enabled,
         log_all_responses=False,
         log_mask=np.zeros(n, dtype=bool),
         use_tokens=False,

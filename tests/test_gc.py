@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from asyncgen._gc import HOT_THRESHOLD0, quiet_gc
+from asyncgen._engine.gc import HOT_THRESHOLD0, quiet_gc
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import asyncgen
-from asyncgen._clock import FakeClock
+from asyncgen._engine.clock import FakeClock
 from asyncgen._health import LAG_GAPS, MIN_QUERIES, RunHealth, assess
 from asyncgen.sut import QuerySample
 from tests.helpers import ListQSL, read_detail

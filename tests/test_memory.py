@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from asyncgen._memory import release_free_memory
+from asyncgen._engine.memory import release_free_memory
 
 
 def _resident_kib() -> int:

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from asyncgen._clock import FakeClock
-from asyncgen._series import UNSET, Schedule, Series
+from asyncgen._engine.clock import FakeClock
+from asyncgen._engine.series import UNSET, Schedule, Series
 from asyncgen._writer import LogWriter
 from asyncgen.sut import QuerySampleResponse, first_token_complete, query_samples_complete
 from tests.helpers import make_plan, open_writer, read_detail
@@ -30,7 +30,8 @@ def _series(
     series = Series(
         make_plan(list(range(n))),
         clock=clock,
-        writer=writer,
+        events=writer,
+        keep_completion_order=writer.trace_enabled,
         log_all_responses=log_all,
         log_mask=np.zeros(n, dtype=bool),
         use_tokens=tokens,
@@ -101,7 +102,7 @@ async def test_completion_after_the_series_closed_is_reported(tmp_path: Path) ->
     series, writer, _ = _series(tmp_path)
     series.closed = True
     series.samples_for(1, 1)[0].complete(b"")
-    assert series.late_completions == 1
+    assert series.tally.late_completions == 1
     assert _errors(writer) == ["Completion after the end of its series. sample: 1"]
 
 
@@ -175,7 +176,8 @@ async def test_only_sampled_responses_are_kept_for_the_accuracy_log(tmp_path: Pa
     series = Series(
         make_plan([0, 1, 2, 3]),
         clock=clock,
-        writer=writer,
+        events=writer,
+        keep_completion_order=writer.trace_enabled,
         log_all_responses=False,
         log_mask=mask,
         use_tokens=False,
@@ -202,7 +204,8 @@ def _three_queries(tmp_path: Path, schedule: Schedule, clock: FakeClock) -> Seri
     series = Series(
         make_plan([0, 7, 9]),
         clock=clock,
-        writer=writer,
+        events=writer,
+        keep_completion_order=writer.trace_enabled,
         log_all_responses=False,
         log_mask=np.zeros(3, dtype=bool),
         use_tokens=False,

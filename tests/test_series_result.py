@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from asyncgen._clock import FakeClock
-from asyncgen._series import UNSET, Schedule, Series
+from asyncgen._engine.clock import FakeClock
+from asyncgen._engine.series import UNSET, Schedule, Series
 from asyncgen._series_result import max_completion_ns, performance_result, sorted_issue_lags
 from tests.helpers import make_plan, open_writer
 
@@ -23,7 +23,8 @@ def _issued_series(
     series = Series(
         make_plan([10 * q for q in range(queries)], samples_per_query=spq),
         clock=clock,
-        writer=writer,
+        events=writer,
+        keep_completion_order=writer.trace_enabled,
         log_all_responses=False,
         log_mask=np.zeros(queries * spq, dtype=bool),
         use_tokens=tokens,

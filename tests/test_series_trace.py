@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from asyncgen._clock import FakeClock
-from asyncgen._series import Schedule, Series
+from asyncgen._engine.clock import FakeClock
+from asyncgen._engine.series import Schedule, Series
 from asyncgen._series_trace import trace_text
 from tests.helpers import make_plan, open_writer
 
@@ -37,7 +37,8 @@ def _series(
     return Series(
         plan,
         clock=clock,
-        writer=writer,
+        events=writer,
+        keep_completion_order=writer.trace_enabled,
         log_all_responses=False,
         log_mask=np.zeros(n, dtype=bool),
         use_tokens=tokens,

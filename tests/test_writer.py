@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from asyncgen._clock import FakeClock
-from asyncgen._series import Series
+from asyncgen._engine.clock import FakeClock
+from asyncgen._engine.series import Series
 from asyncgen._writer import LogWriter
 from asyncgen.settings import LogOutputSettings, LogSettings
 from tests.helpers import make_plan
@@ -21,7 +21,8 @@ def _traced(tmp_path: Path, n: int) -> tuple[Series, LogWriter, FakeClock]:
     series = Series(
         make_plan(list(range(n))),
         clock=clock,
-        writer=writer,
+        events=writer,
+        keep_completion_order=writer.trace_enabled,
         log_all_responses=False,
         log_mask=np.zeros(n, dtype=bool),
         use_tokens=False,

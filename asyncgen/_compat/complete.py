@@ -15,10 +15,10 @@ import ctypes
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from asyncgen._clock import Clock
 from asyncgen._compat.records import QuerySampleResponse
-from asyncgen._completion import resolve_id
-from asyncgen._series import Series
+from asyncgen._engine.clock import Clock
+from asyncgen._engine.ids import resolve_id
+from asyncgen._engine.sink import CompletionSink
 
 ResponseCallback = Callable[[QuerySampleResponse], object]
 
@@ -32,7 +32,7 @@ class _BatchClock:
         self._clock: Clock | None = None
         self._now = 0
 
-    def now(self, series: Series) -> int:
+    def now(self, series: CompletionSink) -> int:
         if series.clock is not self._clock:
             self._clock = series.clock
             self._now = series.clock.now_ns()
@@ -47,11 +47,6 @@ def read_response_bytes(response: QuerySampleResponse) -> bytes:
     if address == 0:
         raise ValueError(f"response {response.id}: data is a null address with size {size}")
     return ctypes.string_at(address, size)
-
-
-def _logged(series: Series, s: int) -> bool:
-    """Whether sample ``s`` goes to the accuracy log; a bad number is left to the series."""
-    return 0 <= s < series.samples_issued and series.logs_response(s)
 
 
 class _CompletionLoop(Protocol):
@@ -82,7 +77,7 @@ def _completion_loop(first_token: bool) -> _CompletionLoop:
             series, s = target
             now = clock.now(series)
             data = b""
-            if (not first_token or series.use_tokens) and _logged(series, s):
+            if (not first_token or series.use_tokens) and series.logs_response(s):
                 try:
                     if response_cb is not None:
                         response_cb(response)

@@ -15,9 +15,9 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from asyncgen import sut as engine_sut
 from asyncgen._compat.fields import uint64
 from asyncgen._compat.records import QuerySample
+from asyncgen._engine import sample as engine_sut
 
 IssueCallback = Callable[[list[QuerySample]], object]
 FastIssueCallback = Callable[[list[int], list[int]], object]

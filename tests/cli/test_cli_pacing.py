@@ -6,7 +6,7 @@ import pytest
 
 from asyncgen._cli import _parser
 from asyncgen._cli_run import _clock
-from asyncgen._clock import kernel_timers_available
+from asyncgen._engine.clock import kernel_timers_available
 
 
 def _args(*argv: str) -> object:

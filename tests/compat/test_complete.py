@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import asyncgen.compat as lg
-from asyncgen._clock import FakeClock
-from asyncgen._series import Series
+from asyncgen._engine.clock import FakeClock
+from asyncgen._engine.series import Series
 from tests.helpers import make_plan, open_writer
 
 _BYTES = ctypes.create_string_buffer(b"abcd", 4)
@@ -26,7 +26,8 @@ def _series(
     series = Series(
         make_plan([0] * n),
         clock=clock,
-        writer=writer,
+        events=writer,
+        keep_completion_order=writer.trace_enabled,
         log_all_responses=log_all,
         log_mask=np.zeros(n, dtype=bool),
         use_tokens=tokens,

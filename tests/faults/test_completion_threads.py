@@ -133,8 +133,8 @@ async def test_completion_after_the_run_ended_is_reported(
     before = (tmp_path / "mlperf_log_detail.txt").read_text()
     with structlog.testing.capture_logs() as logs:
         sut.held[0].complete(b"too late")  # on the loop thread, after run_test returned
-    series = sut.held[0]._series
-    assert series.late_completions == 1
+    series = sut.held[0]._sink
+    assert series.tally.late_completions == 1
     assert any(e["event"] == "log entry after the run ended" for e in logs), logs
     assert (tmp_path / "mlperf_log_detail.txt").read_text() == before  # files stay whole
 
@@ -149,6 +149,6 @@ def test_completion_from_a_thread_after_the_loop_closed_is_counted(
     with structlog.testing.capture_logs() as logs:
         worker.start()
         worker.join()
-    assert sut.held[0]._series.late_completions == 1
+    assert sut.held[0]._sink.tally.late_completions == 1
     assert any(e["event"] == "log entry after the run ended" for e in logs), logs
     assert_consistent(tmp_path)

@@ -14,8 +14,8 @@ import pytest
 
 import asyncgen
 from asyncgen import TestScenario
+from asyncgen._engine.watchdog import STALL_THRESHOLD_NS
 from asyncgen._errors import RunError
-from asyncgen._watchdog import STALL_THRESHOLD_NS
 from asyncgen.sut import QuerySample
 from tests.faults._support import (
     ScriptedSUT,

@@ -21,8 +21,8 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from asyncgen._clock import FakeClock
-from asyncgen._series import Series
+from asyncgen._engine.clock import FakeClock
+from asyncgen._engine.series import Series
 from asyncgen._writer import LogWriter
 from asyncgen.settings import LogOutputSettings, LogSettings
 from asyncgen.sut import QuerySampleResponse, query_samples_complete
@@ -52,7 +52,8 @@ class Registry(RuleBasedStateMachine):
         return Series(
             make_plan(list(range(QUERIES))),
             clock=self.clock,
-            writer=self.writer,
+            events=self.writer,
+            keep_completion_order=self.writer.trace_enabled,
             log_all_responses=True,
             log_mask=np.zeros(QUERIES, dtype=bool),
             use_tokens=False,
@@ -111,7 +112,7 @@ class Registry(RuleBasedStateMachine):
     @invariant()
     def every_mistake_is_one_error(self) -> None:
         assert self.writer.errors == self.errors
-        assert self.series.late_completions == self.late
+        assert self.series.tally.late_completions == self.late
 
     def teardown(self) -> None:
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from asyncgen._failures import count_failure_kinds, failure_kind
+from asyncgen._engine.tally import RunTally, failure_kind
 from asyncgen.http import FAILURE_KINDS, FailureCounts
 
 
@@ -25,13 +25,11 @@ def test_the_kind_is_the_reason_prefix(reason: str, kind: str) -> None:
 
 
 def test_counts_are_sorted_by_kind() -> None:
-    reasons = ["timeout: a", "connect: b", "timeout: c", "RuntimeError()"]
-    assert list(count_failure_kinds(reasons).items()) == [
-        ("connect", 1),
-        ("other", 1),
-        ("timeout", 2),
-    ]
-    assert count_failure_kinds([]) == {}
+    tally = RunTally()
+    assert tally.failures() == {}
+    for reason in ["timeout: a", "connect: b", "timeout: c", "RuntimeError()"]:
+        tally.count_failure(reason)
+    assert list(tally.failures().items()) == [("connect", 1), ("other", 1), ("timeout", 2)]
 
 
 def test_failure_counts_add_up() -> None:

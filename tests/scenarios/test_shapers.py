@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from asyncgen._clock import Clock, FakeClock, MonotonicClock, kernel_timers_available
 from asyncgen._config.effective import effective_settings
+from asyncgen._engine.clock import Clock, FakeClock, MonotonicClock, kernel_timers_available
+from asyncgen._engine.series import Series
+from asyncgen._engine.shapers import SHAPERS, IssueOutcome, ShaperContext, closed_loop, server
 from asyncgen._run_series import SCHEDULES
-from asyncgen._series import Series
 from asyncgen._writer import LogWriter
-from asyncgen.scenarios import SHAPERS, IssueOutcome, ShaperContext, server, single_stream
 from asyncgen.settings import LogOutputSettings, LogSettings, TestScenario, TestSettings
 from asyncgen.sut import QuerySample
 from tests.helpers import RecordingSUT, complete_after, detail_values, make_plan
@@ -40,7 +40,8 @@ async def _run(
     series = Series(
         make_plan(offsets, samples_per_query=spq),
         clock=clock,
-        writer=writer,
+        events=writer,
+        keep_completion_order=writer.trace_enabled,
         log_all_responses=accuracy,
         log_mask=np.zeros(len(offsets) * spq, dtype=bool),
         use_tokens=False,
@@ -49,7 +50,7 @@ async def _run(
     )
     writer.follow(series)
     ctx = ShaperContext(
-        series=series, sut=sut, settings=eff, accuracy=accuracy, clock=clock, writer=writer
+        series=series, sut=sut, settings=eff, accuracy=accuracy, clock=clock, events=writer
     )
     outcome = await SHAPERS[settings.scenario](ctx)
     writer.close()
@@ -180,7 +181,7 @@ async def test_a_closed_loop_over_a_sut_that_answers_at_once_still_lets_the_loop
         answer(samples)
 
     sut = RecordingSUT(note_turns_and_answer)
-    n = 10 * single_stream.YIELD_EVERY
+    n = 10 * closed_loop.YIELD_EVERY
     task = asyncio.get_running_loop().create_task(ticker())
     await asyncio.sleep(0)  # the ticker's first turn
     settings = TestSettings(min_query_count=n, min_duration_ms=0)
@@ -189,9 +190,7 @@ async def test_a_closed_loop_over_a_sut_that_answers_at_once_still_lets_the_loop
     assert series.queries_issued == n
     assert seen_at_issue[-1] - seen_at_issue[0] == 9  # one turn every YIELD_EVERY queries
     # and none in between: the yields fall between a completion and the next issue
-    assert (
-        seen_at_issue[: single_stream.YIELD_EVERY] == [seen_at_issue[0]] * single_stream.YIELD_EVERY
-    )
+    assert seen_at_issue[: closed_loop.YIELD_EVERY] == [seen_at_issue[0]] * closed_loop.YIELD_EVERY
 
 
 @pytest.mark.asyncio

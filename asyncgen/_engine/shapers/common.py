@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import attrs
 
-from asyncgen._clock import Clock
 from asyncgen._config.effective import NS_PER_MS, EffectiveSettings
-from asyncgen._series import Series
-from asyncgen._writer import LogWriter
-from asyncgen.sut import SystemUnderTest
+from asyncgen._engine.clock import Clock
+from asyncgen._engine.events import EventLog
+from asyncgen._engine.protocols import SystemUnderTest
+from asyncgen._engine.series import Series
 
 
 @attrs.define(kw_only=True)
@@ -20,7 +20,7 @@ class ShaperContext:
     settings: EffectiveSettings
     accuracy: bool
     clock: Clock
-    writer: LogWriter
+    events: EventLog
 
 
 @attrs.frozen
@@ -45,7 +45,11 @@ async def issue(ctx: ShaperContext, first: int, last: int) -> int:
         samples = series.samples_for(first, last)
         now = ctx.clock.now_ns()
         series.mark_issued(first, last, now)
-    await ctx.sut.issue_query(samples)
+    try:
+        await ctx.sut.issue_query(samples)
+    except Exception:
+        series.note_failed_call(first, last)
+        raise
     return now
 
 
@@ -57,7 +61,7 @@ def ending_naturally(ctx: ShaperContext, now: int) -> bool:
         ctx.series.queries_issued >= eff.min_query_count
         and elapsed >= eff.target_duration_ms * NS_PER_MS
     ):
-        ctx.writer.detail(
+        ctx.events.detail(
             "generic_message", "Ending naturally: Minimum query count and test duration met."
         )
         return True
@@ -68,7 +72,7 @@ def max_limits_reached(ctx: ShaperContext, now: int) -> bool:
     """``max_query_count`` and ``max_duration_ms``, checked after every issue."""
     eff, series = ctx.settings, ctx.series
     if eff.max_query_count and series.queries_issued >= eff.max_query_count:
-        ctx.writer.error(
+        ctx.events.error(
             "error_runtime",
             "IssueQueryThread 0 Ending early: Max query count reached. "
             f"query_count {series.queries_issued}",
@@ -76,7 +80,7 @@ def max_limits_reached(ctx: ShaperContext, now: int) -> bool:
         return True
     elapsed = now - series.start_ns
     if eff.max_duration_ms and elapsed > eff.max_duration_ms * NS_PER_MS:
-        ctx.writer.error(
+        ctx.events.error(
             "error_runtime",
             f"IssueQueryThread 0 Ending early: Max test duration reached. duration_ns {elapsed}",
         )

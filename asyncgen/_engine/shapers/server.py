@@ -2,7 +2,7 @@
 
 The shaper waits for each arrival with ``clock.sleep_until`` — by default a loop timer until
 shortly before it, then polling the loop; or a kernel high-resolution timer and a short poll, or
-loop timers alone (the clock's pacing modes, see ``asyncgen._clock``) — and issues every arrival
+loop timers alone (the pacing modes of ``asyncgen._engine.clock``) — and issues every arrival
 already due when it wakes: one ``issue_query`` per query, or all of them in one call with
 ``server_coalesce_queries``. A late arrival is issued at once and keeps its scheduled time, so
 lateness counts against latency (no coordinated omission), and issue lag is recorded per query.
@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from asyncgen.scenarios._common import IssueOutcome, ShaperContext, issue, max_limits_reached
+from asyncgen._engine.shapers.common import IssueOutcome, ShaperContext, issue, max_limits_reached
 
 CHUNK = 4096  # plan entries turned into Python ints at a time: bounded memory, fast loops
 YIELD_EVERY = 16  # queries issued back to back, when behind schedule, between loop turns
@@ -51,7 +51,11 @@ async def _run_single(ctx: ShaperContext, start: int) -> None:
             await asyncio.sleep(0)  # behind schedule: one loop turn for completions
             in_a_row = 0
         in_a_row += 1
-        await issue_query(start_query(q, index, due))
+        try:  # free unless it raises (zero-cost exceptions): nothing per query on this path
+            await issue_query(start_query(q, index, due))
+        except Exception:
+            series.note_failed_call(q, q)
+            raise
         if checks and _should_stop(ctx, series.issued_at(q)):
             return
 
@@ -104,7 +108,7 @@ def _should_stop(ctx: ShaperContext, now: int) -> bool:
     if limit:
         outstanding = series.queries_issued - series.queries_completed
         if outstanding > limit:
-            ctx.writer.error(
+            ctx.events.error(
                 "error_runtime",
                 "IssueQueryThread 0 Ending early: Too many outstanding queries. "
                 f"issued {series.queries_issued} outstanding {outstanding}",

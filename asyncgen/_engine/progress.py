@@ -11,7 +11,7 @@ from collections.abc import Callable
 import attrs
 import numpy as np
 
-from asyncgen._series import UNSET, Series
+from asyncgen._engine.series import UNSET, Series
 
 RECENT = 2000  # samples and queries the recent percentiles cover
 

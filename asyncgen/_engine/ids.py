@@ -10,12 +10,9 @@ from __future__ import annotations
 import itertools
 import threading
 import weakref
-from typing import TYPE_CHECKING
 
+from asyncgen._engine.sink import CompletionSink
 from asyncgen._log import get_logger
-
-if TYPE_CHECKING:
-    from asyncgen._series import Series
 
 _SEQ_BITS = 40
 _SEQ_MASK = (1 << _SEQ_BITS) - 1
@@ -23,10 +20,10 @@ _SEQ_MASK = (1 << _SEQ_BITS) - 1
 _log = get_logger("asyncgen")
 _lock = threading.Lock()
 _tokens = itertools.count(1)
-_series: weakref.WeakValueDictionary[int, Series] = weakref.WeakValueDictionary()
+_series: weakref.WeakValueDictionary[int, CompletionSink] = weakref.WeakValueDictionary()
 
 
-def register(series: Series) -> int:
+def register(series: CompletionSink) -> int:
     """Give ``series`` a token; returns the id of its sample 0 (add ``seq`` for the others)."""
     with _lock:
         token = next(_tokens)
@@ -34,7 +31,7 @@ def register(series: Series) -> int:
     return (token << _SEQ_BITS) + 1
 
 
-def resolve_id(response_id: int) -> tuple[Series, int] | None:
+def resolve_id(response_id: int) -> tuple[CompletionSink, int] | None:
     """The series and local sample number an id belongs to; None (and a log event) if none."""
     token, seq = response_id >> _SEQ_BITS, (response_id & _SEQ_MASK) - 1
     series = _series.get(token)
@@ -50,7 +47,7 @@ def _report_unknown(response_id: int) -> None:
     with _lock:
         live = [series for series in _series.values() if not series.closed]
     if live:
-        live[-1].writer.error(
+        live[-1].events.error(
             "error_runtime", f"Completion for an unknown response id: {response_id}"
         )
     else:

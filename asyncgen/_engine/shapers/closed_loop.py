@@ -1,4 +1,8 @@
-"""SingleStream: one sample per query, each issued when the previous one has completed.
+"""SingleStream and MultiStream: each query is issued when the previous one has completed.
+
+MultiStream queries hold ``samples_per_query`` contiguous samples; what differs from
+SingleStream (windows of samples, per-query latency) is in the plan and the statistics, so the
+pacing is one closed loop.
 
 A SUT that answers inside ``issue_query`` never makes the loop wait, so on its own the closed
 loop would never give the event loop a turn: no log writing, progress, stall watchdog or
@@ -11,13 +15,18 @@ from __future__ import annotations
 
 import asyncio
 
-from asyncgen.scenarios._common import IssueOutcome, ShaperContext, closed_or_offline_stop, issue
+from asyncgen._engine.shapers.common import (
+    IssueOutcome,
+    ShaperContext,
+    closed_or_offline_stop,
+    issue,
+)
 
 YIELD_EVERY = 64  # queries answered without the loop waiting, between loop turns
 
 
 async def run_closed_loop(ctx: ShaperContext) -> IssueOutcome:
-    """Closed loop shared by SingleStream and MultiStream: latency counts from the issue."""
+    """The closed loop of SingleStream and MultiStream: latency counts from the issue."""
     series = ctx.series
     series.start_ns = ctx.clock.now_ns()
     answered_at_once = 0
@@ -33,7 +42,3 @@ async def run_closed_loop(ctx: ShaperContext) -> IssueOutcome:
         if closed_or_offline_stop(ctx, now):
             return IssueOutcome(ran_out=False)
     return IssueOutcome(ran_out=not ctx.accuracy)
-
-
-async def run_single_stream(ctx: ShaperContext) -> IssueOutcome:
-    return await run_closed_loop(ctx)

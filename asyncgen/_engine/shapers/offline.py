@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from asyncgen.scenarios._common import IssueOutcome, ShaperContext, closed_or_offline_stop, issue
+from asyncgen._engine.shapers.common import (
+    IssueOutcome,
+    ShaperContext,
+    closed_or_offline_stop,
+    issue,
+)
 
 
 async def run_offline(ctx: ShaperContext) -> IssueOutcome:

@@ -17,9 +17,12 @@ a longer one widens the column to eight. A closed loop schedules each query when
 it, so there the column holds the issue times themselves.
 
 The writer reads two growing columns: ``completion_order`` (every completed sample, for the
-trace, which ``asyncgen._series_trace`` formats from these columns once the series has ended)
-and ``logged`` (the samples whose response bytes wait for the accuracy log, formatted here by
-``accuracy_entries`` while the run goes on).
+trace, which ``asyncgen._output.trace`` formats from these columns once the series has ended)
+and ``logged`` (the samples whose response bytes wait for the accuracy log; the writer takes
+them with ``take_logged_response`` while the run goes on).
+
+A series is a ``CompletionSink``: its samples report to it, and the registry of response ids
+(``asyncgen._engine.ids``) holds it weakly. It reports errors to an ``EventLog``.
 """
 
 from __future__ import annotations
@@ -28,21 +31,19 @@ import asyncio
 import enum
 import threading
 from array import array
-from collections.abc import Iterator, Sequence
 from itertools import repeat
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from asyncgen._clock import Clock
-from asyncgen._completion import register
+from asyncgen._engine.clock import Clock
+from asyncgen._engine.events import EventLog
+from asyncgen._engine.ids import register
+from asyncgen._engine.sample import QuerySample
+from asyncgen._engine.sink import ResponseData
+from asyncgen._engine.tally import RunTally
 from asyncgen._plan.queries import QueryPlan
-from asyncgen.sut import QuerySample, ResponseData
-
-if TYPE_CHECKING:
-    # Only a type here: the writer imports the trace formatting, which imports this module.
-    from asyncgen._writer import LogWriter
 
 UNSET = -1
 _INT32_MAX = 2**31 - 1
@@ -66,18 +67,21 @@ class Series:
         plan: QueryPlan,
         *,
         clock: Clock,
-        writer: LogWriter,
+        events: EventLog,
         log_all_responses: bool,
         log_mask: np.ndarray,
         use_tokens: bool,
         needs_first_token: bool,
         server: bool = False,
         schedule: Schedule = Schedule.PLAN,
+        keep_completion_order: bool = False,
+        tally: RunTally | None = None,
     ) -> None:
         self.plan = plan
         self.clock = clock
         self.now_ns = clock.now_ns  # bound once: completions read it on every sample
-        self.writer = writer
+        self.events = events
+        self.tally = RunTally() if tally is None else tally
         self.spq = spq = plan.samples_per_query
         n_queries, n_samples = plan.query_count, plan.query_count * plan.samples_per_query
         self.start_ns = 0
@@ -96,7 +100,7 @@ class Series:
         # Sample numbers: 4 bytes each while they fit (a column as long as the series); only
         # the trace reads them, so without one they are not kept.
         self.completion_order = array("i" if n_samples <= _INT32_MAX else "q")
-        self.keeps_completion_order = writer.trace_enabled
+        self.keeps_completion_order = keep_completion_order
         self.logged = array("q")  # samples whose responses wait for the accuracy log
         self.failures: dict[int, str] = {}
         self._log_all = log_all_responses
@@ -109,11 +113,11 @@ class Series:
         self.samples_issued = 0
         self.queries_completed = 0
         self.samples_completed = 0
-        self.late_completions = 0
         self.closed = False
+        self.failed_call = range(0)  # the samples of the issue_query call that raised, if one did
         self._base_id = register(self)
         self._loop = asyncio.get_running_loop()
-        self._loop_thread = _get_ident()
+        self.loop_thread = _get_ident()
         self._query_waiter: tuple[int, asyncio.Future[None]] | None = None
         self._drain_waiter: asyncio.Future[None] | None = None
 
@@ -154,6 +158,11 @@ class Series:
         self.samples_issued += 1
         self._stamp(q, self.now_ns(), scheduled_ns)
         return samples
+
+    def note_failed_call(self, first_query: int, last_query: int) -> None:
+        """Record that the ``issue_query`` call of queries ``first_query..last_query`` raised:
+        its samples may never have reached the SUT, so the drain does not wait for them."""
+        self.failed_call = range(first_query * self.spq, (last_query + 1) * self.spq)
 
     def _stamp(self, q: int, now: int, scheduled_ns: int | None) -> None:
         if not self._stamps_lags:
@@ -230,17 +239,19 @@ class Series:
     def complete(
         self, s: int, data: ResponseData, n_tokens: int | None, now: int | None = None
     ) -> None:
+        """Record sample ``s`` complete at ``now`` (default: the clock's time), any thread."""
         if now is None:
             now = self.now_ns()
-        if _get_ident() == self._loop_thread:
-            self._record(s, now, data, n_tokens)
+        if _get_ident() == self.loop_thread:
+            self.record_completion(s, now, data, n_tokens)
         else:
-            self._from_thread(self._record, s, now, _copy(data), n_tokens)
+            self._from_thread(self.record_completion, s, now, _copy(data), n_tokens)
 
     def first_token(self, s: int, data: ResponseData, now: int | None = None) -> None:
+        """Record sample ``s``'s first token at ``now`` (default: the clock's time), any thread."""
         if now is None:
             now = self.now_ns()
-        if _get_ident() == self._loop_thread:
+        if _get_ident() == self.loop_thread:
             self._record_first_token(s, now, data)
         else:
             self._from_thread(self._record_first_token, s, now, _copy(data))
@@ -249,7 +260,7 @@ class Series:
         """Count sample ``s`` as answered but failed: it leaves the latency statistics."""
         if now is None:
             now = self.now_ns()
-        if _get_ident() == self._loop_thread:
+        if _get_ident() == self.loop_thread:
             self._record_failure(s, now, reason)
         else:
             self._from_thread(self._record_failure, s, now, reason)
@@ -258,11 +269,11 @@ class Series:
         try:
             self._loop.call_soon_threadsafe(record, *args)  # type: ignore[arg-type]
         except RuntimeError:  # the loop has closed: the run is long over
-            self.late_completions += 1
+            self.tally.late_completions += 1
             # the writer is closed too: this goes to the framework log, not nowhere
-            self.writer.error("error_runtime", "Completion after the end of the run.")
+            self.events.error("error_runtime", "Completion after the end of the run.")
 
-    def _record(self, s: int, now: int, data: ResponseData, n_tokens: int | None) -> None:
+    def record_completion(self, s: int, now: int, data: ResponseData, n_tokens: int | None) -> None:
         """Record a completion on the loop thread (the per-sample hot path: kept flat)."""
         completed = self.completed_ns
         if not 0 <= s < self.samples_issued or completed[s] != UNSET or self.closed:
@@ -292,7 +303,8 @@ class Series:
             self._reject(s)
             return
         self.failures[s] = reason
-        self.writer.error(
+        self.tally.count_failure(reason)
+        self.events.error(
             "error_runtime",
             f"Sample failed. seq_id: {self.plan.first_sample_id + s} reason: {reason}",
         )
@@ -302,14 +314,14 @@ class Series:
     def _reject(self, s: int) -> None:
         """A completion that cannot be recorded: say why in the detail log."""
         if not 0 <= s < self.samples_issued:
-            self.writer.error(
+            self.events.error(
                 "error_runtime", f"Completion for a sample that was never issued. sample: {s}"
             )
         elif self.completed_ns[s] != UNSET:
-            self.writer.error("error_runtime", "Attempted to complete a sample twice.")
+            self.events.error("error_runtime", "Attempted to complete a sample twice.")
         else:
-            self.late_completions += 1
-            self.writer.error(
+            self.tally.late_completions += 1
+            self.events.error(
                 "error_runtime", f"Completion after the end of its series. sample: {s}"
             )
 
@@ -336,7 +348,7 @@ class Series:
             _resolve(waiter[1])
 
     def _record_tokens(self, s: int, now: int, n_tokens: int | None) -> None:
-        error = self.writer.error
+        error = self.events.error
         if self.needs_first_token and self.first_token_ns[s] == UNSET:
             error(
                 "error_runtime",
@@ -361,33 +373,57 @@ class Series:
 
     def _record_first_token(self, s: int, now: int, data: ResponseData) -> None:
         if not 0 <= s < self.samples_issued:
-            self.writer.error(
+            self.events.error(
                 "error_runtime", f"First token for a sample that was never issued. sample: {s}"
             )
             return
         if self.completed_ns[s] != UNSET:
-            self.writer.error(
+            self.events.error(
                 "error_runtime", "Attempted to record token latency after sample was completed"
             )
             return
         if not self.use_tokens:
             return
         if self.first_token_ns[s] != UNSET:
-            self.writer.error("error_runtime", "Attempted to complete a sample twice.")
+            self.events.error("error_runtime", "Attempted to complete a sample twice.")
             return
         self.first_token_ns[s] = now
         if self.logs_response(s):
             self._token_data[s] = _copy(data)
 
     def logs_response(self, s: int) -> bool:
-        """Whether sample ``s``'s response goes to the accuracy log (any thread may ask)."""
+        """Whether sample ``s``'s response goes to the accuracy log (any thread may ask;
+        False for a sample that was never issued)."""
+        if not 0 <= s < self.samples_issued:
+            return False
         return self._log_all or (self._log_mask is not None and bool(self._log_mask[s]))
+
+    def take_logged_response(self, s: int) -> tuple[bytes, bytes] | None:
+        """The response and first-token bytes kept for the accuracy log of logged sample
+        ``s``, handed over once (None if they were taken already)."""
+        data = self._response_data.pop(s, None)
+        if data is None:
+            return None
+        return data, self._token_data.pop(s, b"")
 
     # -- waiting (loop thread) -------------------------------------------------------------
 
     def query_done(self, q: int) -> bool:
         """Whether every sample of query ``q`` has completed."""
         return self.done_ns[q] != UNSET
+
+    @property
+    def awaited_query(self) -> int | None:
+        """The query a closed loop is waiting on (``wait_query``), if any."""
+        waiter = self._query_waiter
+        return None if waiter is None else waiter[0]
+
+    def fail_wait(self, error: BaseException) -> None:
+        """End the closed loop's wait on ``awaited_query`` by raising ``error`` in it (the
+        run's watchdog does, once the wait has lasted the drain deadline)."""
+        waiter = self._query_waiter
+        if waiter is not None and not waiter[1].done():
+            waiter[1].set_exception(error)
 
     async def wait_query(self, q: int) -> None:
         """Wait until every sample of query ``q`` has completed."""
@@ -414,29 +450,6 @@ class Series:
         """Local numbers of issued samples that never completed."""
         done = np.frombuffer(self.completed_ns, dtype=np.int64)[: self.samples_issued]
         return np.flatnonzero(done == UNSET).tolist()
-
-    # -- records for the writer --------------------------------------------------------------
-
-    def accuracy_entries(self, batch: Sequence[int]) -> Iterator[str]:
-        """Accuracy-log entries (without braces) for the logged samples among ``batch``."""
-        first_id, indices = self.plan.first_sample_id, self.plan.sample_indices
-        with_token_data = self.use_tokens and self.needs_first_token
-        for s in batch:
-            data = self._response_data.pop(s, None)
-            if data is None:
-                continue
-            entry = (
-                f'"seq_id" : {first_id + s}, "qsl_idx" : {int(indices[s])}, '
-                f'"data" : "{data.hex().upper()}"'
-            )
-            if with_token_data:
-                token = self._token_data.pop(s, b"")
-                entry += (
-                    f', "token_data" : "{token.hex().upper()}", "token_count" : {self.n_tokens[s]}'
-                )
-            elif self.use_tokens:
-                entry += f', "token_count" : {self.n_tokens[s]}'
-            yield entry
 
 
 def _copy(data: ResponseData) -> bytes:

@@ -16,13 +16,12 @@ Doing it here costs the closed loop nothing per query (no timer per wait).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 import attrs
 
-if TYPE_CHECKING:
-    from asyncgen._series import Series
+from asyncgen._engine.series import Series
 
 STALL_THRESHOLD_NS = 250_000_000  # a loop blocked this long is the SUT's doing, not jitter
 TICK_S = 0.01
@@ -96,13 +95,12 @@ class Watchdog:
 
     def _check_wait(self, now: int) -> None:
         series, limit = self.series, self.wait_limit_ns
-        waiter = None if series is None else series._query_waiter
-        if waiter is None or limit is None or not self.active:
+        query = None if series is None else series.awaited_query
+        if series is None or query is None or limit is None or not self.active:
             self._waiting = None
             return
-        query, future = waiter
         if self._waiting is None or self._waiting[0] != query:
             self._waiting = (query, now)
-        elif now - self._waiting[1] >= limit and not future.done():
-            future.set_exception(QueryWaitExpired(query))
+        elif now - self._waiting[1] >= limit:
+            series.fail_wait(QueryWaitExpired(query))
             self._waiting = None

@@ -14,10 +14,10 @@ import anyio
 import attrs
 
 from asyncgen._config.effective import NS_PER_MS
-from asyncgen._series import Series
-from asyncgen._watchdog import QueryWaitExpired
-from asyncgen._writer import LogWriter
-from asyncgen.scenarios import SHAPERS, ShaperContext
+from asyncgen._engine.events import EventLog
+from asyncgen._engine.series import Series
+from asyncgen._engine.shapers import SHAPERS, ShaperContext
+from asyncgen._engine.watchdog import QueryWaitExpired
 
 _NAMED_AT_MOST = 50  # samples listed by name in one error entry; the rest are counted
 
@@ -34,7 +34,7 @@ class Drain:
     """Waits for a series' outstanding samples until the drain deadline and names the ones
     that never came, in the detail log and in ``missing``."""
 
-    writer: LogWriter
+    events: EventLog
     timeout_ms: int
     missing: list[tuple[int, int]]  # the run's (seq_id, qsl_idx) of samples never completed
 
@@ -52,7 +52,7 @@ class Drain:
     async def after_failure(self, series: Series, exc: Exception, *, skip: range) -> None:
         """Stop issuing; wait (polling: a failure path) until every sample in flight but those
         in ``skip`` has completed or the drain deadline passed, and name the missing ones."""
-        self.writer.error(
+        self.events.error(
             "error_runtime",
             f"Stopped issuing: the SUT raised {exc!r}; draining the samples in flight",
         )
@@ -74,7 +74,7 @@ class Drain:
         shown = ", ".join(f"{seq}:{idx}" for seq, idx in listed[:_NAMED_AT_MOST])
         extra = len(listed) - _NAMED_AT_MOST
         more = f" (and {extra} more)" if extra > 0 else ""
-        self.writer.error(
+        self.events.error(
             "error_runtime",
             f"{why} with {len(listed)} samples never completed (seq_id:qsl_idx) {shown}{more}",
         )
@@ -86,16 +86,16 @@ async def pace_and_drain(ctx: ShaperContext, drain: Drain) -> list[int]:
     issuing stops, what is in flight is drained within the deadline, and the error goes on; a
     closed loop whose query never completed stops issuing and the run ends INVALID with the
     sample named."""
-    series, writer = ctx.series, ctx.writer
+    series, events = ctx.series, ctx.events
     expired = False
     try:
         outcome = await SHAPERS[ctx.settings.scenario](ctx)
     except QueryWaitExpired as exc:
-        writer.error("error_runtime", f"Closed loop stopped: {exc}; no further queries were issued")
+        events.error("error_runtime", f"Closed loop stopped: {exc}; no further queries were issued")
         expired = True
     except Exception as exc:
         # the samples of the call that raised may never have reached the SUT
-        await drain.after_failure(series, exc, skip=last_call_samples(series))
+        await drain.after_failure(series, exc, skip=series.failed_call)
         raise
     try:
         await ctx.sut.flush_queries()
@@ -105,17 +105,5 @@ async def pace_and_drain(ctx: ShaperContext, drain: Drain) -> list[int]:
     if expired:  # its wait already lasted the drain deadline
         return await drain.wait(series, timeout_s=0.0)
     if outcome.ran_out and not ctx.accuracy:
-        writer.error("error_runtime", _RAN_OUT_MESSAGE)
+        events.error("error_runtime", _RAN_OUT_MESSAGE)
     return await drain.wait(series)
-
-
-def last_call_samples(series: Series) -> range:
-    """The samples of the last ``issue_query`` call: the trailing queries stamped at the
-    same issue time (one call stamps all its queries with one reading of the clock)."""
-    n = series.queries_issued
-    if n == 0:
-        return range(0)
-    last, first = series.issued_at(n - 1), n - 1
-    while first > 0 and series.issued_at(first - 1) == last:
-        first -= 1
-    return range(first * series.spq, n * series.spq)

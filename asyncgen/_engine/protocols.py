@@ -1,0 +1,94 @@
+"""The two protocols a user implements: the system under test and the sample library.
+
+Both are structural (``typing.Protocol``): any object with these members works, no base class
+is needed. ``isinstance(obj, SystemUnderTest)`` checks the members exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+from asyncgen._engine.sample import QuerySample
+
+
+@runtime_checkable
+class SystemUnderTest(Protocol):
+    """What asyncgen drives: it receives queries and completes their samples.
+
+    Every method runs on the event loop of the run and must not block it: a blocking call
+    delays every arrival and every completion (the run's watchdog reports it as a loop stall).
+    """
+
+    @property
+    def name(self) -> str:
+        """The SUT's name, read once when the run starts, for the logs (``sut_name``)."""
+        ...
+
+    async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+        """Accept one query: a sequence of samples, one in SingleStream and Server (unless
+        queries are coalesced), several in MultiStream, all of them in Offline.
+
+        Return as soon as the query is accepted, not when it is answered: the open loop
+        (Server) awaits this call before it issues the next arrival, so time spent here is
+        issue lag. Complete each sample later, or at once, inside this call, with
+        ``sample.complete(data)`` (``sample.first_token(data)`` first in token-latency mode,
+        ``sample.fail(reason)`` for a sample that cannot be answered); completion is
+        synchronous and safe from any thread, so samples may also be completed from worker
+        threads. The samples may be kept until they are completed, but not reused afterwards.
+
+        Raising stops the run: nothing more is issued, the samples in flight are given the
+        drain deadline (``TestSettings.drain_timeout_ms``) to complete, the log files are
+        written, and ``run_test`` raises ``RunError`` with this exception as its cause.
+        """
+        ...
+
+    async def flush_queries(self) -> None:
+        """Issue whatever is still held: called once after the last query of each series.
+
+        A SUT that batches samples should send its partial batch now; one that does not
+        may return at once. After it returns, asyncgen waits for the outstanding samples
+        until the drain deadline; samples that never complete are named in the detail log
+        and make the run INVALID. Raising stops the run as in ``issue_query``.
+        """
+        ...
+
+
+@runtime_checkable
+class QuerySampleLibrary(Protocol):
+    """Where samples come from: their counts, and loading them before they are issued.
+
+    Loading and unloading are untimed: a series starts pacing only once ``load_samples``
+    has returned. Raising from either method stops the run as ``issue_query`` does.
+    """
+
+    @property
+    def name(self) -> str:
+        """The library's name, for the logs (``qsl_name``)."""
+        ...
+
+    @property
+    def total_sample_count(self) -> int:
+        """How many samples exist (indices ``0 .. total_sample_count - 1``); accuracy mode
+        issues each of them once."""
+        ...
+
+    @property
+    def performance_sample_count(self) -> int:
+        """How many samples fit in memory at once: the size of each loaded set, from which
+        performance mode draws its queries (``performance_sample_count_override`` wins)."""
+        ...
+
+    async def load_samples(self, indices: Sequence[int]) -> None:
+        """Load these QSL indices (one loaded set) before a series issues them.
+
+        Called before each series: once in performance mode, once per set in accuracy mode.
+        The queries that follow read only these indices (in MultiStream a set is padded
+        with a repeat of its first indices, so an index may appear twice).
+        """
+        ...
+
+    async def unload_samples(self, indices: Sequence[int]) -> None:
+        """Release the samples loaded by the matching ``load_samples`` call: called once the
+        series that used them has drained."""
+        ...

@@ -10,8 +10,8 @@ from rich.text import Text
 
 from asyncgen._config.enums import TestScenario
 from asyncgen._engine.watchdog import LoopStalls
+from asyncgen._metrics.verdict import PerformanceSummary
 from asyncgen._progress_view import fmt_ms
-from asyncgen._results import PerformanceSummary
 from asyncgen.result import TestResult
 
 Row = tuple[str, str]

@@ -12,9 +12,9 @@ import numpy as np
 
 from asyncgen._config.effective import EffectiveSettings
 from asyncgen._config.enums import TestScenario
+from asyncgen._metrics.measurements import performance_result
+from asyncgen._metrics.verdict import perf_constraints_met
 from asyncgen._plan.loadable import LoadableSet, loadable_sets
-from asyncgen._results import perf_constraints_met
-from asyncgen._series_result import performance_result
 
 if TYPE_CHECKING:
     from asyncgen._run_series import _Run, _SeriesOutcome

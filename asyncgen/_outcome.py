@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from asyncgen._config.enums import TestMode
-from asyncgen._results import PerformanceSummary
+from asyncgen._metrics.verdict import PerformanceSummary
 from asyncgen._writer import LogWriter
 from asyncgen.result import IssueLag, TestResult
 

@@ -23,23 +23,19 @@ from asyncgen._engine.shapers import SCHEDULES, ShaperContext
 from asyncgen._engine.tally import RunTally
 from asyncgen._engine.watchdog import Watchdog
 from asyncgen._find_peak import FindPeak
-from asyncgen._health import RunHealth, series_health
-from asyncgen._plan.loadable import LoadableSet, loadable_sets
-from asyncgen._plan.queries import generate_queries
-from asyncgen._plan.sequence import SequenceGen
-from asyncgen._provenance import power_timestamp
-from asyncgen._results import (
-    PerformanceSummary,
-    detail_result_entries,
-    summarize,
-    summary_lines,
-)
-from asyncgen._series_result import (
+from asyncgen._metrics.health import RunHealth, series_health
+from asyncgen._metrics.measurements import (
     max_completion_ns,
     performance_result,
     sample_latencies,
     sorted_issue_lags,
 )
+from asyncgen._metrics.verdict import PerformanceSummary, summarize
+from asyncgen._plan.loadable import LoadableSet, loadable_sets
+from asyncgen._plan.queries import generate_queries
+from asyncgen._plan.sequence import SequenceGen
+from asyncgen._provenance import power_timestamp
+from asyncgen._summary_text import detail_result_entries, summary_lines
 from asyncgen._writer import LogWriter
 
 CONTENTION_KEYS = (

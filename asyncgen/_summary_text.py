@@ -7,15 +7,11 @@ streamed in C++ default format (``_fmt.cpp_double``) where it streams them direc
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from asyncgen._config.effective import EffectiveSettings
 from asyncgen._config.enums import TestScenario
 from asyncgen._fmt import cpp_double, fixed, summary_value
-from asyncgen._statistics import PERCENTILES, LatencyStats
-
-if TYPE_CHECKING:
-    from asyncgen._results import PerformanceSummary
+from asyncgen._metrics.statistics import PERCENTILES, LatencyStats
+from asyncgen._metrics.verdict import PerformanceSummary
 
 _RULE = "================================================"
 _CONCAT_WARNING = (

@@ -12,47 +12,9 @@ import numpy.typing as npt
 
 from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._engine.watchdog import LoopStalls
-from asyncgen._health import RunHealth
-from asyncgen._results import PerformanceSummary
-
-LAG_PERCENTILES = (0.50, 0.90, 0.99, 0.999)
-
-
-@attrs.frozen(kw_only=True)
-class IssueLag:
-    """How late the generator issued queries (issued - scheduled), in nanoseconds."""
-
-    count: int
-    mean_ns: float
-    max_ns: int
-    percentiles_ns: dict[float, int]
-
-    @classmethod
-    def from_lags(cls, lags: npt.NDArray[np.int64]) -> IssueLag:
-        return cls.from_sorted(np.sort(lags))
-
-    @classmethod
-    def from_sorted(cls, ordered: npt.NDArray[np.int64]) -> IssueLag:
-        """From lags already sorted (a million-query run need not sort them twice)."""
-        if ordered.size == 0:
-            return cls(
-                count=0, mean_ns=0.0, max_ns=0, percentiles_ns={p: 0 for p in LAG_PERCENTILES}
-            )
-        n = ordered.size
-        return cls(
-            count=int(n),
-            mean_ns=float(ordered.mean()),
-            max_ns=int(ordered[-1]),
-            percentiles_ns={p: int(ordered[min(n - 1, int(n * p))]) for p in LAG_PERCENTILES},
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "count": self.count,
-            "mean_ns": self.mean_ns,
-            "max_ns": self.max_ns,
-            "percentiles_ns": {f"{p * 100:g}": v for p, v in self.percentiles_ns.items()},
-        }
+from asyncgen._metrics.health import RunHealth
+from asyncgen._metrics.issue_lag import IssueLag
+from asyncgen._metrics.verdict import PerformanceSummary
 
 
 @attrs.frozen(kw_only=True)
@@ -80,9 +42,9 @@ class TestResult:
     accuracy_entries: int
     peak_qps: float | None
     files: dict[str, Path]
-    # failed samples per kind, from reasons "kind: detail" (see asyncgen._failures)
+    # failed samples per kind, from reasons "kind: detail" (see asyncgen._metrics.failures)
     failures: dict[str, int] = attrs.field(factory=dict)
-    # whether the generator kept to its schedule (see asyncgen._health); None: not judged
+    # whether the generator kept to its schedule (see asyncgen._metrics.health); None: not judged
     health: RunHealth | None = None
     # event-loop stalls while queries were paced and drained (see asyncgen._engine.watchdog)
     loop_stalls: LoopStalls | None = None
@@ -126,3 +88,6 @@ def _jsonable(value: object) -> object:
     if isinstance(value, np.ndarray):
         return value.tolist()
     return str(value)
+
+
+__all__ = ["IssueLag", "TestResult"]

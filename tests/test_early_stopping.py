@@ -1,4 +1,4 @@
-"""Early stopping (asyncgen._early_stopping): the reference's binomial test, bit for bit.
+"""Early stopping (asyncgen._metrics.early_stopping): the reference's binomial test, bit for bit.
 
 Numbers marked "reference" were printed by the real LoadGen 6.0.17 in the captured logs
 (shared/reference/loadgen-logs) and are quoted in loadgen-semantics.md §10.3.
@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from asyncgen import _early_stopping as es
+from asyncgen._metrics import early_stopping as es
 
 I64 = np.int64
 

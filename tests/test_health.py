@@ -10,7 +10,7 @@ import pytest
 
 import asyncgen
 from asyncgen._engine.clock import FakeClock
-from asyncgen._health import LAG_GAPS, MIN_QUERIES, RunHealth, assess
+from asyncgen._metrics.health import LAG_GAPS, MIN_QUERIES, RunHealth, assess
 from asyncgen.sut import QuerySample
 from tests.helpers import ListQSL, read_detail
 

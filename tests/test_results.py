@@ -1,4 +1,4 @@
-"""Statistics, validity, texts and rendering of a performance series (asyncgen._results).
+"""Statistics, validity, texts and rendering of a performance series (asyncgen._metrics.verdict).
 
 Unit tests pin each rule on small hand-made inputs; the golden tests at the end rebuild the
 measurements of every captured reference run and compare our summary file and detail-log
@@ -17,19 +17,13 @@ import attrs
 import numpy as np
 import pytest
 
-from asyncgen import _early_stopping as es
 from asyncgen._config.effective import EffectiveSettings, effective_settings
 from asyncgen._fmt import fixed, mllog_value
-from asyncgen._perf_result import PerformanceResult
-from asyncgen._results import (
-    detail_result_entries,
-    min_duration_met,
-    perf_constraints_met,
-    summarize,
-    summary_footer,
-    summary_lines,
-)
-from asyncgen._statistics import PERCENTILES, cpp_mean, latency_stats, percentile_index
+from asyncgen._metrics import early_stopping as es
+from asyncgen._metrics.measurements import PerformanceResult
+from asyncgen._metrics.statistics import PERCENTILES, cpp_mean, latency_stats, percentile_index
+from asyncgen._metrics.verdict import min_duration_met, perf_constraints_met, summarize
+from asyncgen._summary_text import detail_result_entries, summary_footer, summary_lines
 from asyncgen.settings import TestMode, TestScenario, TestSettings
 
 I64 = np.int64

@@ -10,7 +10,7 @@ import pytest
 
 from asyncgen._engine.clock import FakeClock
 from asyncgen._engine.series import UNSET, Schedule, Series
-from asyncgen._series_result import max_completion_ns, performance_result, sorted_issue_lags
+from asyncgen._metrics.measurements import max_completion_ns, performance_result, sorted_issue_lags
 from tests.helpers import make_plan, open_writer
 
 

@@ -17,19 +17,18 @@ they are always healthy by this measure.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from asyncgen._engine.series import Series
+
 BEHIND_RATE = 0.99  # achieved / scheduled below this is a backlog
 LAG_GAPS = 10  # lateness measured in mean inter-arrival times
 MIN_P99_LAG_NS = 1_000_000  # below a millisecond, lateness is never called a burst
 MIN_QUERIES = 1000
-
-if TYPE_CHECKING:
-    from asyncgen._engine.series import Series
 
 
 @attrs.frozen(kw_only=True)

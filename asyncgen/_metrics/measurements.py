@@ -1,4 +1,8 @@
-"""Turn a finished series' timestamps into the reference's ``PerformanceResult``.
+"""What one issue series measured: the reference's ``PerformanceResult``, read off a Series.
+
+``PerformanceResult`` is the input of statistics, validity and the summary; its fields mirror
+the reference's. Arrays are NumPy ``int64`` in nanoseconds; times are seconds from the series
+start, as the reference computes them.
 
 The series' columns are read through zero-copy views; each result array is one fresh array,
 computed in place (a million-sample run would otherwise hold several full-size temporaries at
@@ -10,12 +14,38 @@ from __future__ import annotations
 from array import array
 from typing import Any
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
 from asyncgen._config.effective import NS_PER_S
 from asyncgen._engine.series import UNSET, Series
-from asyncgen._perf_result import IntArray, PerformanceResult
+
+IntArray = npt.NDArray[np.int64]
+
+
+def _empty() -> IntArray:
+    return np.zeros(0, dtype=np.int64)
+
+
+@attrs.frozen(kw_only=True)
+class PerformanceResult:
+    """Latencies and end times of one performance series."""
+
+    # One latency per recorded sample (completion - scheduled), in sample sequence order.
+    sample_latencies: IntArray
+    # MultiStream only: one latency per issued query (last sample done - scheduled).
+    query_latencies: IntArray = attrs.field(factory=_empty)
+    queries_issued: int
+    max_latency_s: float  # largest sample latency, seconds
+    final_query_scheduled_s: float  # the last issued query's scheduled offset
+    final_query_issued_s: float  # the last issued query's issue time
+    final_query_all_samples_done_s: float  # when the last issued query's last sample completed
+    # Token mode (use_token_latencies): per sample, in sample sequence order.
+    first_token_latencies: IntArray = attrs.field(factory=_empty)
+    time_per_output_token: IntArray = attrs.field(factory=_empty)
+    tokens_per_sample: IntArray = attrs.field(factory=_empty)
+
 
 _NO_STAMP = np.iinfo(np.int64).min
 

@@ -2,8 +2,8 @@
 ``PerformanceSummary`` (``results.cc``) as pure functions of the effective settings and the
 measurements.
 
-Statistics and rates come from ``asyncgen._statistics``; the summary-file and detail-log
-renderers from ``asyncgen._summary_text`` (re-exported here).
+Statistics and rates come from ``asyncgen._metrics.statistics``; the summary file and the
+detail log's results are rendered from a ``PerformanceSummary`` by ``asyncgen._output``.
 """
 
 from __future__ import annotations
@@ -12,22 +12,11 @@ from collections.abc import Mapping
 
 import attrs
 
-from asyncgen import _early_stopping as es
 from asyncgen._config.effective import EffectiveSettings
 from asyncgen._config.enums import TestMode, TestScenario
-from asyncgen._perf_result import IntArray, PerformanceResult
-from asyncgen._statistics import LatencyStats, Measured, Rates, compute_rates, measure
-from asyncgen._summary_text import detail_result_entries, summary_footer, summary_lines
-
-__all__ = [
-    "PerformanceSummary",
-    "detail_result_entries",
-    "min_duration_met",
-    "perf_constraints_met",
-    "summarize",
-    "summary_footer",
-    "summary_lines",
-]
+from asyncgen._metrics import early_stopping as es
+from asyncgen._metrics.measurements import IntArray, PerformanceResult
+from asyncgen._metrics.statistics import LatencyStats, Measured, Rates, compute_rates, measure
 
 EARLY_EXIT_RECOMMENDATION = (
     "The test exited early, before enough queries were issued.\n"

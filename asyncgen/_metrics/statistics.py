@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from asyncgen._config.effective import NS_PER_S, EffectiveSettings
 from asyncgen._config.enums import TestScenario
-from asyncgen._perf_result import IntArray, PerformanceResult
+from asyncgen._metrics.measurements import IntArray, PerformanceResult
 
 PERCENTILES = (0.50, 0.90, 0.95, 0.97, 0.99, 0.999)
 

@@ -6,7 +6,7 @@ with live progress and a result table (see ``asyncgen._cli_run`` and docs/cli.md
 package and prints the summary; its options change the load and the simulated service time.
 ``asyncgen report`` turns run folders into an HTML report with figures, or compares runs
 (``asyncgen.report``; needs the ``report`` extra).
-``asyncgen verify OUTDIR`` cross-checks a run's log files (see ``asyncgen._verify``).
+``asyncgen verify OUTDIR`` cross-checks a run's log files (see ``asyncgen._output.verify``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from asyncgen._cli_report_command import add_report_command, run_report
 from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._config.settings import LogOutputSettings, LogSettings, TestSettings
 from asyncgen._errors import AsyncgenError
+from asyncgen._output.verify import verify
 from asyncgen._runner import run
-from asyncgen._verify import verify
 from asyncgen.simulated import ServiceTime, SimulatedQSL, SimulatedSUT
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from asyncgen._config.enums import TestMode
 from asyncgen._metrics.verdict import PerformanceSummary
-from asyncgen._writer import LogWriter
+from asyncgen._output.writer import LogWriter
 from asyncgen.result import IssueLag, TestResult
 
 if TYPE_CHECKING:

@@ -31,12 +31,12 @@ from asyncgen._metrics.measurements import (
     sorted_issue_lags,
 )
 from asyncgen._metrics.verdict import PerformanceSummary, summarize
+from asyncgen._output.provenance import power_timestamp
+from asyncgen._output.summary_text import detail_result_entries, summary_lines
+from asyncgen._output.writer import LogWriter
 from asyncgen._plan.loadable import LoadableSet, loadable_sets
 from asyncgen._plan.queries import generate_queries
 from asyncgen._plan.sequence import SequenceGen
-from asyncgen._provenance import power_timestamp
-from asyncgen._summary_text import detail_result_entries, summary_lines
-from asyncgen._writer import LogWriter
 
 CONTENTION_KEYS = (
     "logger_swap_request_slots_retry_count",

@@ -19,11 +19,11 @@ from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._engine.watchdog import Watchdog
 from asyncgen._errors import SettingsError
 from asyncgen._log import get_logger
-from asyncgen._provenance import version_entries
+from asyncgen._output.provenance import version_entries
+from asyncgen._output.settings_entries import effective_entries, requested_entries
+from asyncgen._output.writer import LogWriter
 from asyncgen._run_series import _Run
-from asyncgen._settings_log import effective_entries, requested_entries
 from asyncgen._version import __version__
-from asyncgen._writer import LogWriter
 
 _log = get_logger("asyncgen")
 

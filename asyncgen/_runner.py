@@ -29,7 +29,8 @@ from asyncgen._engine.watchdog import Watchdog
 from asyncgen._errors import OutputError
 from asyncgen._log import get_logger
 from asyncgen._outcome import build_result
-from asyncgen._provenance import test_datetime
+from asyncgen._output.provenance import test_datetime
+from asyncgen._output.writer import LogWriter
 from asyncgen._run_series import _Run
 from asyncgen._run_start import start_run
 from asyncgen._stopped import (
@@ -39,7 +40,6 @@ from asyncgen._stopped import (
     write_stopped_summary,
     write_text,
 )
-from asyncgen._writer import LogWriter
 from asyncgen.result import TestResult
 
 _log = get_logger("asyncgen")

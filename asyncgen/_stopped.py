@@ -19,7 +19,7 @@ from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._errors import AsyncgenError, OutputError, RunError
 from asyncgen._log import get_logger
-from asyncgen._writer import LogWriter
+from asyncgen._output.writer import LogWriter
 
 _log = get_logger("asyncgen")
 _RULE = "================================================"

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncgen
-from asyncgen._verify import verify
+from asyncgen._output.verify import verify
 from asyncgen.sut import QuerySample, QuerySampleResponse, query_samples_complete
 
 KINDS = ("never", "twice", "unknown_id", "token_after", "fail", "thread")

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from asyncgen._engine.clock import FakeClock
+from asyncgen._output.writer import LogWriter
 from asyncgen._plan.queries import QueryPlan
-from asyncgen._writer import LogWriter
 from asyncgen.settings import (
     LogOutputSettings,
     LogSettings,

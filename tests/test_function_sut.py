@@ -11,7 +11,7 @@ import pytest
 
 from asyncgen._engine.clock import FakeClock
 from asyncgen._engine.series import Series
-from asyncgen._writer import LogWriter
+from asyncgen._output.writer import LogWriter
 from asyncgen.function_sut import PRUNE_AT_LEAST, FunctionSUT
 from asyncgen.settings import LogOutputSettings, LogSettings
 from asyncgen.sut import QuerySample

@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 
 from asyncgen._config.effective import EffectiveSettings, effective_settings
-from asyncgen._fmt import fixed, mllog_value
 from asyncgen._metrics import early_stopping as es
 from asyncgen._metrics.measurements import PerformanceResult
 from asyncgen._metrics.statistics import PERCENTILES, cpp_mean, latency_stats, percentile_index
 from asyncgen._metrics.verdict import min_duration_met, perf_constraints_met, summarize
-from asyncgen._summary_text import detail_result_entries, summary_footer, summary_lines
+from asyncgen._output.fmt import fixed, mllog_value
+from asyncgen._output.summary_text import detail_result_entries, summary_footer, summary_lines
 from asyncgen.settings import TestMode, TestScenario, TestSettings
 
 I64 = np.int64

@@ -11,7 +11,7 @@ import pytest
 
 from asyncgen._engine.clock import FakeClock
 from asyncgen._engine.series import UNSET, Schedule, Series
-from asyncgen._writer import LogWriter
+from asyncgen._output.writer import LogWriter
 from asyncgen.sut import QuerySampleResponse, first_token_complete, query_samples_complete
 from tests.helpers import make_plan, open_writer, read_detail
 

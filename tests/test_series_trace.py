@@ -10,7 +10,7 @@ import pytest
 
 from asyncgen._engine.clock import FakeClock
 from asyncgen._engine.series import Schedule, Series
-from asyncgen._series_trace import trace_text
+from asyncgen._output.trace import trace_text
 from tests.helpers import make_plan, open_writer
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from asyncgen._engine.clock import FakeClock
 from asyncgen._engine.series import Series
-from asyncgen._writer import LogWriter
+from asyncgen._output.writer import LogWriter
 from asyncgen.settings import LogOutputSettings, LogSettings
 from tests.helpers import make_plan
 

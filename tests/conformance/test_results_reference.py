@@ -31,10 +31,10 @@ import numpy as np
 import pytest
 
 from asyncgen._config.effective import EffectiveSettings, effective_settings
-from asyncgen._fmt import mllog_value
 from asyncgen._metrics.measurements import PerformanceResult
 from asyncgen._metrics.verdict import summarize
-from asyncgen._summary_text import detail_result_entries, summary_footer, summary_lines
+from asyncgen._output.fmt import mllog_value
+from asyncgen._output.summary_text import detail_result_entries, summary_footer, summary_lines
 from asyncgen.settings import TestScenario, TestSettings
 
 pytestmark = [

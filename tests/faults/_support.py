@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from asyncgen import TestMode, TestScenario, TestSettings
-from asyncgen._verify import verify
+from asyncgen._output.verify import verify
 from asyncgen.sut import QuerySample
 from tests.helpers import log_to, read_detail, short_settings
 

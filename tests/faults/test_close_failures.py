@@ -12,8 +12,9 @@ from typing import IO, Any
 import pytest
 
 import asyncgen
-from asyncgen import OutputError, TestMode, TestScenario, _writer
-from asyncgen._writer import LogWriter
+from asyncgen import OutputError, TestMode, TestScenario
+from asyncgen._output import writer as _writer
+from asyncgen._output.writer import LogWriter
 from asyncgen.settings import LogOutputSettings, LogSettings
 from tests.faults._support import FillsUp, ScriptedSUT, echo, fast_settings, log_to, summary_text
 from tests.helpers import ListQSL

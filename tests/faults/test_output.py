@@ -11,8 +11,9 @@ from typing import IO
 import pytest
 
 import asyncgen
-from asyncgen import TestScenario, _writer
-from asyncgen._verify import verify
+from asyncgen import TestScenario
+from asyncgen._output import writer as _writer
+from asyncgen._output.verify import verify
 from tests.faults._support import (
     FillsUp,
     ScriptedSUT,

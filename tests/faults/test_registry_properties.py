@@ -23,7 +23,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from asyncgen._engine.clock import FakeClock
 from asyncgen._engine.series import Series
-from asyncgen._writer import LogWriter
+from asyncgen._output.writer import LogWriter
 from asyncgen.settings import LogOutputSettings, LogSettings
 from asyncgen.sut import QuerySampleResponse, query_samples_complete
 from tests.helpers import make_plan

@@ -12,7 +12,7 @@ import pytest
 import asyncgen
 from asyncgen import TestMode, TestScenario
 from asyncgen.__main__ import main
-from asyncgen._verify import verify
+from asyncgen._output.verify import verify
 from tests.faults._support import ScriptedSUT, echo, fast_settings, log_to
 from tests.helpers import ListQSL
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from asyncgen._config.effective import EffectiveSettings
 from asyncgen._config.enums import TestScenario
-from asyncgen._fmt import cpp_double, fixed, summary_value
 from asyncgen._metrics.statistics import PERCENTILES, LatencyStats
 from asyncgen._metrics.verdict import PerformanceSummary
+from asyncgen._output.fmt import cpp_double, fixed, summary_value
 
 _RULE = "================================================"
 _CONCAT_WARNING = (

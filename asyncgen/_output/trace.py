@@ -24,15 +24,12 @@ numpy gathers and subtracts whole columns and turns them into Python lists at on
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-from asyncgen._engine.series import UNSET
-
-if TYPE_CHECKING:
-    from asyncgen._engine.series import Series
+from asyncgen._engine.series import UNSET, Series
 
 _ASYNC_PAIR = (
     '{"name":"%s","cat":"default","ph":"b","pid":%d,"id":%d,"ts":%.3f,"args":'

@@ -20,22 +20,20 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO
 
 import anyio
 import anyio.lowlevel
 import anyio.to_thread
 
 from asyncgen._config.settings import LogSettings
+from asyncgen._engine.series import Series
 from asyncgen._errors import OutputError
-from asyncgen._fmt import mllog_value
 from asyncgen._log import get_logger
 from asyncgen._output.accuracy import accuracy_entries
-from asyncgen._series_trace import trace_text
-from asyncgen._summary_text import summary_footer
-
-if TYPE_CHECKING:
-    from asyncgen._engine.series import Series
+from asyncgen._output.fmt import mllog_value
+from asyncgen._output.summary_text import summary_footer
+from asyncgen._output.trace import trace_text
 
 FLUSH_INTERVAL_S = 0.02
 FORMAT_CHUNK = 1000  # records formatted per loop turn, so formatting never stalls the loop

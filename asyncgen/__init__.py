@@ -5,7 +5,7 @@ from asyncgen._engine.progress import Progress
 from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._errors import AsyncgenError, ConfigError, OutputError, RunError, SettingsError
 from asyncgen._metrics.health import RunHealth
-from asyncgen._runner import run, run_test
+from asyncgen._run.runner import run, run_test
 from asyncgen._version import __version__
 from asyncgen.function_sut import FunctionSUT
 from asyncgen.result import IssueLag, TestResult

@@ -21,7 +21,7 @@ from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._config.settings import LogOutputSettings, LogSettings, TestSettings
 from asyncgen._errors import AsyncgenError
 from asyncgen._output.verify import verify
-from asyncgen._runner import run
+from asyncgen._run.runner import run
 from asyncgen.simulated import ServiceTime, SimulatedQSL, SimulatedSUT
 
 

@@ -12,7 +12,7 @@ from asyncgen._config.enums import TestScenario
 from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._metrics.verdict import PerformanceSummary
 from asyncgen._progress_view import fmt_ms
-from asyncgen.result import TestResult
+from asyncgen._run.result import TestResult
 
 Row = tuple[str, str]
 

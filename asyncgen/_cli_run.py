@@ -41,8 +41,8 @@ from asyncgen._engine.clock import (
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._errors import AsyncgenError
 from asyncgen._progress_view import ProgressView, ViewKind
-from asyncgen._runner import _uvloop_factory, run_test
-from asyncgen.result import TestResult
+from asyncgen._run.result import TestResult
+from asyncgen._run.runner import run_test, uvloop_factory
 
 EXIT_VALID, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
 LIVE_INTERVAL_S = 0.25
@@ -434,7 +434,7 @@ async def _enter(stack: AsyncExitStack, obj: _T) -> _T:
 
 def _run_on_loop(session: Awaitable[_T]) -> _T:
     """Run ``session`` on a fresh uvloop loop; SIGINT/SIGTERM end it as ``InterruptedRunError``."""
-    with asyncio.Runner(loop_factory=_uvloop_factory()) as runner:
+    with asyncio.Runner(loop_factory=uvloop_factory()) as runner:
         return runner.run(_interruptible(session))
 
 

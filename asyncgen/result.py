@@ -1,93 +1,21 @@
-"""What a run returns: the verdict, its reasons and every statistic, without parsing a file."""
+"""What a run returns: the verdict, its reasons and every statistic, without parsing a file.
 
-from __future__ import annotations
+:class:`TestResult` is what ``run_test`` returns; the other classes are the types of its fields.
+"""
 
-import json
-from pathlib import Path
-from typing import Any
-
-import attrs
-import numpy as np
-import numpy.typing as npt
-
-from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._metrics.health import RunHealth
 from asyncgen._metrics.issue_lag import IssueLag
+from asyncgen._metrics.statistics import LatencyStats, Rates
 from asyncgen._metrics.verdict import PerformanceSummary
+from asyncgen._run.result import TestResult
 
-
-@attrs.frozen(kw_only=True)
-class TestResult:
-    """The outcome of ``run_test``.
-
-    ``valid`` is the reference's VALID/INVALID verdict, made stricter in one way: a run whose
-    samples did not all complete within the drain deadline is INVALID. ``summary`` holds the
-    performance statistics (``None`` for AccuracyOnly, which has no performance result).
-    """
-
-    __test__ = False
-
-    scenario: TestScenario
-    mode: TestMode
-    valid: bool
-    reasons: tuple[str, ...]
-    summary: PerformanceSummary | None
-    latencies_ns: npt.NDArray[np.int64]
-    issue_lag: IssueLag
-    errors: int
-    warnings: int
-    missing_samples: tuple[tuple[int, int], ...]  # (seq_id, qsl_idx) never completed
-    late_completions: int
-    accuracy_entries: int
-    peak_qps: float | None
-    files: dict[str, Path]
-    # failed samples per kind, from reasons "kind: detail" (see asyncgen._metrics.failures)
-    failures: dict[str, int] = attrs.field(factory=dict)
-    # whether the generator kept to its schedule (see asyncgen._metrics.health); None: not judged
-    health: RunHealth | None = None
-    # event-loop stalls while queries were paced and drained (see asyncgen._engine.watchdog)
-    loop_stalls: LoopStalls | None = None
-
-    @property
-    def latencies(self) -> npt.NDArray[np.int64]:
-        """Per-sample latencies of the performance run, ns, in sample order."""
-        return self.latencies_ns
-
-    def to_dict(self) -> dict[str, Any]:
-        summary = None if self.summary is None else self.summary.to_dict()
-        return {
-            "scenario": self.scenario.name,
-            "mode": self.mode.name,
-            "valid": self.valid,
-            "result": "VALID" if self.valid else "INVALID",
-            "reasons": list(self.reasons),
-            "summary": summary,
-            "issue_lag": self.issue_lag.to_dict(),
-            "errors": self.errors,
-            "warnings": self.warnings,
-            "missing_samples": [{"seq_id": s, "qsl_idx": i} for s, i in self.missing_samples],
-            "late_completions": self.late_completions,
-            "accuracy_entries": self.accuracy_entries,
-            "peak_qps": self.peak_qps,
-            "failures": dict(self.failures),
-            "health": None if self.health is None else self.health.to_dict(),
-            "loop_stalls": None if self.loop_stalls is None else self.loop_stalls.to_dict(),
-            "files": {kind: str(path) for kind, path in self.files.items()},
-        }
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, default=_jsonable)
-
-
-def _jsonable(value: object) -> object:
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
-
-
-__all__ = ["IssueLag", "TestResult"]
+__all__ = [
+    "IssueLag",
+    "LatencyStats",
+    "LoopStalls",
+    "PerformanceSummary",
+    "Rates",
+    "RunHealth",
+    "TestResult",
+]

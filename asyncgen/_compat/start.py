@@ -26,8 +26,8 @@ from asyncgen._compat.settings import (
     to_engine_settings,
 )
 from asyncgen._config.validate import validate_settings
-from asyncgen._runner import _uvloop_factory, run_test
-from asyncgen.result import TestResult
+from asyncgen._run.result import TestResult
+from asyncgen._run.runner import run_test, uvloop_factory
 
 
 def start_test(
@@ -69,7 +69,7 @@ def run_blocking(make: Callable[[], Coroutine[Any, Any, TestResult]]) -> TestRes
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        with asyncio.Runner(loop_factory=_uvloop_factory()) as runner:
+        with asyncio.Runner(loop_factory=uvloop_factory()) as runner:
             return runner.run(make())
     outcome: list[TestResult] = []
     failure: list[BaseException] = []

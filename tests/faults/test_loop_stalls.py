@@ -188,7 +188,7 @@ def test_a_failing_stall_report_does_not_hide_why_the_run_stopped(
     def broken(run: object) -> None:
         raise RuntimeError("stall report broke")
 
-    monkeypatch.setattr("asyncgen._runner._report_stalls", broken)
+    monkeypatch.setattr("asyncgen._run.runner._report_stalls", broken)
 
     def hook(call: int) -> None:
         if call == 5:

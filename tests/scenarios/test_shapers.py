@@ -14,9 +14,15 @@ import pytest
 from asyncgen._config.effective import effective_settings
 from asyncgen._engine.clock import Clock, FakeClock, MonotonicClock, kernel_timers_available
 from asyncgen._engine.series import Series
-from asyncgen._engine.shapers import SHAPERS, IssueOutcome, ShaperContext, closed_loop, server
+from asyncgen._engine.shapers import (
+    SCHEDULES,
+    SHAPERS,
+    IssueOutcome,
+    ShaperContext,
+    closed_loop,
+    server,
+)
 from asyncgen._output.writer import LogWriter
-from asyncgen._run_series import SCHEDULES
 from asyncgen.settings import LogOutputSettings, LogSettings, TestScenario, TestSettings
 from asyncgen.sut import QuerySample
 from tests.helpers import RecordingSUT, complete_after, detail_values, make_plan

@@ -1,7 +1,9 @@
-"""``_Run``: one test's modes and series, and what they accumulate for the ``TestResult``.
+"""``RunSession``: one ``run_test`` call's SUT, QSL, writer and series, and what they yield.
 
-Each series loads its samples, generates its queries, paces them with the scenario's shaper,
-flushes, drains with a deadline (``asyncgen._engine.drain``), and logs its results.
+The modes (``asyncgen._run.modes``, ``asyncgen._run.find_peak``) drive a session: each series
+loads its samples, generates its queries, paces them with the scenario's shaper, flushes,
+drains with a deadline (``asyncgen._engine.drain``), and logs its results. What the series
+yield for the ``TestResult`` accumulates in ``RunState`` and ``RunTally``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from asyncgen._engine.series import Series
 from asyncgen._engine.shapers import SCHEDULES, ShaperContext
 from asyncgen._engine.tally import RunTally
 from asyncgen._engine.watchdog import Watchdog
-from asyncgen._find_peak import FindPeak
 from asyncgen._metrics.health import RunHealth, series_health
 from asyncgen._metrics.measurements import (
     max_completion_ns,
@@ -49,29 +50,31 @@ CONTENTION_KEYS = (
 
 
 @attrs.define
-class _SeriesOutcome:
+class SeriesOutcome:
+    """One finished series: what never completed, and its issue lags, sorted."""
+
     series: Series
     missing: list[int]
-    sorted_lags: np.ndarray  # its issue lags, sorted: shared by the health check and IssueLag
+    sorted_lags: np.ndarray  # shared by the health check and IssueLag
 
 
 @attrs.define
-class _RunState:
-    """What the mode functions accumulate for the final ``TestResult``."""
+class RunState:
+    """What the modes accumulate for the final ``TestResult``."""
 
     summary: PerformanceSummary | None = None
     latencies: np.ndarray = attrs.field(factory=lambda: np.zeros(0, dtype=np.int64))
     lags: list[np.ndarray] = attrs.field(factory=list)  # each series' lags, sorted
     missing: list[tuple[int, int]] = attrs.field(factory=list)
     late: list[Series] = attrs.field(factory=list)
-    accuracy_entries: int = 0
     peak_qps: float | None = None
     invalid_reasons: list[str] = attrs.field(factory=list)
     health: RunHealth | None = None
 
 
-class _Run:
-    """One ``run_test`` call: holds the SUT, QSL, writer and the shared sequence ids."""
+class RunSession:
+    """One ``run_test`` call: holds the SUT, QSL, writer and the shared sequence ids, and runs
+    its series one at a time."""
 
     def __init__(
         self,
@@ -85,7 +88,7 @@ class _Run:
     ) -> None:
         self.sut, self.qsl, self.eff, self.writer, self.clock = sut, qsl, eff, writer, clock
         self.seq = SequenceGen()
-        self.state = _RunState()
+        self.state = RunState()
         self.tally = RunTally()  # late completions and failures, across the run's series
         self.drain = Drain(writer, eff.requested.drain_timeout_ms, self.state.missing)
         self.watchdog = watchdog or Watchdog()
@@ -95,45 +98,28 @@ class _Run:
         self.current: Series | None = None  # the series being paced, for progress reports
         self.phase = "starting"
 
-    # -- modes -----------------------------------------------------------------------------
+    # -- samples -----------------------------------------------------------------------------
 
-    async def performance(self) -> None:
-        self.writer.detail("generic_message", "Starting performance mode")
-        eff = self.eff
-        loaded = loadable_sets(eff, self.qsl.total_sample_count, eff.performance_sample_count)[0]
-        await self._load(loaded)
-        wall_start = time.time_ns()
-        if eff.print_timestamps:
-            print(
-                f"Loadgen :: Perf mode start. system_clock Timestamp = {wall_start // 10**9}",
-                flush=True,
-            )
-        outcome = await self.series(eff, loaded, accuracy=False)
-        if eff.print_timestamps:
-            _print_stop_timestamps(wall_start)
-        self._report(eff, outcome)
-        await self.qsl.unload_samples(loaded.indices)
+    def loadable_sets(self, eff: EffectiveSettings, *, accuracy: bool) -> list[LoadableSet]:
+        """The sets an accuracy pass loads in turn; a performance pass uses the first."""
+        count = eff.accuracy_sample_count if accuracy else eff.performance_sample_count
+        return loadable_sets(eff, self.qsl.total_sample_count, count)
 
-    async def accuracy(self) -> None:
-        self.writer.detail("generic_message", "Starting accuracy mode")
-        eff = self.eff
-        for loaded in loadable_sets(eff, self.qsl.total_sample_count, eff.accuracy_sample_count):
-            await self._load(loaded)
-            await self.series(eff, loaded, accuracy=True)
-            await self.qsl.unload_samples(loaded.indices)
-
-    async def find_peak(self) -> None:
-        await FindPeak(self).run()
-
-    # -- one series ------------------------------------------------------------------------
-
-    async def _load(self, loaded: LoadableSet) -> None:
+    async def load(self, loaded: LoadableSet) -> None:
+        """Log the set and have the QSL load it."""
         self.writer.detail("loaded_qsl_set", list(loaded.indices))
         await self.qsl.load_samples(loaded.indices)
 
-    async def series(
+    async def unload(self, loaded: LoadableSet) -> None:
+        """Have the QSL unload the set."""
+        await self.qsl.unload_samples(loaded.indices)
+
+    # -- one series --------------------------------------------------------------------------
+
+    async def run_series(
         self, eff: EffectiveSettings, loaded: LoadableSet, *, accuracy: bool
-    ) -> _SeriesOutcome:
+    ) -> SeriesOutcome:
+        """Generate, pace, flush and drain one series of the loaded set; log its timing."""
         writer = self.writer
         plan = generate_queries(eff, loaded, accuracy=accuracy, seq=self.seq)
         release_free_memory()  # the plan's temporaries, before the run's columns
@@ -160,22 +146,7 @@ class _Run:
         writer.follow(series)
         self.current, self.phase = series, _phase(eff, accuracy)
         wall_start = time.time_ns()
-        ctx = ShaperContext(
-            series=series,
-            sut=self.sut,
-            settings=eff,
-            accuracy=accuracy,
-            clock=self.clock,
-            events=writer,
-        )
-        watchdog = self.watchdog
-        watchdog.series, watchdog.active = series, True
-        try:
-            with quiet_gc():  # the hot window: pacing, flush and drain (see asyncgen._engine.gc)
-                missing = await pace_and_drain(ctx, self.drain)
-        finally:
-            watchdog.series, watchdog.active = None, False
-            series.closed = True
+        missing = await self._pace(series, eff, accuracy)
         # the reference's logger counters; asyncgen has no contention
         writer.details((key, 0) for key in CONTENTION_KEYS)
         active_ns = max_completion_ns(series) - series.start_ns
@@ -189,10 +160,30 @@ class _Run:
         release_free_memory()  # before the statistics' arrays
         self.state.lags.append(lags)
         self.state.late.append(series)
-        return _SeriesOutcome(series, missing, lags)
+        return SeriesOutcome(series, missing, lags)
 
-    def _report(self, eff: EffectiveSettings, outcome: _SeriesOutcome) -> None:
-        """Summary and detail results of a performance series."""
+    async def _pace(self, series: Series, eff: EffectiveSettings, accuracy: bool) -> list[int]:
+        """The hot window: the shaper, flush and drain, watched by the watchdog."""
+        ctx = ShaperContext(
+            series=series,
+            sut=self.sut,
+            settings=eff,
+            accuracy=accuracy,
+            clock=self.clock,
+            events=self.writer,
+        )
+        watchdog = self.watchdog
+        watchdog.series, watchdog.active = series, True
+        try:
+            with quiet_gc():  # see asyncgen._engine.gc
+                return await pace_and_drain(ctx, self.drain)
+        finally:
+            watchdog.series, watchdog.active = None, False
+            series.closed = True
+
+    def report(self, eff: EffectiveSettings, outcome: SeriesOutcome) -> None:
+        """Summarise a performance series: the summary file, the detail log's results, and
+        the figures the ``TestResult`` reports."""
         pr = performance_result(outcome.series)
         # The statistics read the latencies sorted: sorting this copy in place and putting
         # the sample order back afterwards saves a second full-size array at the run's peak.
@@ -212,6 +203,17 @@ class _Run:
         for message in self.state.health.warnings if self.state.health else ():
             self.writer.warning(message)
 
+    def name_in_flight(self) -> None:
+        """Name the samples of the current series that never completed (the run stopped)."""
+        series = self.current
+        if series is None:
+            return
+        series.closed = True  # later completions are counted as late, not recorded
+        known = {seq for seq, _ in self.state.missing}
+        first = series.plan.first_sample_id
+        in_flight = [s for s in series.missing_samples() if first + s not in known]
+        self.drain.name_missing(series, in_flight, why="The run stopped")
+
 
 def _phase(eff: EffectiveSettings, accuracy: bool) -> str:
     if accuracy:
@@ -219,13 +221,3 @@ def _phase(eff: EffectiveSettings, accuracy: bool) -> str:
     if eff.mode is TestMode.FindPeakPerformance:
         return f"find-peak probe at {eff.target_qps:g} QPS"
     return "performance"
-
-
-def _print_stop_timestamps(wall_start: int) -> None:
-    """The reference's stdout lines at the end of a performance series (its typo included)."""
-    wall_stop = time.time_ns()
-    duration_ms = (wall_stop - wall_start) // NS_PER_MS
-    print(f"Loadgen :: Perf mode stop. systme_clock Timestamp = {wall_stop // 10**9}", flush=True)
-    print(f"Loadgen :: PerfClock Perf duration = {duration_ms}ms", flush=True)
-    print(f"Loadgen :: system_clock Perf duration = {duration_ms}ms", flush=True)
-    print("Loadgen :: PerfClock/system_clock ratio = 1.0000", flush=True)

@@ -1,11 +1,11 @@
 """``run_test``: one task tree that loads, paces, drains, measures and writes a whole test.
 
 The flow follows the reference's ``StartTest``: open the logs, log the version and the run's
-identity, apply audit.config, derive the effective settings (``asyncgen._run_start``), then run
-the mode's series (``asyncgen._run_series``) — each series loads its samples, generates its
-queries, paces them with the scenario's shaper, flushes, drains with a deadline
-(``asyncgen._engine.drain``), and logs its results. A run that fails, is cancelled or is
-interrupted still writes complete files saying why.
+identity, apply audit.config, derive the effective settings (``asyncgen._run.start``), then run
+the mode's series on a ``RunSession`` (``asyncgen._run.modes``) — each series loads its
+samples, generates its queries, paces them with the scenario's shaper, flushes, drains with a
+deadline (``asyncgen._engine.drain``), and logs its results. A run that fails, is cancelled or
+is interrupted still writes complete files saying why.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import anyio
 import attrs
 
-from asyncgen._config.enums import TestMode, TestScenario
+from asyncgen._config.enums import TestScenario
 from asyncgen._config.settings import LogSettings, TestSettings
 from asyncgen._config.validate import validate_settings
 from asyncgen._engine.clock import Clock, MonotonicClock
@@ -28,19 +28,19 @@ from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._engine.watchdog import Watchdog
 from asyncgen._errors import OutputError
 from asyncgen._log import get_logger
-from asyncgen._outcome import build_result
 from asyncgen._output.provenance import test_datetime
 from asyncgen._output.writer import LogWriter
-from asyncgen._run_series import _Run
-from asyncgen._run_start import start_run
-from asyncgen._stopped import (
+from asyncgen._run.modes import run_mode
+from asyncgen._run.result import TestResult, build_result
+from asyncgen._run.session import RunSession
+from asyncgen._run.start import start_run
+from asyncgen._run.stopped import (
     StoppedRun,
     stop_error,
     write_stopped_results,
     write_stopped_summary,
     write_text,
 )
-from asyncgen.result import TestResult
 
 _log = get_logger("asyncgen")
 
@@ -82,7 +82,7 @@ async def run_test(
         mode=settings.mode.name,
         outdir=log_settings.log_output.outdir,
     )
-    run: _Run | None = None
+    run: RunSession | None = None
     watchdog = Watchdog()
     stopped: BaseException | None = None
     try:
@@ -101,12 +101,13 @@ async def run_test(
                 audit_config=audit_config,
                 watchdog=watchdog,
             )
-            await _dispatch(run)
+            await run_mode(run)
             _report_stalls(run)
             tg.cancel_scope.cancel()
     except BaseException as caught:  # failed, cancelled or interrupted: the files say why
         stopped = stop_error(caught, writer)
-        _name_in_flight(run)
+        if run is not None:
+            run.name_in_flight()
         try:
             _report_stalls(run)
         except Exception as error:  # the stall warning must not replace why the run stopped
@@ -137,7 +138,7 @@ def _close(writer: LogWriter, stopped: BaseException | None) -> None:
 
 
 async def _report_progress(
-    current_run: Callable[[], _Run | None],
+    current_run: Callable[[], RunSession | None],
     callback: ProgressCallback,
     interval_s: float,
     clock: Clock,
@@ -161,33 +162,21 @@ async def _report_progress(
         )
 
 
-def _name_in_flight(run: _Run | None) -> None:
-    """Name the samples of the current series that never completed (the run was stopped)."""
-    series = None if run is None else run.current
-    if run is None or series is None:
-        return
-    series.closed = True  # later completions are counted as late, not recorded
-    known = {seq for seq, _ in run.state.missing}
-    first = series.plan.first_sample_id
-    in_flight = [s for s in series.missing_samples() if first + s not in known]
-    run.drain.name_missing(series, in_flight, why="The run stopped")
-
-
-def _stopped_run(run: _Run | None, settings: TestSettings) -> StoppedRun:
+def _stopped_run(run: RunSession | None, settings: TestSettings) -> StoppedRun:
     """What the files of a run that did not finish report about it."""
     if run is None:
         return StoppedRun(settings.scenario, settings.mode, "unknown", [])
     return StoppedRun(run.eff.scenario, run.eff.mode, _sut_name(run), run.state.missing)
 
 
-def _sut_name(run: _Run) -> str:
+def _sut_name(run: RunSession) -> str:
     try:
         return run.sut.name
     except Exception:  # a SUT whose name raises must not hide why the run stopped
         return "unknown"
 
 
-def _report_stalls(run: _Run | None) -> None:
+def _report_stalls(run: RunSession | None) -> None:
     """A warning in the detail log if the event loop stalled while queries were paced (a run
     that stopped before it started has no series, so no stalls)."""
     if run is None:
@@ -195,19 +184,6 @@ def _report_stalls(run: _Run | None) -> None:
     stalls = run.watchdog.stalls()
     if stalls.count:
         run.writer.warning(stalls.warning())
-
-
-async def _dispatch(run: _Run) -> None:
-    match run.eff.mode:
-        case TestMode.SubmissionRun:
-            await run.accuracy()
-            await run.performance()
-        case TestMode.AccuracyOnly:
-            await run.accuracy()
-        case TestMode.PerformanceOnly:
-            await run.performance()
-        case TestMode.FindPeakPerformance:
-            await run.find_peak()
 
 
 def run(
@@ -224,7 +200,7 @@ def run(
 
     ``options`` are ``run_test``'s other keywords (``clock``, ``progress``, ...).
     """
-    loop_factory = _uvloop_factory() if use_uvloop else None
+    loop_factory = uvloop_factory() if use_uvloop else None
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         return runner.run(
             run_test(
@@ -233,7 +209,8 @@ def run(
         )
 
 
-def _uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+def uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """A new-event-loop function for ``asyncio.Runner``: uvloop's, or None where it is missing."""
     try:
         import uvloop  # noqa: PLC0415 - optional: uvloop does not build everywhere
     except ImportError:  # pragma: no cover

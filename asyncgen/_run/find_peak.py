@@ -6,37 +6,35 @@ percentile, or TTFT/TPOT) decides a probe, and the lower bound's run is the one 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from asyncgen._config.effective import EffectiveSettings
 from asyncgen._config.enums import TestScenario
 from asyncgen._metrics.measurements import performance_result
 from asyncgen._metrics.verdict import perf_constraints_met
-from asyncgen._plan.loadable import LoadableSet, loadable_sets
-
-if TYPE_CHECKING:
-    from asyncgen._run_series import _Run, _SeriesOutcome
+from asyncgen._plan.loadable import LoadableSet
+from asyncgen._run.session import RunSession, SeriesOutcome
 
 
 class FindPeak:
     """The reference's FindPeakPerformance: widen the Server QPS, then binary-search it."""
 
-    def __init__(self, run: _Run) -> None:
-        self.run_ = run
+    def __init__(self, session: RunSession) -> None:
+        self.session = session
 
     async def probe(
         self, eff: EffectiveSettings, loaded: LoadableSet
-    ) -> tuple[bool, _SeriesOutcome, str]:
-        outcome = await self.run_.series(eff, loaded, accuracy=False)
+    ) -> tuple[bool, SeriesOutcome, str]:
+        """Run one series at ``eff``'s QPS: whether it met the constraints, and why not."""
+        outcome = await self.session.run_series(eff, loaded, accuracy=False)
         met, message = perf_constraints_met(eff, performance_result(outcome.series))
         return met and not outcome.missing, outcome, message
 
     async def run(self) -> None:
-        run, writer = self.run_, self.run_.writer
+        """Search, then report the lower bound's series (or the base one, if it failed)."""
+        session, writer = self.session, self.session.writer
         writer.detail("generic_message", "Starting FindPeakPerformance mode")
-        base = run.eff
+        base = session.eff
         if base.scenario is not TestScenario.Server:
             writer.error(
                 "error_invalid_config",
@@ -55,10 +53,10 @@ class FindPeak:
                 "FindPeakPerformance: Initial lower bound does not satisfy performance "
                 f"constraints, msg: {message}",
             )
-            run._report(base, outcome)
-            await run.qsl.unload_samples(loaded.indices)
+            session.report(base, outcome)
+            await session.unload(loaded)
             return
-        await run.qsl.unload_samples(loaded.indices)
+        await session.unload(loaded)
         lower, lower_outcome = base, outcome
         step = base.requested.server_find_peak_qps_boundary_step_size
         while True:
@@ -69,7 +67,7 @@ class FindPeak:
             )
             loaded = await self._load(upper)
             ok, upper_outcome, _ = await self.probe(upper, loaded)
-            await run.qsl.unload_samples(loaded.indices)
+            await session.unload(loaded)
             if not ok:
                 break
             lower, lower_outcome = upper, upper_outcome
@@ -101,13 +99,11 @@ class FindPeak:
             "generic_message",
             f"FindPeakPerformance: Found peak performance field: {lower.target_qps:f}",
         )
-        run.state.peak_qps = lower.target_qps
-        run._report(lower, lower_outcome)
-        await run.qsl.unload_samples(loaded.indices)
+        session.state.peak_qps = lower.target_qps
+        session.report(lower, lower_outcome)
+        await session.unload(loaded)
 
     async def _load(self, eff: EffectiveSettings) -> LoadableSet:
-        loaded = loadable_sets(eff, self.run_.qsl.total_sample_count, eff.performance_sample_count)[
-            0
-        ]
-        await self.run_._load(loaded)
+        loaded = self.session.loadable_sets(eff, accuracy=False)[0]
+        await self.session.load(loaded)
         return loaded

@@ -24,6 +24,12 @@ from asyncgen.report._compare import (  # noqa: E402
     bootstrap_percentile,
     compare,
 )
+from asyncgen.report._fidelity import (  # noqa: E402
+    GeneratorHealth,
+    KSResult,
+    generator_health,
+    ks_exponential,
+)
 from asyncgen.report._figures import (  # noqa: E402
     FIGURE_KEYS,
     ArrivalFidelity,
@@ -34,12 +40,6 @@ from asyncgen.report._figures import (  # noqa: E402
     LatencyOverTime,
     Throughput,
     figures,
-)
-from asyncgen.report._health import (  # noqa: E402
-    GeneratorHealth,
-    KSResult,
-    generator_health,
-    ks_exponential,
 )
 from asyncgen.report._load import RunData, load_run  # noqa: E402
 from asyncgen.report._logs import Headline, LatencySummary  # noqa: E402

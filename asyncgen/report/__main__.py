@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from asyncgen._cli_report_command import main
+from asyncgen.report._command import main
 
 if __name__ == "__main__":
     sys.exit(main())

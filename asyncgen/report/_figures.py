@@ -29,7 +29,7 @@ from asyncgen.report._binning import (
     window_edges,
     window_percentiles,
 )
-from asyncgen.report._health import (
+from asyncgen.report._fidelity import (
     GeneratorHealth,
     KSResult,
     QQData,

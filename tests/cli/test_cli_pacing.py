@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from asyncgen._cli import _parser
-from asyncgen._cli_run import _clock
+from asyncgen._cli.run import _clock
 from asyncgen._engine.clock import kernel_timers_available
 
 

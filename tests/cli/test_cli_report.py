@@ -11,7 +11,7 @@ import pytest
 
 import asyncgen
 from asyncgen import TestMode, TestScenario
-from asyncgen._cli_report import failures_text, result_rows
+from asyncgen._cli.result_table import failures_text, result_rows
 from asyncgen._engine.watchdog import LoopStalls
 from asyncgen.sut import QuerySample
 from tests.helpers import log_to, short_settings

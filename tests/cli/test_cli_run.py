@@ -11,8 +11,8 @@ import structlog
 
 from asyncgen import RunError
 from asyncgen.__main__ import main
-from asyncgen._cli_run import EXIT_ERROR, _error
-from asyncgen._progress_view import fmt_ms
+from asyncgen._cli.progress_view import fmt_ms
+from asyncgen._cli.run import EXIT_ERROR, _error
 from tests.cli import _suts
 
 PROGRESS_LINE = re.compile(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from asyncgen import ConfigError, SettingsError, TestMode, TestScenario, TestSettings
-from asyncgen._cli_settings import (
+from asyncgen._cli.settings import (
     Shortcuts,
     build_settings,
     convert_value,

@@ -10,7 +10,7 @@ import pytest
 
 import asyncgen
 from asyncgen import ConfigError
-from asyncgen._cli_targets import (
+from asyncgen._cli.targets import (
     check_reachable,
     dataset_kind,
     dataset_qsl,

@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from asyncgen import Progress
-from asyncgen._progress_view import ProgressView, fmt_ms, live_panel, plain_line
+from asyncgen._cli.progress_view import ProgressView, fmt_ms, live_panel, plain_line
 
 SNAPSHOT = Progress(
     phase="performance",

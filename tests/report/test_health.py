@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from asyncgen.report import generator_health, ks_exponential
-from asyncgen.report._health import (
+from asyncgen.report._fidelity import (
     exponential_qq,
     inter_arrivals_s,
     lag_budget_ns,

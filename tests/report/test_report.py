@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import re
 import subprocess
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import asyncgen
-from asyncgen._cli_report_command import add_report_command, run_report
+from asyncgen._cli import main as cli_main
 from asyncgen.report import (
     FIGURE_KEYS,
     INSTALL_HINT,
@@ -113,18 +112,13 @@ def test_reference_logs_report(tmp_path: Path) -> None:
     assert (tmp_path / "figures" / "tokens.png").read_bytes().startswith(PNG_MAGIC)
 
 
-def test_cli_command_mounts_on_a_parser(
+def test_the_cli_runs_the_report_command(
     single_stream_untraced: asyncgen.TestResult, tmp_path: Path
 ) -> None:
-    parser = argparse.ArgumentParser(prog="asyncgen")
-    add_report_command(parser.add_subparsers(dest="command"))
     folder = single_stream_untraced.files["summary"].parent
-    args = parser.parse_args(["report", str(folder), "-o", str(tmp_path)])
-    assert args.handler is run_report
-    assert run_report(args) == 0
+    assert cli_main(["report", str(folder), "-o", str(tmp_path)]) == 0
     assert (tmp_path / "report.html").is_file()
-    bad = parser.parse_args(["report", str(tmp_path / "missing")])
-    assert run_report(bad) == 2
+    assert cli_main(["report", str(tmp_path / "missing")]) == 2
 
 
 def test_python_dash_m(single_stream_untraced: asyncgen.TestResult, tmp_path: Path) -> None:
@@ -157,7 +151,7 @@ def test_cli_reports_a_missing_extra(
         if name == "asyncgen.report" or name.startswith("asyncgen.report."):
             monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "scipy", None)
-    assert run_report(argparse.Namespace(outdirs=[tmp_path], output=None, title=None)) == 2
+    assert cli_main(["report", str(tmp_path)]) == 2
     assert INSTALL_HINT in capsys.readouterr().err
 
 
@@ -169,6 +163,5 @@ def test_cli_reports_an_unwritable_output(
     blocker = tmp_path / "file"
     blocker.write_text("not a folder", encoding="utf-8")
     folder = single_stream_untraced.files["summary"].parent
-    args = argparse.Namespace(outdirs=[folder], output=blocker / "out", title=None)
-    assert run_report(args) == 2
+    assert cli_main(["report", str(folder), "-o", str(blocker / "out")]) == 2
     assert "asyncgen report:" in capsys.readouterr().err

@@ -21,9 +21,10 @@ from typing import Any, TextIO, TypeVar
 import structlog
 from rich.console import Console
 
-from asyncgen import _cli_targets as targets
-from asyncgen._cli_report import render_result
-from asyncgen._cli_settings import (
+from asyncgen._cli import targets
+from asyncgen._cli.progress_view import ProgressView, ViewKind
+from asyncgen._cli.result_table import render_result
+from asyncgen._cli.settings import (
     Shortcuts,
     build_settings,
     describe,
@@ -40,7 +41,6 @@ from asyncgen._engine.clock import (
 )
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._errors import AsyncgenError
-from asyncgen._progress_view import ProgressView, ViewKind
 from asyncgen._run.result import TestResult
 from asyncgen._run.runner import run_test, uvloop_factory
 

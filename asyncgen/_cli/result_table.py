@@ -8,10 +8,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from asyncgen._cli.progress_view import fmt_ms
 from asyncgen._config.enums import TestScenario
 from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._metrics.verdict import PerformanceSummary
-from asyncgen._progress_view import fmt_ms
 from asyncgen._run.result import TestResult
 
 Row = tuple[str, str]

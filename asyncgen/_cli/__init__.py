@@ -1,7 +1,7 @@
 """The ``asyncgen`` command line.
 
 ``asyncgen run`` runs one test of any SUT — a URL through an HTTP adapter, or a Python object —
-with live progress and a result table (see ``asyncgen._cli_run`` and docs/cli.md).
+with live progress and a result table (see ``asyncgen._cli.run`` and docs/cli.md).
 ``asyncgen demo`` runs a Server-scenario test against the simulated async SUT shipped in the
 package and prints the summary; its options change the load and the simulated service time.
 ``asyncgen report`` turns run folders into an HTML report with figures, or compares runs
@@ -15,8 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from asyncgen import _cli_run
-from asyncgen._cli_report_command import add_report_command, run_report
+from asyncgen._cli import run as _cli_run
 from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._config.settings import LogOutputSettings, LogSettings, TestSettings
 from asyncgen._errors import AsyncgenError
@@ -24,13 +23,16 @@ from asyncgen._output.verify import verify
 from asyncgen._run.runner import run
 from asyncgen.simulated import ServiceTime, SimulatedQSL, SimulatedSUT
 
+REPORT_HELP = "write report.html and PNG figures for one run, or compare several runs"
+
 
 def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     """The ``asyncgen`` parser and its ``run`` sub-parser (which checks more on its own)."""
     parser = argparse.ArgumentParser(prog="asyncgen", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = _cli_run.add_parser(commands)
-    add_report_command(commands)
+    # Listed for --help only: main() hands "report" to the report package's own parser.
+    commands.add_parser("report", add_help=False, help=REPORT_HELP)
     verify = commands.add_parser(
         "verify", help="check that a run's log files agree with each other (exit 1 if not)"
     )
@@ -110,13 +112,26 @@ def _verify_command(outdir: Path) -> int:
     return 0
 
 
+def _report(argv: list[str]) -> int:
+    """``asyncgen report``: the report package's command line, imported only when it runs."""
+    try:
+        # Deferred: asyncgen.report needs the optional report extra (matplotlib, scipy), which
+        # `asyncgen --help` and `asyncgen run` must neither need nor spend time importing.
+        from asyncgen.report._command import main as report_main  # noqa: PLC0415
+    except ImportError as exc:
+        print(f"asyncgen report: {exc}", file=sys.stderr)
+        return 2
+    return report_main(argv, prog="asyncgen report")
+
+
 def main(argv: list[str]) -> int:
+    """Run the ``asyncgen`` command line; returns the exit status."""
+    if argv[:1] == ["report"]:
+        return _report(argv[1:])
     parser, run_parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "run":
         return _cli_run.run_command(run_parser, args)
-    if args.command == "report":
-        return run_report(args)
     if args.command == "verify":
         return _verify_command(args.outdir)
     try:

@@ -21,12 +21,20 @@ module raises a clear error instead; ``docs/porting.md`` lists every difference.
 
 from __future__ import annotations
 
-import typing as _typing
+# Types only the signatures below use come under private names: the public names mirror the
+# reference module's.
+from collections.abc import Iterable as _Iterable
 
 from asyncgen._compat import library as _library
+from asyncgen._compat.complete import ResponseCallback as _ResponseCallback
 from asyncgen._compat.complete import first_tokens_complete as _first_tokens_complete
 from asyncgen._compat.complete import samples_complete as _samples_complete
 from asyncgen._compat.enums import LoggingMode, TestMode, TestScenario
+from asyncgen._compat.library import FastIssueCallback as _FastIssueCallback
+from asyncgen._compat.library import FlushCallback as _FlushCallback
+from asyncgen._compat.library import IssueCallback as _IssueCallback
+from asyncgen._compat.library import LoadCallback as _LoadCallback
+from asyncgen._compat.library import NameCallback as _NameCallback
 from asyncgen._compat.records import (
     QuerySample,
     QuerySampleResponse,
@@ -35,18 +43,6 @@ from asyncgen._compat.records import (
 )
 from asyncgen._compat.settings import LogOutputSettings, LogSettings, TestSettings
 from asyncgen._compat.start import start_test as _start_test
-
-if _typing.TYPE_CHECKING:  # kept out of the module namespace, which mirrors the reference's
-    from collections.abc import Iterable
-
-    from asyncgen._compat.complete import ResponseCallback
-    from asyncgen._compat.library import (
-        FastIssueCallback,
-        FlushCallback,
-        IssueCallback,
-        LoadCallback,
-        NameCallback,
-    )
 
 __all__ = [
     "ConstructFastSUT",
@@ -74,7 +70,7 @@ __all__ = [
 ]
 
 
-def ConstructSUT(issue_cb: IssueCallback, flush_cb: FlushCallback) -> int:  # noqa: N802
+def ConstructSUT(issue_cb: _IssueCallback, flush_cb: _FlushCallback) -> int:  # noqa: N802
     """A SUT named "PySUT": ``issue_cb(list[QuerySample])``, ``flush_cb()``. Returns a handle."""
     return _library.register(_library.PySUT(issue_cb, flush_cb))
 
@@ -84,7 +80,7 @@ def DestroySUT(sut: int) -> None:  # noqa: N802
     _library.destroy_sut(sut)
 
 
-def ConstructFastSUT(fast_issue_cb: FastIssueCallback, flush_cb: FlushCallback) -> int:  # noqa: N802
+def ConstructFastSUT(fast_issue_cb: _FastIssueCallback, flush_cb: _FlushCallback) -> int:  # noqa: N802
     """A SUT named "PyFastSUT": ``fast_issue_cb(list[id], list[index])``, ``flush_cb()``."""
     return _library.register(_library.PyFastSUT(fast_issue_cb, flush_cb))
 
@@ -97,8 +93,8 @@ def DestroyFastSUT(sut: int) -> None:  # noqa: N802
 def ConstructQSL(  # noqa: N802
     total_sample_count: int,
     performance_sample_count: int,
-    load_samples_to_ram_cb: LoadCallback,
-    unload_samples_from_ram_cb: LoadCallback,
+    load_samples_to_ram_cb: _LoadCallback,
+    unload_samples_from_ram_cb: _LoadCallback,
 ) -> int:
     """A QSL named "PyQSL" with the given counts and ``load(list[int])``/``unload`` callbacks."""
     return _library.construct_qsl(
@@ -115,7 +111,7 @@ def DestroyQSL(qsl: int) -> None:  # noqa: N802
 
 
 def ConstructQDL(  # noqa: N802
-    issue_cb: IssueCallback, flush_cb: FlushCallback, name_cb: NameCallback
+    issue_cb: _IssueCallback, flush_cb: _FlushCallback, name_cb: _NameCallback
 ) -> int:
     """A query dispatch library: a SUT whose name ``name_cb()`` returns (asked at each use)."""
     return _library.register(_library.PyQDL(issue_cb, flush_cb, name_cb))
@@ -152,14 +148,14 @@ def StartTestWithLogSettings(  # noqa: N802
 
 
 def QuerySamplesComplete(  # noqa: N802
-    responses: Iterable[QuerySampleResponse], response_cb: ResponseCallback | None = None
+    responses: _Iterable[QuerySampleResponse], response_cb: _ResponseCallback | None = None
 ) -> None:
     """Report finished samples, from any thread; ``response_cb`` runs before logged reads."""
     _samples_complete(responses, response_cb)
 
 
 def FirstTokenComplete(  # noqa: N802
-    responses: Iterable[QuerySampleResponse], response_cb: ResponseCallback | None = None
+    responses: _Iterable[QuerySampleResponse], response_cb: _ResponseCallback | None = None
 ) -> None:
     """Report the first token of samples (token latencies), from any thread."""
     del response_cb  # accepted and never called, as in the reference

@@ -17,15 +17,15 @@ import json
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
+from asyncgen import datasets
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._errors import ConfigError
+from asyncgen.http import make_sut
+from asyncgen.http._factory import AdapterKind
 from asyncgen.simulated import SimulatedQSL
-
-if TYPE_CHECKING:  # the adapters are imported only by runs that use them
-    from asyncgen.http._factory import AdapterKind
 
 URL_SCHEMES = ("http://", "https://")
 ADAPTERS = ("http", "openai")
@@ -136,8 +136,6 @@ def dataset_qsl(
 ) -> QuerySampleLibrary:
     """The dataset QSL for ``path`` (a folder, JSON Lines or a NumPy file); ``options`` go to
     its constructor."""
-    from asyncgen import datasets  # noqa: PLC0415 - only runs that read a dataset need it
-
     kind = dataset_kind(path)
     cls = getattr(datasets, kind)
     try:
@@ -186,8 +184,6 @@ def http_sut(
             f"--sut {url}: the QSL {source.name!r} has no payload(index); use --dataset, or a "
             "--qsl that implements asyncgen.http.PayloadSource"
         )
-    from asyncgen.http import make_sut  # noqa: PLC0415 - only URL runs need the adapters
-
     try:
         return make_sut(adapter, url, source, **options)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:

@@ -9,18 +9,16 @@ completions per window times the mean tokens per sample — labelled as an estim
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import attrs
 import numpy as np
 
 from asyncgen.report._arrays import NS_PER_MS, NS_PER_S, FloatArray, IntArray, empty_float
 from asyncgen.report._binning import Distribution, distribution, percentiles_of, window_edges
+from asyncgen.report._load import RunData
 from asyncgen.report._logs import LatencySummary
 from asyncgen.report._trace import UNKNOWN, TraceSamples
-
-if TYPE_CHECKING:
-    from asyncgen.report._load import RunData
 
 _MARKS = (0.5, 0.9, 0.95, 0.97, 0.99, 0.999)
 

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Only the folders that exist: a fresh clone may not have benchmarks/ or examples/ yet.
 LINT_PATHS := $(wildcard asyncgen tests benchmarks examples)
 
-.PHONY: install demo test check lint typecheck bench clean
+.PHONY: install demo test check lint typecheck bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# The API reference, docs/api.md, from the docstrings of everything asyncgen exports.
+docs: $(STAMP)
+	$(BIN)/python docs/gen_api.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

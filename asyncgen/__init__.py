@@ -1,14 +1,29 @@
 """asyncgen: an asyncio-native load generator with MLPerf LoadGen semantics."""
 
-from asyncgen._engine.clock import MonotonicClock
-from asyncgen._engine.progress import Progress
-from asyncgen._engine.watchdog import LoopStalls
-from asyncgen._errors import AsyncgenError, ConfigError, OutputError, RunError, SettingsError
-from asyncgen._metrics.health import RunHealth
+from asyncgen._config.effective import EffectiveSettings
+from asyncgen._engine.clock import Clock, MonotonicClock, PacingMode
+from asyncgen._engine.progress import Progress, ProgressCallback
+from asyncgen._errors import (
+    AsyncgenError,
+    ConfigError,
+    DatasetError,
+    OutputError,
+    RunError,
+    SettingsError,
+)
+from asyncgen._metrics.measurements import PerformanceResult
 from asyncgen._run.runner import run, run_test
 from asyncgen._version import __version__
 from asyncgen.function_sut import FunctionSUT
-from asyncgen.result import IssueLag, TestResult
+from asyncgen.result import (
+    IssueLag,
+    LatencyStats,
+    LoopStalls,
+    PerformanceSummary,
+    Rates,
+    RunHealth,
+    TestResult,
+)
 from asyncgen.settings import (
     LoggingMode,
     LogOutputSettings,
@@ -22,6 +37,7 @@ from asyncgen.sut import (
     QuerySample,
     QuerySampleLibrary,
     QuerySampleResponse,
+    ResponseData,
     SystemUnderTest,
     first_token_complete,
     query_samples_complete,
@@ -29,19 +45,29 @@ from asyncgen.sut import (
 
 __all__ = [
     "AsyncgenError",
+    "Clock",
     "ConfigError",
+    "DatasetError",
+    "EffectiveSettings",
     "FunctionSUT",
     "IssueLag",
+    "LatencyStats",
     "LogOutputSettings",
     "LogSettings",
     "LoggingMode",
     "LoopStalls",
     "MonotonicClock",
     "OutputError",
+    "PacingMode",
+    "PerformanceResult",
+    "PerformanceSummary",
     "Progress",
+    "ProgressCallback",
     "QuerySample",
     "QuerySampleLibrary",
     "QuerySampleResponse",
+    "Rates",
+    "ResponseData",
     "RunError",
     "RunHealth",
     "ServiceTime",
@@ -59,3 +85,11 @@ __all__ = [
     "run",
     "run_test",
 ]
+
+# Reprs, tracebacks and the API reference show the public path (asyncgen.TestSettings, not
+# asyncgen._config.settings.TestSettings); pickling finds each name here just the same.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) or (callable(_obj) and hasattr(_obj, "__code__")):
+        _obj.__module__ = __name__
+del _name, _obj

@@ -42,9 +42,11 @@ class FunctionSUT:
 
     @property
     def name(self) -> str:
+        """The name given to the constructor."""
         return self._name
 
     async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+        """Start one task per sample and return: the tasks complete the samples."""
         create_task = asyncio.get_running_loop().create_task
         answer = self._answer if self._limit is None else self._answer_limited
         tasks = self._tasks

@@ -37,6 +37,7 @@ class ServiceTime:
     spread_ms: float = attrs.field(default=0.0, validator=attrs.validators.ge(0))
 
     def sample_s(self, rng: random.Random) -> float:
+        """One service time in seconds, drawn with ``rng``."""
         mean = self.mean_ms / 1000
         match self.distribution:
             case "constant":
@@ -73,9 +74,12 @@ class SimulatedSUT:
 
     @property
     def name(self) -> str:
+        """The name given to the constructor."""
         return self._name
 
     async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+        """Schedule each sample's completion after its service time (and its wait for a
+        worker, with ``concurrency``), then return at once."""
         now = time.monotonic()
         for sample in samples:
             start = self._start_time(now)

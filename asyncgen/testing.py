@@ -11,3 +11,5 @@ from asyncgen._engine.clock import FakeClock
 from asyncgen.simulated import ServiceTime, SimulatedQSL, SimulatedSUT
 
 __all__ = ["FakeClock", "ServiceTime", "SimulatedQSL", "SimulatedSUT"]
+
+FakeClock.__module__ = __name__  # its public path, in reprs and the API reference

@@ -35,6 +35,8 @@ import weakref
 from typing import Literal, Protocol
 
 PacingMode = Literal["precise", "timer", "hrtimer"]
+"""How ``MonotonicClock`` waits for a deadline: ``"precise"``, ``"timer"`` or ``"hrtimer"``."""
+
 PACING_MODES: tuple[PacingMode, ...] = ("precise", "timer", "hrtimer")
 DEFAULT_MODE: PacingMode = "precise"
 
@@ -101,6 +103,7 @@ class MonotonicClock:
         return f"MonotonicClock(mode={self.mode!r}, wake_ahead_ns={self.wake_ahead_ns})"
 
     async def sleep_until(self, deadline_ns: int) -> None:
+        """Return at or after ``deadline_ns``, paced as ``mode`` says."""
         if self.mode == "hrtimer" and (timer := self._free_timer()) is not None and not timer.busy:
             await _sleep_on_kernel_timer(timer, deadline_ns, self.wake_ahead_ns)
         elif self.mode == "timer":
@@ -296,13 +299,16 @@ class FakeClock:
         self._now = start_ns
 
     def now_ns(self) -> int:
+        """The fake time: ``start_ns`` plus every advance and sleep so far."""
         return self._now
 
     async def sleep_until(self, deadline_ns: int) -> None:
+        """Jump to ``deadline_ns`` (unless the time is past it) and yield to the loop once."""
         self._now = max(self._now, deadline_ns)
         await asyncio.sleep(0)
 
     def advance(self, delta_ns: int) -> None:
+        """Move the time forward by ``delta_ns``."""
         if delta_ns < 0:
             raise ValueError("a monotonic clock cannot go back")
         self._now += delta_ns

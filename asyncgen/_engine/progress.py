@@ -35,10 +35,12 @@ class Progress:
 
     @property
     def in_flight(self) -> int:
+        """Samples issued but not completed yet."""
         return self.samples_issued - self.samples_completed
 
 
 ProgressCallback = Callable[[Progress], None]
+"""What ``run_test(progress=...)`` calls with a ``Progress`` snapshot, on the event loop."""
 
 
 def snapshot(

@@ -20,8 +20,9 @@ class QuerySample:
     """One sample of a query: ``id`` (the response id) and ``index`` (the QSL index).
 
     ``complete(data, n_tokens)`` finishes the sample; ``first_token(data)`` reports the first
-    token in token-latency mode. Both may be called from any thread; the timestamp is taken
-    at the call.
+    token in token-latency mode; ``fail(reason)`` ends it as failed. All three may be called
+    from any thread; the timestamp is taken at the call. Completing a sample twice, or after
+    its series has ended, is reported in the detail log, never raised.
     """
 
     __slots__ = ("_seq", "_sink", "id", "index")
@@ -46,7 +47,11 @@ class QuerySample:
         self._sink.first_token(self._seq, data)
 
     def fail(self, reason: str | BaseException) -> None:
-        """Report that this sample could not be answered; it counts as a failure, not a latency."""
+        """Report that this sample could not be answered; it counts as a failure, not a latency.
+
+        A reason that starts with a lower-case word and a colon (``"timeout: no answer"``)
+        names its kind for ``TestResult.failures``; any other reason counts as ``"other"``.
+        """
         self._sink.fail(self._seq, reason if isinstance(reason, str) else repr(reason))
 
     def __repr__(self) -> str:

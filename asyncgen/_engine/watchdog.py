@@ -45,6 +45,7 @@ class LoopStalls:
     threshold_ns: int
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view."""
         return {
             "count": self.count,
             "total_ns": self.total_ns,
@@ -53,6 +54,7 @@ class LoopStalls:
         }
 
     def warning(self) -> str:
+        """The detail-log warning that says the loop stalled and what to do about it."""
         return (
             f"The event loop stalled {self.count} times for {self.total_ns / 1e6:.1f} ms in "
             f"all (longest {self.max_ns / 1e6:.1f} ms): something blocked the loop thread, "

@@ -46,9 +46,11 @@ class RunHealth:
 
     @property
     def achieved_fraction(self) -> float:
+        """The achieved issue rate as a fraction of the scheduled one (1.0 without a rate)."""
         return self.achieved_qps / self.scheduled_qps if self.scheduled_qps else 1.0
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view, with ``achieved_fraction``."""
         return {
             "queries": self.queries,
             "scheduled_qps": self.scheduled_qps,

@@ -22,6 +22,7 @@ class IssueLag:
 
     @classmethod
     def from_lags(cls, lags: npt.NDArray[np.int64]) -> IssueLag:
+        """From the issue lags of every query, in any order."""
         return cls.from_sorted(np.sort(lags))
 
     @classmethod
@@ -40,6 +41,7 @@ class IssueLag:
         )
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view, percentiles keyed by their percent (``"99"``)."""
         return {
             "count": self.count,
             "mean_ns": self.mean_ns,

@@ -177,14 +177,17 @@ class PerformanceSummary:
 
     @property
     def scenario(self) -> TestScenario:
+        """The scenario of the series."""
         return self.settings.scenario
 
     @property
     def mode(self) -> TestMode:
+        """The test mode of the run."""
         return self.settings.mode
 
     @property
     def target_percentile(self) -> float:
+        """The latency percentile the scenario is judged at (0.99 is the 99th)."""
         return self.settings.target_latency_percentile
 
 

@@ -61,6 +61,7 @@ class TestResult:
         return self.latencies_ns
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view: what ``results.json`` holds (no per-sample arrays)."""
         summary = None if self.summary is None else self.summary.to_dict()
         return {
             "scenario": self.scenario.name,
@@ -83,6 +84,7 @@ class TestResult:
         }
 
     def to_json(self) -> str:
+        """``to_dict`` as indented JSON."""
         return json.dumps(self.to_dict(), indent=2, default=_jsonable)
 
 

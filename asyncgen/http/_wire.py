@@ -9,10 +9,12 @@ than a partial chunk-size line, so a stream is seen as soon as each piece lands.
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 MAX_HEAD_BYTES = 64 * 1024
 MAX_LINE_BYTES = 4 * 1024  # a chunk-size or trailer line
+_HEX_DIGITS = re.compile(rb"[0-9A-Fa-f]+")
 
 # parser states
 _IDLE, _HEAD, _LENGTH, _CHUNK_SIZE, _CHUNK_DATA, _CHUNK_END, _TRAILERS, _UNTIL_CLOSE = range(8)
@@ -137,13 +139,11 @@ class ResponseParser:
         return False
 
     def _chunk_size(self, line: bytes) -> None:
-        digits = line.split(b";", 1)[0].strip() if b";" in line else line
-        try:
-            size = int(digits, 16)
-        except ValueError:
-            raise ParseError(f"bad chunk size line {line[:40]!r}") from None
-        if not digits.isalnum():  # int() would take "+1", "1_0" and spaces
+        # hex digits, then optional extensions after ";" (spaces may come before it)
+        digits = line.split(b";", 1)[0].rstrip(b" \t") if b";" in line else line
+        if not _HEX_DIGITS.fullmatch(digits):  # int(x, 16) would take "0x10", "1_0", "+1"
             raise ParseError(f"bad chunk size line {line[:40]!r}")
+        size = int(digits, 16)
         self._remaining = size
         self._state = _CHUNK_DATA if size else _TRAILERS
 

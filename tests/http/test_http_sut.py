@@ -262,3 +262,27 @@ def test_each_adapter_keeps_its_own_option_defaults() -> None:
     assert openai.default_headers["Authorization"] == "Bearer k"
     with pytest.raises(TypeError, match="unexpected keyword argument 'model'"):
         HttpSUT("http://x", source, model="m")  # type: ignore[call-arg]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("size", [b"0x10", b"1_0", b"+10", b" 10", b"10 "])
+async def test_a_chunk_size_must_be_plain_hex_digits(size: bytes) -> None:
+    """int(x, 16) takes a 0x prefix, underscores, a sign and spaces; HTTP allows none."""
+    body = b"0123456789abcdef"
+    reply = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + size + b"\r\n" + body
+    async with (
+        replying(reply + b"\r\n0\r\n\r\n") as url,
+        sut_for(url, Payload(method="GET")) as sut,
+    ):
+        (sample,) = await answer(sut, [0])
+    assert sample.outcome[0] == "fail"
+    assert sample.outcome[1].startswith("malformed: bad chunk size line")
+
+
+@pytest.mark.asyncio
+async def test_a_chunk_size_may_carry_extensions() -> None:
+    reply = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    reply += b"1A ; name=value\r\n" + b"z" * 26 + b"\r\n0;last\r\n\r\n"
+    async with replying(reply) as url, sut_for(url, Payload(method="GET")) as sut:
+        (sample,) = await answer(sut, [0])
+    assert sample.outcome == ("complete", (b"z" * 26, None))

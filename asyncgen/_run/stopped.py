@@ -9,6 +9,7 @@ why a drain deadline passed).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -39,9 +40,23 @@ class StoppedRun:
 def stop_error(caught: BaseException, writer: LogWriter) -> BaseException:
     """What ``run_test`` raises for what stopped it (logged in the detail log): our own errors
     and cancellation or interrupts as they are; any other exception as a ``RunError`` whose
-    cause is the original."""
+    cause is the original. Of an exception group, the first failure is raised and every other
+    one becomes a note on it. If the run's task is being cancelled, cancellation is raised
+    whatever else failed, so that ``asyncio.timeout()`` around ``run_test`` works."""
+    cancelled = anyio.get_cancelled_exc_class()
     leaves = _leaves(caught) if isinstance(caught, BaseExceptionGroup) else [caught]
-    exc = next((e for e in leaves if not isinstance(e, anyio.get_cancelled_exc_class())), leaves[0])
+    exc = next((e for e in leaves if not isinstance(e, cancelled)), leaves[0])
+    if _being_cancelled():
+        exc = next((e for e in leaves if isinstance(e, cancelled)), None) or cancelled()
+    error = _raised_for(exc, writer)
+    for other in leaves:
+        if other is not exc and not isinstance(other, cancelled):
+            writer.error("error_runtime", f"Run stopped: also raised {other!r}")
+            error.add_note(f"also raised: {other!r}")
+    return error
+
+
+def _raised_for(exc: BaseException, writer: LogWriter) -> BaseException:
     if isinstance(exc, AsyncgenError) and not isinstance(exc, RunError):
         writer.error("error_runtime", f"Run stopped: {exc}")
         return exc
@@ -53,6 +68,12 @@ def stop_error(caught: BaseException, writer: LogWriter) -> BaseException:
     error = RunError(f"the run stopped: {exc!r}")
     error.__cause__ = exc
     return error
+
+
+def _being_cancelled() -> bool:
+    """Whether someone cancelled the run's own task (a timeout, ``task.cancel()``)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def stop_reason(exc: BaseException) -> tuple[bool, str]:

@@ -42,8 +42,7 @@ class Drain:
         """Wait for outstanding samples until the drain deadline; name the ones that never came."""
         if timeout_s is None:
             timeout_s = self.timeout_ms / 1000
-        with anyio.move_on_after(timeout_s):
-            await series.wait_all()
+        if await series.wait_all(timeout_s):
             return []
         missing = series.missing_samples()
         self.name_missing(series, missing)

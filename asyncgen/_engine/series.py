@@ -436,15 +436,25 @@ class Series:
         finally:
             self._query_waiter = None
 
-    async def wait_all(self) -> None:
-        """Wait until every issued sample has completed."""
+    async def wait_all(self, timeout_s: float | None = None) -> bool:
+        """Wait until every issued sample has completed, or ``timeout_s`` has passed; True
+        if they all completed.
+
+        The deadline resolves the wait rather than cancelling it: a cancellation would carry
+        this frame, and so the series, in its traceback, which the run's reference cycles
+        could keep alive long after the series has ended.
+        """
         if self.samples_completed >= self.samples_issued:
-            return
-        self._drain_waiter = self._loop.create_future()
+            return True
+        waiter = self._drain_waiter = self._loop.create_future()
+        deadline = None if timeout_s is None else self._loop.call_later(timeout_s, _resolve, waiter)
         try:
-            await self._drain_waiter
+            await waiter
         finally:
             self._drain_waiter = None
+            if deadline is not None:
+                deadline.cancel()
+        return self.samples_completed >= self.samples_issued
 
     def missing_samples(self) -> list[int]:
         """Local numbers of issued samples that never completed."""

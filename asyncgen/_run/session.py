@@ -66,7 +66,6 @@ class RunState:
     latencies: np.ndarray = attrs.field(factory=lambda: np.zeros(0, dtype=np.int64))
     lags: list[np.ndarray] = attrs.field(factory=list)  # each series' lags, sorted
     missing: list[tuple[int, int]] = attrs.field(factory=list)
-    late: list[Series] = attrs.field(factory=list)
     peak_qps: float | None = None
     invalid_reasons: list[str] = attrs.field(factory=list)
     health: RunHealth | None = None
@@ -159,7 +158,6 @@ class RunSession:
         lags = sorted_issue_lags(series)
         release_free_memory()  # before the statistics' arrays
         self.state.lags.append(lags)
-        self.state.late.append(series)
         return SeriesOutcome(series, missing, lags)
 
     async def _pace(self, series: Series, eff: EffectiveSettings, accuracy: bool) -> list[int]:

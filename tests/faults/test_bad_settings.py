@@ -1,7 +1,7 @@
 """Bad settings and config files: an error naming the file, line and key before anything runs.
 
 The parser's fuzz test (arbitrary text raises only ConfigError) is
-``tests/test_config.py::test_parsing_arbitrary_text_raises_only_config_error`` and
+``tests/config/test_config.py::test_parsing_arbitrary_text_raises_only_config_error`` and
 ``test_applying_arbitrary_files_raises_only_config_error``.
 """
 

@@ -4,7 +4,7 @@ late (after the series ended) and cancel (the series ends with samples outstandi
 Invariants: every issued sample is completed exactly once or reported missing; every mistake
 is one error entry; every completed sample's record reaches the logs exactly once (accuracy
 log and trace, read back after the writer closes). The config parser's fuzz tests live in
-tests/test_config.py (test_parsing_arbitrary_text_raises_only_config_error and
+tests/config/test_config.py (test_parsing_arbitrary_text_raises_only_config_error and
 test_applying_arbitrary_files_raises_only_config_error).
 """
 

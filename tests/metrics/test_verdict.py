@@ -434,7 +434,7 @@ def test_detail_entries_types_follow_the_reference() -> None:
 # the run's times from the printed rates, and require our summary file and detail result
 # keys to equal the reference's, byte for byte.
 
-REFERENCE_LOGS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "loadgen-logs"
+REFERENCE_LOGS = Path(__file__).resolve().parents[3] / "shared" / "reference" / "loadgen-logs"
 PREFIX = ":::MLLOG "
 FIRST_RESULT_KEY = "result_validity"
 TRUNCATED_DETAIL = {"misc/error_duplicate_completion"}  # see the folder's README

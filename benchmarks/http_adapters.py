@@ -183,7 +183,7 @@ class TimerClock:
 
 def paced_clock(mode: str) -> Any:
     """asyncgen's clock in ``mode`` ("precise", "timer" or "hrtimer")."""
-    from asyncgen._engine.clock import MonotonicClock  # noqa: PLC0415
+    from asyncgen import MonotonicClock  # noqa: PLC0415
 
     try:
         return MonotonicClock(mode)  # type: ignore[arg-type]

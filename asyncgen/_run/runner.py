@@ -82,7 +82,7 @@ async def run_test(
         mode=settings.mode.name,
         outdir=log_settings.log_output.outdir,
     )
-    run: RunSession | None = None
+    session: RunSession | None = None
     watchdog = Watchdog()
     stopped: BaseException | None = None
     try:
@@ -90,8 +90,10 @@ async def run_test(
             tg.start_soon(writer.run)
             tg.start_soon(watchdog.run)
             if progress is not None:
-                tg.start_soon(_report_progress, lambda: run, progress, progress_interval_s, clock)
-            run = await start_run(
+                tg.start_soon(
+                    _report_progress, lambda: session, progress, progress_interval_s, clock
+                )
+            session = await start_run(
                 sut,
                 qsl,
                 settings,
@@ -101,26 +103,26 @@ async def run_test(
                 audit_config=audit_config,
                 watchdog=watchdog,
             )
-            await run_mode(run)
-            _report_stalls(run)
+            await run_mode(session)
+            _report_stalls(session)
             tg.cancel_scope.cancel()
     except BaseException as caught:  # failed, cancelled or interrupted: the files say why
         stopped = stop_error(caught, writer)
-        if run is not None:
-            run.name_in_flight()
+        if session is not None:
+            session.name_in_flight()
         try:
-            _report_stalls(run)
+            _report_stalls(session)
         except Exception as error:  # the stall warning must not replace why the run stopped
             _log.error("loop stalls not reported", error=repr(error))
-        stopped_run = attrs.evolve(_stopped_run(run, settings), loop_stalls=watchdog.stalls())
+        stopped_run = attrs.evolve(_stopped_run(session, settings), loop_stalls=watchdog.stalls())
         write_stopped_summary(writer, stopped_run, stopped)
     finally:
         _close(writer, stopped)
     if stopped is not None:
         write_stopped_results(writer, stopped_run, stopped)
         raise stopped
-    assert run is not None
-    result = build_result(run, writer, fail_on_sample_errors=fail_on_sample_errors)
+    assert session is not None
+    result = build_result(session, writer, fail_on_sample_errors=fail_on_sample_errors)
     write_text(writer.paths["results"], result.to_json() + "\n")
     _log.info("run finished", result="VALID" if result.valid else "INVALID", errors=result.errors)
     return result
@@ -138,7 +140,7 @@ def _close(writer: LogWriter, stopped: BaseException | None) -> None:
 
 
 async def _report_progress(
-    current_run: Callable[[], RunSession | None],
+    current_session: Callable[[], RunSession | None],
     callback: ProgressCallback,
     interval_s: float,
     clock: Clock,
@@ -146,15 +148,15 @@ async def _report_progress(
     """Hand a snapshot of the active series to ``callback`` every ``interval_s``."""
     while True:
         await anyio.sleep(interval_s)
-        run = current_run()
-        if run is None or run.current is None:
+        session = current_session()
+        if session is None or session.current is None:
             continue
-        eff, series = run.eff, run.current
+        eff, series = session.eff, session.current
         expected_s = series.plan.duration_ns / 1e9 if eff.scenario is TestScenario.Server else None
         callback(
             snapshot(
                 series,
-                phase=run.phase,
+                phase=session.phase,
                 now_ns=clock.now_ns(),
                 target_qps=eff.target_qps,
                 expected_s=expected_s,
@@ -162,28 +164,30 @@ async def _report_progress(
         )
 
 
-def _stopped_run(run: RunSession | None, settings: TestSettings) -> StoppedRun:
+def _stopped_run(session: RunSession | None, settings: TestSettings) -> StoppedRun:
     """What the files of a run that did not finish report about it."""
-    if run is None:
+    if session is None:
         return StoppedRun(settings.scenario, settings.mode, "unknown", [])
-    return StoppedRun(run.eff.scenario, run.eff.mode, _sut_name(run), run.state.missing)
+    return StoppedRun(
+        session.eff.scenario, session.eff.mode, _sut_name(session), session.state.missing
+    )
 
 
-def _sut_name(run: RunSession) -> str:
+def _sut_name(session: RunSession) -> str:
     try:
-        return run.sut.name
+        return session.sut.name
     except Exception:  # a SUT whose name raises must not hide why the run stopped
         return "unknown"
 
 
-def _report_stalls(run: RunSession | None) -> None:
+def _report_stalls(session: RunSession | None) -> None:
     """A warning in the detail log if the event loop stalled while queries were paced (a run
     that stopped before it started has no series, so no stalls)."""
-    if run is None:
+    if session is None:
         return
-    stalls = run.watchdog.stalls()
+    stalls = session.watchdog.stalls()
     if stalls.count:
-        run.writer.warning(stalls.warning())
+        session.writer.warning(stalls.warning())
 
 
 def run(

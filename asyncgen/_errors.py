@@ -6,7 +6,9 @@
     ├── SettingsError             TestSettings values that cannot run (negative QPS, ...)
     ├── OutputError               an output folder or log file cannot be created or written
     └── RunError                  the run could not finish: the SUT or QSL raised, or it was
-                                  interrupted; ``__cause__`` carries the original exception
+        │                         interrupted; ``__cause__`` carries the original exception
+        └── WorkerError           a scale-out worker died, was lost, did not answer in time,
+                                  or its call raised (names the shard)
 
 An INVALID run is a result, not an exception: ``run_test`` returns a ``TestResult`` whose
 ``valid`` is False. Errors are raised only where the run cannot produce a result at all.
@@ -56,3 +58,14 @@ class OutputError(AsyncgenError, OSError):
 
 class RunError(AsyncgenError, RuntimeError):
     """The run stopped before it could finish; ``__cause__`` holds the original error."""
+
+
+class WorkerError(RunError):
+    """A scale-out worker (shard ``shard``) died, was lost or did not answer in time
+    (``lost``), or a call to it raised (``why`` says which)."""
+
+    def __init__(self, shard: int, why: str, *, lost: bool) -> None:
+        super().__init__(f"shard {shard}: {why}")
+        self.shard = shard
+        self.why = why
+        self.lost = lost

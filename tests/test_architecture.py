@@ -20,6 +20,8 @@ DEFERRED = {
     # The report package needs the optional `report` extra (matplotlib, scipy): `asyncgen
     # --help` and `asyncgen run` must work without it and not spend time importing it.
     ("asyncgen._cli", "asyncgen.report._command"),
+    # Ray is an optional extra (asyncgen[ray]), and a run with one worker never imports it.
+    ("asyncgen._run.scale_out.driver", "asyncgen._run.scale_out.cluster"),
     # uvloop is optional (it does not build everywhere); run() falls back to asyncio's loop.
     ("asyncgen._run.runner", "uvloop"),
     # structlog pulls in rich and pygments (about 10 MiB resident); a run whose lifecycle

@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import importlib.util
-import inspect
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
 from asyncgen import datasets
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._errors import ConfigError
+from asyncgen._run.scale_out.factories import instantiate, load_object
 from asyncgen.http import make_sut
 from asyncgen.http._factory import AdapterKind
 from asyncgen.simulated import SimulatedQSL
@@ -36,68 +32,6 @@ CONNECT_TIMEOUT_S = 5.0
 
 def is_url(target: str) -> bool:
     return target.lower().startswith(URL_SCHEMES)
-
-
-def load_object(spec: str, what: str) -> Any:
-    """The object ``spec`` names: ``package.module:attr`` or ``path/to/file.py:attr``.
-
-    The working directory is importable, as with ``python -m``.
-    """
-    module_name, sep, attr = spec.rpartition(":")
-    if not sep or not module_name or not attr:
-        raise ConfigError(f"{what} {spec!r}: expected module:object or a URL")
-    module = _import(module_name, what, spec)
-    target: Any = module
-    for part in attr.split("."):
-        try:
-            target = getattr(target, part)
-        except AttributeError:
-            raise ConfigError(f"{what} {spec!r}: {module_name} has no {attr!r}") from None
-    return target
-
-
-def _import(module_name: str, what: str, spec: str) -> ModuleType:
-    if module_name.endswith(".py") or "/" in module_name:
-        path = Path(module_name)
-        loader_spec = importlib.util.spec_from_file_location(path.stem, path)
-        if not path.is_file() or loader_spec is None or loader_spec.loader is None:
-            raise ConfigError(f"{what} {spec!r}: no Python file {module_name}")
-        module = importlib.util.module_from_spec(loader_spec)
-        sys.modules.setdefault(path.stem, module)
-        try:
-            loader_spec.loader.exec_module(module)
-        except Exception as exc:
-            raise ConfigError(f"{what} {spec!r}: importing {path} failed: {exc!r}") from exc
-        return module
-    if "" not in sys.path and str(Path.cwd()) not in sys.path:
-        sys.path.insert(0, str(Path.cwd()))  # a console script does not put it there
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise ConfigError(f"{what} {spec!r}: cannot import {exc.name or module_name}") from None
-    except Exception as exc:  # the module itself is broken: say so instead of a traceback
-        raise ConfigError(f"{what} {spec!r}: importing {module_name} failed: {exc!r}") from exc
-
-
-async def instantiate(obj: Any, check: type, what: str, spec: str) -> Any:
-    """``obj`` if it already is a ``check``, else what calling it with no arguments returns."""
-    if not isinstance(obj, type) and isinstance(obj, check):
-        return obj
-    if not callable(obj):
-        raise ConfigError(f"{what} {spec!r} is neither a {check.__name__} nor a factory")
-    try:
-        made = obj()
-        if inspect.isawaitable(made):
-            made = await made
-    except TypeError as exc:
-        raise ConfigError(f"{what} {spec!r}: calling it with no arguments failed: {exc}") from exc
-    except Exception as exc:
-        raise ConfigError(f"{what} {spec!r}: making it raised {exc!r}") from exc
-    if not isinstance(made, check):
-        raise ConfigError(
-            f"{what} {spec!r} made a {type(made).__name__}, which is not a {check.__name__}"
-        )
-    return made
 
 
 async def python_sut(spec: str) -> SystemUnderTest:

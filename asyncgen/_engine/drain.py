@@ -69,7 +69,7 @@ class Drain:
         if why is None:
             why = f"Drain deadline of {self.timeout_ms} ms passed"
         plan = series.plan
-        listed = [(plan.first_sample_id + s, int(plan.sample_indices[s])) for s in missing]
+        listed = [(series.seq_id(s), int(plan.sample_indices[s])) for s in missing]
         shown = ", ".join(f"{seq}:{idx}" for seq, idx in listed[:_NAMED_AT_MOST])
         extra = len(listed) - _NAMED_AT_MOST
         more = f" (and {extra} more)" if extra > 0 else ""

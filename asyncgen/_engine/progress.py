@@ -17,6 +17,16 @@ RECENT = 2000  # samples and queries the recent percentiles cover
 
 
 @attrs.frozen(kw_only=True)
+class WorkerProgress:
+    """Where one worker of a scaled-out run stands (``Progress.workers``)."""
+
+    shard: int
+    queries_issued: int
+    queries_planned: int
+    recent_p99_issue_lag_ns: int | None
+
+
+@attrs.frozen(kw_only=True)
 class Progress:
     """Where a run stands. Times in seconds, latencies in nanoseconds."""
 
@@ -32,11 +42,19 @@ class Progress:
     recent_p50_latency_ns: int | None
     recent_p99_latency_ns: int | None
     recent_p99_issue_lag_ns: int | None
+    workers: tuple[WorkerProgress, ...] = ()  # scale-out: one per shard that answered
 
     @property
     def in_flight(self) -> int:
         """Samples issued but not completed yet."""
         return self.samples_issued - self.samples_completed
+
+    @property
+    def slowest_worker(self) -> WorkerProgress | None:
+        """The worker with the largest recent p99 issue lag (None: not scaled out)."""
+        if not self.workers:
+            return None
+        return max(self.workers, key=lambda w: w.recent_p99_issue_lag_ns or 0)
 
 
 ProgressCallback = Callable[[Progress], None]

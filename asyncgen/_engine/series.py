@@ -115,6 +115,9 @@ class Series:
         self.samples_completed = 0
         self.closed = False
         self.failed_call = range(0)  # the samples of the issue_query call that raised, if one did
+        # Samples inside the issued range that no record covers: a merged series (scale-out)
+        # whose shard was lost, or stopped before it issued them. None: there are none.
+        self.unrecorded: npt.NDArray[np.bool_] | None = None
         self._base_id = register(self)
         self._loop = asyncio.get_running_loop()
         self.loop_thread = _get_ident()
@@ -158,6 +161,10 @@ class Series:
         self.samples_issued += 1
         self._stamp(q, self.now_ns(), scheduled_ns)
         return samples
+
+    def seq_id(self, s: int) -> int:
+        """The sequence id of sample ``s`` (what the logs name it by)."""
+        return self.plan.first_sample_id + s
 
     def note_failed_call(self, first_query: int, last_query: int) -> None:
         """Record that the ``issue_query`` call of queries ``first_query..last_query`` raised:
@@ -306,7 +313,7 @@ class Series:
         self.tally.count_failure(reason)
         self.events.error(
             "error_runtime",
-            f"Sample failed. seq_id: {self.plan.first_sample_id + s} reason: {reason}",
+            f"Sample failed. seq_id: {self.seq_id(s)} reason: {reason}",
         )
         self.completed_ns[s] = now
         self._finish(s, now)
@@ -459,7 +466,32 @@ class Series:
     def missing_samples(self) -> list[int]:
         """Local numbers of issued samples that never completed."""
         done = np.frombuffer(self.completed_ns, dtype=np.int64)[: self.samples_issued]
-        return np.flatnonzero(done == UNSET).tolist()
+        never = done == UNSET
+        if self.unrecorded is not None:
+            never &= ~self.unrecorded[: self.samples_issued]
+        return np.flatnonzero(never).tolist()
+
+    # -- a merged series (scale-out) -------------------------------------------------------
+
+    def set_issue_lags(self, lags: npt.NDArray[np.int64]) -> None:
+        """Replace the issue column with ``lags`` (issued minus scheduled) of the first
+        ``lags.size`` queries: how a series merged from shards' records gets its stamps."""
+        assert self._stamps_lags, "a closed loop's series holds issue times, not lags"
+        fits = lags.size == 0 or (
+            int(lags.min()) >= -_INT32_MAX - 1 and int(lags.max()) <= _INT32_MAX
+        )
+        column = np.zeros(self.plan.query_count, dtype=np.int32 if fits else np.int64)
+        column[: lags.size] = lags
+        self._issue = array("i" if fits else "q")
+        self._issue.frombytes(column.tobytes())
+
+    def keep_response(self, s: int, data: bytes, token: bytes) -> None:
+        """Hold sample ``s``'s response (and first-token) bytes for the accuracy log, as a
+        completion on this series would have: how a merged series gets its shards' data."""
+        self._response_data[s] = data
+        if token:
+            self._token_data[s] = token
+        self.logged.append(s)
 
 
 def _copy(data: ResponseData) -> bytes:

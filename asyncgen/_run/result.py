@@ -19,6 +19,7 @@ from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._metrics.health import RunHealth
 from asyncgen._metrics.issue_lag import IssueLag
 from asyncgen._metrics.verdict import PerformanceSummary
+from asyncgen._metrics.workers import WorkerHealth
 from asyncgen._output.writer import LogWriter
 from asyncgen._run.session import RunSession
 
@@ -54,6 +55,8 @@ class TestResult:
     health: RunHealth | None = None
     # event-loop stalls while queries were paced and drained (see asyncgen._engine.watchdog)
     loop_stalls: LoopStalls | None = None
+    # scale-out (workers > 1): one entry per worker, in shard order; empty for one process
+    workers: tuple[WorkerHealth, ...] = ()
 
     @property
     def latencies(self) -> npt.NDArray[np.int64]:
@@ -81,6 +84,7 @@ class TestResult:
             "health": None if self.health is None else self.health.to_dict(),
             "loop_stalls": None if self.loop_stalls is None else self.loop_stalls.to_dict(),
             "files": {kind: str(path) for kind, path in self.files.items()},
+            "workers": [worker.to_dict() for worker in self.workers],
         }
 
     def to_json(self) -> str:
@@ -128,6 +132,12 @@ def build_result(
         valid = False
         kinds = ", ".join(f"{kind}: {n}" for kind, n in failures.items())
         reasons.append(f"{sum(failures.values())} samples failed ({kinds})")
+    for worker in state.workers:  # scale-out: a lost shard's share has no records
+        if not worker.ok:
+            valid = False
+            reasons.append(
+                f"shard {worker.shard} lost {worker.queries_lost} queries: {worker.error}"
+            )
     # Each series' lags are sorted already: one series (the usual case) needs no copy and no
     # sort (a million entries at a million queries); several are merged and sorted once.
     if len(state.lags) == 1:
@@ -152,6 +162,7 @@ def build_result(
         failures=failures,
         health=state.health,
         loop_stalls=session.watchdog.stalls(),
+        workers=tuple(state.workers),
         files={
             kind: path
             for kind, path in writer.paths.items()

@@ -14,16 +14,16 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
 from typing import Any
 
 import anyio
 import attrs
 
-from asyncgen._config.enums import TestScenario
 from asyncgen._config.settings import LogSettings, TestSettings
 from asyncgen._config.validate import validate_settings
 from asyncgen._engine.clock import Clock, MonotonicClock
-from asyncgen._engine.progress import ProgressCallback, snapshot
+from asyncgen._engine.progress import ProgressCallback
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._engine.watchdog import Watchdog
 from asyncgen._errors import OutputError
@@ -32,7 +32,9 @@ from asyncgen._output.provenance import test_datetime
 from asyncgen._output.writer import LogWriter
 from asyncgen._run.modes import run_mode
 from asyncgen._run.result import TestResult, build_result
-from asyncgen._run.session import RunSession
+from asyncgen._run.scale_out.driver import StartShards, plan_scale_out
+from asyncgen._run.scale_out.pacer import ScaleOutOptions
+from asyncgen._run.session import RunEnded, RunSession
 from asyncgen._run.start import start_run
 from asyncgen._run.stopped import (
     StoppedRun,
@@ -46,8 +48,8 @@ _log = get_logger("asyncgen")
 
 
 async def run_test(
-    sut: SystemUnderTest,
-    qsl: QuerySampleLibrary,
+    sut: SystemUnderTest | Any,
+    qsl: QuerySampleLibrary | Any,
     settings: TestSettings,
     *,
     log_settings: LogSettings | None = None,
@@ -56,7 +58,11 @@ async def run_test(
     progress: ProgressCallback | None = None,
     progress_interval_s: float = 0.5,
     fail_on_sample_errors: bool = True,
+    workers: int = 1,
+    ray_address: str | None = None,
     _early_errors: Sequence[tuple[str, str]] = (),
+    _scale_out_options: ScaleOutOptions | None = None,
+    _start_shards: StartShards | None = None,
 ) -> TestResult:
     """Run one test on the running event loop and return its result.
 
@@ -68,8 +74,24 @@ async def run_test(
     given, receives a ``Progress`` snapshot every ``progress_interval_s`` while queries are paced.
     Samples the SUT failed (``QuerySample.fail``) are counted per kind in ``TestResult.failures``
     and, unless ``fail_on_sample_errors`` is False, make the run INVALID.
+
+    ``workers=N`` (N > 1; Server and Offline) runs the test on N worker processes on Ray (the
+    ``ray`` extra): a local cluster, or the one at ``ray_address``. Then ``sut`` and ``qsl``
+    are zero-argument factories (a class or a module-level function) or ``"module:object"``
+    strings, and every worker makes its own. The plan is the one a single process makes,
+    dealt to the workers and merged back; ``TestResult.workers`` has each worker's figures.
     """
     validate_settings(settings)
+    scale = plan_scale_out(
+        sut,
+        qsl,
+        settings,
+        workers=workers,
+        ray_address=ray_address,
+        clock=clock,
+        options=_scale_out_options,
+        start=_start_shards,
+    )
     log_settings = log_settings or LogSettings()
     clock = clock or MonotonicClock()
     datetime_label = test_datetime()
@@ -86,13 +108,14 @@ async def run_test(
     watchdog = Watchdog()
     stopped: BaseException | None = None
     try:
-        async with anyio.create_task_group() as tg:
+        async with AsyncExitStack() as shards, anyio.create_task_group() as tg:
             tg.start_soon(writer.run)
             tg.start_soon(watchdog.run)
             if progress is not None:
-                tg.start_soon(
-                    _report_progress, lambda: session, progress, progress_interval_s, clock
-                )
+                tg.start_soon(_report_progress, lambda: session, progress, progress_interval_s)
+            pacer = None
+            if scale is not None:
+                sut, qsl, pacer = await shards.enter_async_context(scale.open())
             session = await start_run(
                 sut,
                 qsl,
@@ -102,8 +125,12 @@ async def run_test(
                 label=datetime_label,
                 audit_config=audit_config,
                 watchdog=watchdog,
+                pacer=pacer,
             )
-            await run_mode(session)
+            try:
+                await run_mode(session)
+            except RunEnded as ended:  # a shard was lost: what ran is the result, INVALID
+                _report_ended(session, ended)
             _report_stalls(session)
             tg.cancel_scope.cancel()
     except BaseException as caught:  # failed, cancelled or interrupted: the files say why
@@ -143,25 +170,24 @@ async def _report_progress(
     current_session: Callable[[], RunSession | None],
     callback: ProgressCallback,
     interval_s: float,
-    clock: Clock,
 ) -> None:
     """Hand a snapshot of the active series to ``callback`` every ``interval_s``."""
     while True:
         await anyio.sleep(interval_s)
         session = current_session()
-        if session is None or session.current is None:
-            continue
-        eff, series = session.eff, session.current
-        expected_s = series.plan.duration_ns / 1e9 if eff.scenario is TestScenario.Server else None
-        callback(
-            snapshot(
-                series,
-                phase=session.phase,
-                now_ns=clock.now_ns(),
-                target_qps=eff.target_qps,
-                expected_s=expected_s,
-            )
+        snapshot = None if session is None else session.progress(session.clock.now_ns())
+        if snapshot is not None:
+            callback(snapshot)
+
+
+def _report_ended(session: RunSession, ended: RunEnded) -> None:
+    """A run that could not go on: the summary says so if no series was reported."""
+    session.writer.error("error_runtime", f"Run ended early: {ended}")
+    if session.state.summary is None:
+        stopped = StoppedRun(
+            session.eff.scenario, session.eff.mode, _sut_name(session), session.state.missing
         )
+        write_stopped_summary(session.writer, stopped, ended)
 
 
 def _stopped_run(session: RunSession | None, settings: TestSettings) -> StoppedRun:

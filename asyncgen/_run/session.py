@@ -9,6 +9,7 @@ yield for the ``TestResult`` accumulates in ``RunState`` and ``RunTally``.
 from __future__ import annotations
 
 import time
+from typing import Protocol
 
 import attrs
 import numpy as np
@@ -19,6 +20,7 @@ from asyncgen._engine.clock import Clock
 from asyncgen._engine.drain import Drain, pace_and_drain
 from asyncgen._engine.gc import quiet_gc
 from asyncgen._engine.memory import release_free_memory
+from asyncgen._engine.progress import Progress, snapshot
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._engine.series import Series
 from asyncgen._engine.shapers import SCHEDULES, ShaperContext
@@ -32,6 +34,7 @@ from asyncgen._metrics.measurements import (
     sorted_issue_lags,
 )
 from asyncgen._metrics.verdict import PerformanceSummary, summarize
+from asyncgen._metrics.workers import WorkerHealth, flag_shards
 from asyncgen._output.provenance import power_timestamp
 from asyncgen._output.summary_text import detail_result_entries, summary_lines
 from asyncgen._output.writer import LogWriter
@@ -56,6 +59,28 @@ class SeriesOutcome:
     series: Series
     missing: list[int]
     sorted_lags: np.ndarray  # shared by the health check and IssueLag
+    # scale-out: each shard's own health in this series, (shard, health)
+    shard_health: tuple[tuple[int, RunHealth | None], ...] = ()
+
+
+class RunEnded(Exception):  # noqa: N818 - an event, not a program error
+    """The run cannot go on to another series (a scale-out shard was lost): the modes stop
+    and the run reports what it has, INVALID."""
+
+
+class Pacer(Protocol):
+    """Runs a series somewhere other than on this loop (asyncgen._run.scale_out): fills
+    ``series`` with what was issued and recorded, and closes it."""
+
+    async def pace(
+        self, session: RunSession, series: Series, eff: EffectiveSettings, accuracy: bool
+    ) -> SeriesOutcome:
+        """Pace ``series`` to its end; the missing samples are named in the detail log."""
+        ...
+
+    def progress(self, session: RunSession, series: Series, now_ns: int) -> Progress:
+        """Where the running series stands."""
+        ...
 
 
 @attrs.define
@@ -69,6 +94,7 @@ class RunState:
     peak_qps: float | None = None
     invalid_reasons: list[str] = attrs.field(factory=list)
     health: RunHealth | None = None
+    workers: list[WorkerHealth] = attrs.field(factory=list)  # scale-out: one per shard
 
 
 class RunSession:
@@ -84,8 +110,11 @@ class RunSession:
         clock: Clock,
         *,
         watchdog: Watchdog | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.sut, self.qsl, self.eff, self.writer, self.clock = sut, qsl, eff, writer, clock
+        self.pacer = pacer
+        self.ended = False  # no further series may run (see RunEnded)
         self.seq = SequenceGen()
         self.state = RunState()
         self.tally = RunTally()  # late completions and failures, across the run's series
@@ -119,6 +148,8 @@ class RunSession:
         self, eff: EffectiveSettings, loaded: LoadableSet, *, accuracy: bool
     ) -> SeriesOutcome:
         """Generate, pace, flush and drain one series of the loaded set; log its timing."""
+        if self.ended:
+            raise RunEnded
         writer = self.writer
         plan = generate_queries(eff, loaded, accuracy=accuracy, seq=self.seq)
         release_free_memory()  # the plan's temporaries, before the run's columns
@@ -145,7 +176,11 @@ class RunSession:
         writer.follow(series)
         self.current, self.phase = series, _phase(eff, accuracy)
         wall_start = time.time_ns()
-        missing = await self._pace(series, eff, accuracy)
+        if self.pacer is None:
+            missing = await self._pace(series, eff, accuracy)
+            outcome = SeriesOutcome(series, missing, np.zeros(0))
+        else:
+            outcome = await self.pacer.pace(self, series, eff, accuracy)
         # the reference's logger counters; asyncgen has no contention
         writer.details((key, 0) for key in CONTENTION_KEYS)
         active_ns = max_completion_ns(series) - series.start_ns
@@ -155,10 +190,11 @@ class RunSession:
                 ("power_end", power_timestamp(wall_start + active_ns)),
             ]
         )
-        lags = sorted_issue_lags(series)
+        if self.pacer is None:
+            outcome.sorted_lags = sorted_issue_lags(series)
         release_free_memory()  # before the statistics' arrays
-        self.state.lags.append(lags)
-        return SeriesOutcome(series, missing, lags)
+        self.state.lags.append(outcome.sorted_lags)
+        return outcome
 
     async def _pace(self, series: Series, eff: EffectiveSettings, accuracy: bool) -> list[int]:
         """The hot window: the shaper, flush and drain, watched by the watchdog."""
@@ -196,10 +232,27 @@ class RunSession:
             self.state.invalid_reasons.append(
                 f"{len(outcome.missing)} samples never completed within the drain deadline"
             )
-        # the generator's own health
-        self.state.health = series_health(outcome.series, outcome.sorted_lags)
+        # the generator's own health (and, scaled out, each shard's)
+        health = series_health(outcome.series, outcome.sorted_lags)
+        self.state.health = flag_shards(health, outcome.shard_health)
         for message in self.state.health.warnings if self.state.health else ():
             self.writer.warning(message)
+
+    def progress(self, now_ns: int) -> Progress | None:
+        """A snapshot of the series being paced, if one is."""
+        series, eff = self.current, self.eff
+        if series is None:
+            return None
+        if self.pacer is not None:
+            return self.pacer.progress(self, series, now_ns)
+        expected_s = series.plan.duration_ns / 1e9 if eff.scenario is TestScenario.Server else None
+        return snapshot(
+            series,
+            phase=self.phase,
+            now_ns=now_ns,
+            target_qps=eff.target_qps,
+            expected_s=expected_s,
+        )
 
     def name_in_flight(self) -> None:
         """Name the samples of the current series that never completed (the run stopped)."""

@@ -21,6 +21,20 @@ class ShaperContext:
     accuracy: bool
     clock: Clock
     events: EventLog
+    # When the series starts, on ``clock``: None starts it at once. A scale-out shard gets
+    # the run's common start, so every shard's queries keep their global scheduled times.
+    start_at_ns: int | None = None
+
+
+async def series_start(ctx: ShaperContext) -> int:
+    """Start the series (at ``ctx.start_at_ns`` if given, waiting for it) and return the start."""
+    at = ctx.start_at_ns
+    if at is None:
+        at = ctx.clock.now_ns()
+    elif ctx.clock.now_ns() < at:
+        await ctx.clock.sleep_until(at)
+    ctx.series.start_ns = at
+    return at
 
 
 @attrs.frozen

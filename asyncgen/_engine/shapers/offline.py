@@ -7,12 +7,13 @@ from asyncgen._engine.shapers.common import (
     ShaperContext,
     closed_or_offline_stop,
     issue,
+    series_start,
 )
 
 
 async def run_offline(ctx: ShaperContext) -> IssueOutcome:
     series = ctx.series
-    series.start_ns = ctx.clock.now_ns()
+    await series_start(ctx)
     for q in range(series.plan.query_count):
         now = await issue(ctx, q, q)  # scheduled at the start (Schedule.START)
         if closed_or_offline_stop(ctx, now):

@@ -20,16 +20,21 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from asyncgen._engine.shapers.common import IssueOutcome, ShaperContext, issue, max_limits_reached
+from asyncgen._engine.shapers.common import (
+    IssueOutcome,
+    ShaperContext,
+    issue,
+    max_limits_reached,
+    series_start,
+)
 
 CHUNK = 4096  # plan entries turned into Python ints at a time: bounded memory, fast loops
 YIELD_EVERY = 16  # queries issued back to back, when behind schedule, between loop turns
 
 
 async def run_server(ctx: ShaperContext) -> IssueOutcome:
-    series, clock = ctx.series, ctx.clock
-    start = series.start_ns = clock.now_ns()
-    if ctx.settings.requested.server_coalesce_queries or series.spq != 1:
+    start = await series_start(ctx)
+    if ctx.settings.requested.server_coalesce_queries or ctx.series.spq != 1:
         await _run_batched(ctx, start)
     else:
         await _run_single(ctx, start)

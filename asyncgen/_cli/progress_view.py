@@ -41,12 +41,26 @@ def _clock(p: Progress) -> str:
 
 def plain_line(p: Progress) -> str:
     """One log line per snapshot."""
-    return (
+    line = (
         f"[{_clock(p)}] {p.phase}: issued {p.queries_issued}/{p.queries_planned} queries, "
         f"completed {p.samples_completed} samples, in flight {p.in_flight}, "
         f"{p.achieved_qps:.1f}/{p.target_qps:g} QPS, "
         f"latency p50 {fmt_ms(p.recent_p50_latency_ns)} p99 {fmt_ms(p.recent_p99_latency_ns)}, "
         f"issue lag p99 {fmt_ms(p.recent_p99_issue_lag_ns)}"
+    )
+    slowest = slowest_worker(p)
+    return f"{line}; {slowest}" if slowest else line
+
+
+def slowest_worker(p: Progress) -> str:
+    """A scaled-out run's slowest worker, by its recent issue lag ("" for one process)."""
+    worker = p.slowest_worker
+    if worker is None:
+        return ""
+    return (
+        f"{len(p.workers)} workers, slowest shard {worker.shard}: issued "
+        f"{worker.queries_issued}/{worker.queries_planned}, "
+        f"issue lag p99 {fmt_ms(worker.recent_p99_issue_lag_ns)}"
     )
 
 
@@ -79,6 +93,9 @@ def live_panel(p: Progress | None) -> RenderableType:
         "issue lag",
         f"p99 {fmt_ms(p.recent_p99_issue_lag_ns)}",
     )
+    slowest = slowest_worker(p)
+    if slowest:
+        return Group(head, figures, Text(slowest))
     return Group(head, figures)
 
 

@@ -21,7 +21,7 @@ from typing import Any, TextIO, TypeVar
 import structlog
 from rich.console import Console
 
-from asyncgen._cli import targets
+from asyncgen._cli import scale_out, targets
 from asyncgen._cli.progress_view import ProgressView, ViewKind
 from asyncgen._cli.result_table import render_result
 from asyncgen._cli.settings import (
@@ -86,6 +86,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     _sut_options(parser.add_argument_group("system under test"))
     _sample_options(parser.add_argument_group("samples"))
     _output_options(parser.add_argument_group("output"))
+    scale_out.add_options(parser)
     return parser
 
 
@@ -303,6 +304,7 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.progress_interval <= 0:
         parser.error("--progress-interval must be positive")
+    scale_out.check(parser, args)
 
 
 def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -358,7 +360,9 @@ def _clock(args: argparse.Namespace) -> MonotonicClock:
     mode = args.pacing
     if mode == "auto":
         is_url = bool(args.sut) and args.sut.startswith(("http://", "https://"))
-        mode = "hrtimer" if is_url and kernel_timers_available() else DEFAULT_MODE
+        # workers: a busy core each for precise pacing would starve the driver and Ray
+        low_cpu = is_url or args.workers > 1
+        mode = "hrtimer" if low_cpu and kernel_timers_available() else DEFAULT_MODE
     return MonotonicClock(mode)
 
 
@@ -380,12 +384,20 @@ async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO
     )
     audit = None if args.audit_config.lower() == "none" else args.audit_config
     async with AsyncExitStack() as stack:
-        qsl = await _enter(stack, await _make_qsl(args))
-        sut = await _enter(stack, await _make_sut(args, qsl))
+        sut: Any
+        qsl: Any
+        if args.workers > 1:  # each worker makes its own SUT and QSL
+            if targets.is_url(args.sut):
+                await targets.check_reachable(args.sut)
+            sut, qsl = scale_out.factories(args)
+            what = f"{args.workers} workers, each with SUT {args.sut}"
+        else:
+            qsl = await _enter(stack, await _make_qsl(args))
+            sut = await _enter(stack, await _make_sut(args, qsl))
+            what = f"SUT {sut.name}, QSL {qsl.name} ({qsl.total_sample_count} samples)"
         if not args.quiet:
             console.print(
-                f"asyncgen run: {describe(settings)}\n  SUT {sut.name}, QSL {qsl.name} "
-                f"({qsl.total_sample_count} samples), logs in {args.outdir}",
+                f"asyncgen run: {describe(settings)}\n  {what}, logs in {args.outdir}",
                 soft_wrap=True,
             )
         with ProgressView(kind, out, console) as view:
@@ -399,6 +411,8 @@ async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO
                 progress_interval_s=LIVE_INTERVAL_S if kind == "live" else args.progress_interval,
                 fail_on_sample_errors=not args.allow_failures,
                 clock=stack.enter_context(contextlib.closing(_clock(args))),
+                workers=args.workers,
+                ray_address=args.ray_address,
             )
     if not args.quiet:
         render_result(console, result)

@@ -29,6 +29,7 @@ from asyncgen._run.scale_out.actor import ShardActor
 _log = get_logger("asyncgen")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")  # Ray colours the remote traceback
 CLOSE_TIMEOUT_S = 5.0
+PLACEMENT: dict[str, Any] = {"num_cpus": 1, "scheduling_strategy": "SPREAD"}  # a CPU each
 
 
 class RayShards:
@@ -48,6 +49,7 @@ class RayShards:
         factories: object,
         pacing: PacingMode,
         timeout_s: float,
+        actor_options: Sequence[dict[str, Any]] = (),
     ) -> tuple[RayShards, list[dict[str, Any]]]:
         """Connect, place the actors, have each make its SUT and QSL; raises ``RunError``
         naming the shards that could not."""
@@ -55,7 +57,9 @@ class RayShards:
         try:
             _check_resources(workers)
             actors = [
-                ShardActor.options(num_cpus=1, scheduling_strategy="SPREAD").remote(k)  # type: ignore[attr-defined]
+                ShardActor.options(  # type: ignore[attr-defined]
+                    **(PLACEMENT | (actor_options[k] if k < len(actor_options) else {}))
+                ).remote(k)
                 for k in range(workers)
             ]
         except BaseException:

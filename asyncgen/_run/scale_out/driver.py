@@ -25,7 +25,8 @@ from asyncgen._run.scale_out.pacer import (
 from asyncgen._run.scale_out.split import check_splittable
 
 StartShards = Callable[..., Awaitable[tuple[Shards, list[dict[str, Any]]]]]
-"""``start(workers=, address=, factories=, pacing=, timeout_s=)``: the shards and their infos."""
+"""``start(workers=, address=, factories=, pacing=, timeout_s=, actor_options=)``: the shards
+and their infos."""
 
 
 @attrs.frozen(kw_only=True)
@@ -51,6 +52,7 @@ class ScaleOut:
             factories=self.factories,
             pacing=self.pacing,
             timeout_s=self.options.call_timeout_s,
+            actor_options=self.options.actor_options,
         )
         try:
             check_infos(infos)

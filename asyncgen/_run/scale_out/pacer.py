@@ -54,6 +54,9 @@ class ScaleOutOptions:
     silent_after_s: float = 5.0  # a shard that has not answered a poll this long is lost
     stalled_after_s: float = 5.0  # a shard whose loop has not turned this long is lost
     stop_grace_s: float = 5.0  # after a stop, how long the others' records are waited for
+    # Ray actor options per shard (e.g. {"resources": {"gpu_host": 1}} to place shard k):
+    # merged over the defaults (one CPU, spread over the nodes)
+    actor_options: tuple[dict[str, Any], ...] = ()
 
 
 @attrs.define

@@ -1,0 +1,50 @@
+"""SUTs and QSLs the scale-out tests' workers make: module-level, so Ray ships them by
+reference and each worker imports this module (the tests run from the repository root)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import asyncgen
+
+TOTAL, PERFORMANCE = 512, 128
+
+
+class NullSUT:
+    """Completes each sample at once; its response is its QSL index, two bytes."""
+
+    name = "null-sut"
+
+    async def issue_query(self, samples: Sequence[asyncgen.QuerySample]) -> None:
+        for sample in samples:
+            sample.complete(sample.index.to_bytes(2, "big"))
+
+    async def flush_queries(self) -> None:
+        pass
+
+
+class SleepSUT(NullSUT):
+    """Completes each sample 1 ms after it was issued, on the loop."""
+
+    name = "sleep-sut"
+
+    async def issue_query(self, samples: Sequence[asyncgen.QuerySample]) -> None:
+        asyncio.get_running_loop().call_later(0.001, self._complete, list(samples))
+
+    def _complete(self, samples: list[asyncgen.QuerySample]) -> None:
+        for sample in samples:
+            sample.complete(sample.index.to_bytes(2, "big"))
+
+
+def qsl() -> asyncgen.SimulatedQSL:
+    return asyncgen.SimulatedQSL(total_sample_count=TOTAL, performance_sample_count=PERFORMANCE)
+
+
+def small_qsl() -> asyncgen.SimulatedQSL:
+    """100 samples, loaded 40 at a time: an accuracy pass is three series."""
+    return asyncgen.SimulatedQSL(total_sample_count=100, performance_sample_count=40)
+
+
+def refusing_sut() -> NullSUT:
+    raise ConnectionRefusedError("the model server at 127.0.0.1:9 refused the connection")

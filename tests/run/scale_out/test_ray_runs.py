@@ -1,0 +1,285 @@
+"""Scaled-out runs on a real Ray cluster of three "nodes" on this machine (see conftest.py):
+the shards' union is the single-process plan, accuracy mode issues every sample once, the
+merged files have the single-process layout and pass ``asyncgen verify``, and faults (a killed
+worker, a lost node, a frozen worker, a factory that raises, an interrupt) end the run promptly
+with the shard named and the other shards' records written.
+
+Verdicts that depend on timing are not asserted (a busy machine may issue late); the runs are
+short and their latency bound generous.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import asyncgen
+from asyncgen.__main__ import main
+from asyncgen._config.effective import effective_settings
+from asyncgen._engine.series import UNSET
+from asyncgen._output.verify import verify
+from asyncgen._plan.loadable import loadable_sets
+from asyncgen._plan.queries import generate_queries
+from asyncgen._plan.sequence import SequenceGen
+from asyncgen._run.scale_out.pacer import ScaleOutOptions
+from tests.run.scale_out import _suts
+from tests.run.scale_out._recorder import Recorder, signal_worker
+
+pytestmark = pytest.mark.ray
+
+SUTS = "tests.run.scale_out._suts"
+
+
+def _server(qps: float, duration_ms: int, **fields: Any) -> asyncgen.TestSettings:
+    return asyncgen.TestSettings(
+        scenario=asyncgen.TestScenario.Server,
+        mode=fields.pop("mode", asyncgen.TestMode.PerformanceOnly),
+        server_target_qps=qps,
+        min_duration_ms=duration_ms,
+        min_query_count=50,
+        server_target_latency_ns=2_000_000_000,
+        **fields,
+    )
+
+
+def _logs(folder: Path, trace: bool = True) -> asyncgen.LogSettings:
+    return asyncgen.LogSettings(
+        log_output=asyncgen.LogOutputSettings(outdir=str(folder)), enable_trace=trace
+    )
+
+
+def _run(settings: asyncgen.TestSettings, folder: Path, **options: Any) -> asyncgen.TestResult:
+    options.setdefault("workers", 2)
+    return asyncgen.run(
+        options.pop("sut", _suts.NullSUT),
+        options.pop("qsl", _suts.qsl),
+        settings,
+        log_settings=_logs(folder),
+        audit_config=None,
+        **options,
+    )
+
+
+def _trace_samples(folder: Path) -> list[dict[str, Any]]:
+    events = json.loads((folder / "mlperf_log_trace.json").read_text())["traceEvents"]
+    return [e["args"] for e in events if e.get("name") == "Sample" and e.get("ph") == "b"]
+
+
+@pytest.mark.parametrize(("seed", "qps"), [(1, 2000.0), (7, 3000.0), (42, 700.0)])
+def test_the_shards_issue_exactly_the_single_process_plan(
+    ray_cluster: Any, tmp_path: Path, seed: int, qps: float
+) -> None:
+    settings = _server(
+        qps, 400, schedule_rng_seed=seed, sample_index_rng_seed=seed + 1, qsl_rng_seed=seed + 2
+    )
+    recorder = Recorder()
+    result = _run(settings, tmp_path, _start_shards=recorder.start)
+    eff, _ = effective_settings(settings, _suts.PERFORMANCE, _suts.TOTAL)
+    loaded = loadable_sets(eff, _suts.TOTAL, _suts.PERFORMANCE)[0]
+    plan = generate_queries(eff, loaded, accuracy=False, seq=SequenceGen())
+    expected = sorted(
+        zip(plan.scheduled_offsets_ns.tolist(), plan.sample_indices.tolist(), strict=True)
+    )
+    issued: list[tuple[int, int]] = []
+    for k, work in recorder.works.items():
+        records = recorder.outcomes[k].records
+        assert (records.issued_ns != UNSET).all()  # every query dealt to the shard went out
+        offsets = work.plan.scheduled_offsets_ns
+        # at its global scheduled time: never before the common start plus its offset
+        assert (records.issued_ns >= records.start_ns + offsets).all()
+        issued += zip(offsets.tolist(), work.plan.sample_indices.tolist(), strict=True)
+    assert sorted(issued) == expected
+    assert {len(w.plan.scheduled_offsets_ns) for w in recorder.works.values()} <= {
+        plan.query_count // 2,
+        plan.query_count - plan.query_count // 2,
+    }
+    assert result.summary is not None and result.summary.query_count == plan.query_count
+    # one shard per node of the multi-node cluster; same host and boot, so offset 0 applied
+    assert len({w.node for w in result.workers}) == 2
+    for worker in result.workers:
+        assert worker.ok and worker.clock_offset_applied_ns == 0
+        assert abs(worker.clock_offset_ns) <= worker.clock_uncertainty_ns + 1_000_000
+
+
+@pytest.mark.parametrize("scenario", [asyncgen.TestScenario.Offline, asyncgen.TestScenario.Server])
+def test_accuracy_mode_issues_every_sample_once(
+    ray_cluster: Any, tmp_path: Path, scenario: asyncgen.TestScenario
+) -> None:
+    settings = asyncgen.TestSettings(
+        scenario=scenario,
+        mode=asyncgen.TestMode.AccuracyOnly,
+        server_target_qps=500,
+        offline_expected_qps=1000,
+    )
+    result = _run(settings, tmp_path, qsl=_suts.small_qsl)
+    entries = json.loads((tmp_path / "mlperf_log_accuracy.json").read_text())
+    assert sorted(e["qsl_idx"] for e in entries) == list(range(100))  # three loaded sets
+    assert len({e["seq_id"] for e in entries}) == 100
+    for entry in entries:  # each response came back with its own sample
+        assert int(entry["data"], 16) == entry["qsl_idx"]
+    assert result.valid and result.accuracy_entries == 100
+    # Server: every sample is a query; Offline: each shard's part of each set's one query
+    assert sum(w.queries_issued for w in result.workers) == (
+        100 if scenario is asyncgen.TestScenario.Server else 6
+    )
+    assert verify(tmp_path) == []
+
+
+def _layout(folder: Path) -> tuple[list[str], list[str]]:
+    """Summary line labels and the detail log's keys (not the run's own warnings/errors,
+    which a busy machine may add, nor the workers' entries)."""
+    summary = [
+        line.split(":")[0].strip()
+        for line in (folder / "mlperf_log_summary.txt").read_text().splitlines()
+        if ":" in line and "warning" not in line.lower()
+    ]
+    keys = []
+    for line in (folder / "mlperf_log_detail.txt").read_text().splitlines():
+        entry = json.loads(line.removeprefix(":::MLLOG "))
+        meta = entry["metadata"]
+        if not (meta["is_error"] or meta["is_warning"] or entry["key"] == "asyncgen_worker"):
+            keys.append(entry["key"])
+    return summary, keys
+
+
+def test_a_merged_run_has_the_single_process_layout(ray_cluster: Any, tmp_path: Path) -> None:
+    settings = _server(1000, 500)
+    one = asyncgen.run(
+        _suts.NullSUT(),
+        _suts.qsl(),
+        settings,
+        log_settings=_logs(tmp_path / "one"),
+        audit_config=None,
+    )
+    merged = _run(settings, tmp_path / "two")
+    assert _layout(tmp_path / "one") == _layout(tmp_path / "two")
+    assert merged.summary is not None and one.summary is not None
+    assert merged.summary.query_count == one.summary.query_count
+    assert verify(tmp_path / "two") == []
+    results = json.loads((tmp_path / "two" / "mlperf_log_results.json").read_text())
+    assert [w["shard"] for w in results["workers"]] == [0, 1]
+    assert results["workers"][0]["issue_lag"]["count"] == merged.workers[0].queries_issued
+    detail = (tmp_path / "two" / "mlperf_log_detail.txt").read_text()
+    assert detail.count('"key": "asyncgen_worker"') == 2
+    assert json.loads((tmp_path / "one" / "mlperf_log_results.json").read_text())["workers"] == []
+
+
+def test_a_killed_worker_ends_the_run_invalid_and_keeps_the_others_records(
+    ray_cluster: Any, tmp_path: Path
+) -> None:
+    recorder = Recorder(strike=(1, 1.0, signal_worker(signal.SIGKILL)))
+    started = time.monotonic()
+    result = _run(_server(1000, 8000), tmp_path, _start_shards=recorder.start)
+    assert time.monotonic() - started < 7  # promptly: not at the plan's end (8 s)
+    assert not result.valid
+    dead, alive = result.workers[1], result.workers[0]
+    assert dead.error is not None and "ActorDiedError" in dead.error
+    assert dead.queries_lost == dead.queries_planned > 0
+    assert any(r.startswith(f"shard 1 lost {dead.queries_lost} queries") for r in result.reasons)
+    assert alive.error is None and 0 < alive.queries_issued < alive.queries_planned
+    traced = _trace_samples(tmp_path)  # shard 0's records are written: even sequence ids
+    assert traced and {t["sample_seq"] % 2 for t in traced} == {0}
+    assert len(traced) == alive.queries_issued  # the null SUT answers every sample at once
+    assert verify(tmp_path) == []
+    assert recorder.closed
+
+
+def test_a_lost_node_ends_the_run_invalid(ray_cluster: Any, tmp_path: Path) -> None:
+    node = ray_cluster.add_node(num_cpus=1, resources={"doomed": 1})
+    ray_cluster.wait_for_nodes()
+    lost_at: list[float] = []
+
+    def lose_the_node(info: dict[str, Any]) -> None:
+        lost_at.append(time.monotonic())
+        ray_cluster.remove_node(node, allow_graceful=False)
+
+    recorder = Recorder(strike=(1, 1.0, lose_the_node))
+    options = ScaleOutOptions(actor_options=({}, {"resources": {"doomed": 1}}))
+    result = _run(
+        _server(1000, 8000), tmp_path, _start_shards=recorder.start, _scale_out_options=options
+    )
+    assert time.monotonic() - lost_at[0] < 6  # Ray or the heartbeat saw it, well before 8 s
+    assert recorder.infos[1]["node_id"] == node.node_id
+    assert not result.valid
+    lost = result.workers[1]
+    assert lost.error is not None and lost.queries_lost == lost.queries_planned
+    assert result.workers[0].queries_issued > 0
+    assert verify(tmp_path) == []
+
+
+def test_a_frozen_worker_is_declared_lost(ray_cluster: Any, tmp_path: Path) -> None:
+    recorder = Recorder(strike=(0, 1.0, signal_worker(signal.SIGSTOP)))
+    options = ScaleOutOptions(poll_s=0.25, silent_after_s=1.5)
+    started = time.monotonic()
+    result = _run(
+        _server(1000, 8000), tmp_path, _start_shards=recorder.start, _scale_out_options=options
+    )
+    assert time.monotonic() - started < 7
+    frozen = result.workers[0]
+    assert not result.valid and frozen.error is not None and "no answer" in frozen.error
+    assert result.workers[1].error is None and result.workers[1].queries_issued > 0
+    assert verify(tmp_path) == []
+
+
+def test_a_factory_that_raises_names_the_shards(ray_cluster: Any, tmp_path: Path) -> None:
+    with pytest.raises(asyncgen.RunError, match=r"shard 0.*ConnectionRefusedError"):
+        _run(_server(1000, 500), tmp_path, sut=f"{SUTS}:refusing_sut")
+    assert "Result is : INVALID" in (tmp_path / "mlperf_log_summary.txt").read_text()
+    assert verify(tmp_path) == []
+
+
+def test_an_interrupted_run_stops_every_shard_and_writes_its_files(
+    ray_cluster: Any, tmp_path: Path
+) -> None:
+    recorder = Recorder()
+
+    async def main() -> None:
+        await asyncio.wait_for(
+            asyncgen.run_test(
+                f"{SUTS}:SleepSUT",
+                f"{SUTS}:qsl",
+                _server(1000, 8000),
+                log_settings=_logs(tmp_path),
+                audit_config=None,
+                workers=2,
+                _start_shards=recorder.start,
+            ),
+            timeout=3.0,
+        )
+
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        asyncio.run(main())
+    assert time.monotonic() - started < 10
+    results = json.loads((tmp_path / "mlperf_log_results.json").read_text())
+    assert results["interrupted"] is True
+    assert {o.stopped for o in recorder.outcomes.values()} == {True}  # both shards answered
+    traced = _trace_samples(tmp_path)
+    assert {t["sample_seq"] % 2 for t in traced} == {0, 1}  # both shards' records written
+    assert verify(tmp_path) == []
+    assert recorder.closed
+
+
+def test_the_command_line_runs_on_workers(
+    ray_cluster: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(
+        [
+            "run", "-s", "Server", "--qps", "500", "--duration-ms", "300", "--min-queries", "20",
+            "--set", "server_target_latency_percentile=0.9", "--latency-ms", "500",
+            "--sut", f"{SUTS}:NullSUT", "--qsl", f"{SUTS}:qsl", "--workers", "2",
+            "-o", str(tmp_path), "--audit-config", "none", "--progress", "plain",
+        ]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert status == 0, out
+    assert "2 workers" in out
+    results = json.loads((tmp_path / "mlperf_log_results.json").read_text())
+    counts = [w["queries_issued"] for w in results["workers"]]
+    assert len(counts) == 2 and sum(counts) == results["summary"]["query_count"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import html
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import attrs
 
@@ -134,6 +135,8 @@ def _run(block: RunBlock) -> str:
         out.append(
             f"<p class='{_e(block.health_class)}'><b>Generator health:</b> {_e(block.health)}</p>"
         )
+    if run.workers:
+        out.append(_workers_table(run.workers))
     out.extend(figure_html(f) for f in block.figures)
     if block.missing:
         out.append(
@@ -147,6 +150,35 @@ def _run(block: RunBlock) -> str:
         )
     out.append("</section>")
     return "\n".join(out)
+
+
+def _workers_table(workers: Sequence[dict[str, Any]]) -> str:
+    """A scaled-out run's shards: what each issued, its issue lag, clock and errors."""
+    rows = []
+    for w in workers:
+        lag = w.get("issue_lag") or {}
+        pct = lag.get("percentiles_ns") or {}
+        rate = w.get("achieved_qps"), w.get("scheduled_qps")
+        rows.append(
+            [
+                w.get("shard"),
+                w.get("host", ""),
+                f"{w.get('queries_issued', 0):,} / {w.get('queries_planned', 0):,}",
+                _ms(pct.get("50")),
+                _ms(pct.get("99")),
+                _ms(lag.get("max_ns")),
+                "-" if None in rate else f"{rate[0]:,.1f} / {rate[1]:,.1f}",
+                f"{w.get('clock_offset_ns', 0) / 1e3:+.0f} ± "
+                f"{w.get('clock_uncertainty_ns', 0) / 1e3:.0f} µs"
+                + (" (same clock)" if not w.get("clock_offset_applied_ns") else ""),
+                "fell behind" if w.get("fell_behind") else (w.get("error") or "ok"),
+            ]
+        )
+    header = (
+        "shard", "host", "issued / planned", "issue lag p50 (ms)", "p99 (ms)", "max (ms)",
+        "achieved / scheduled QPS", "clock offset", "status",
+    )  # fmt: skip
+    return "<h3>Workers</h3>" + _table(header, rows)
 
 
 def _stats_table(run: RunData) -> str:

@@ -69,6 +69,7 @@ class RunData:
     rates: dict[str, float] = attrs.field(factory=dict)
     issue_lag: IssueLag | None = None  # asyncgen's reported lag percentiles
     engine_health: dict[str, Any] | None = None  # results.json "health": asyncgen's own check
+    workers: tuple[dict[str, Any], ...] = ()  # results.json "workers": a scaled-out run's shards
     samples: TraceSamples | None = None  # the performance series' traced samples
     latencies_ns: IntArray = attrs.field(factory=empty_int)  # per sample, when known
     errors: int = 0
@@ -228,6 +229,7 @@ def _merge_results(fields: dict[str, Any], results: dict[str, Any]) -> dict[str,
     merged["warnings"] = int(results.get("warnings", merged.get("warnings", 0)))
     if isinstance(results.get("health"), dict):
         merged["engine_health"] = results["health"]
+    merged["workers"] = tuple(w for w in results.get("workers") or () if isinstance(w, dict))
     lag = results.get("issue_lag")
     if lag and lag.get("count"):
         merged["issue_lag"] = IssueLag(

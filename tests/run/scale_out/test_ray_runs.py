@@ -168,6 +168,10 @@ def test_a_merged_run_has_the_single_process_layout(ray_cluster: Any, tmp_path: 
     detail = (tmp_path / "two" / "mlperf_log_detail.txt").read_text()
     assert detail.count('"key": "asyncgen_worker"') == 2
     assert json.loads((tmp_path / "one" / "mlperf_log_results.json").read_text())["workers"] == []
+    # asyncgen report reads the merged run and shows each shard's issue lag
+    assert main(["report", str(tmp_path / "two"), "-o", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "report.html").read_text()
+    assert "<h3>Workers</h3>" in page and "issue lag p99 (ms)" in page
 
 
 def test_a_killed_worker_ends_the_run_invalid_and_keeps_the_others_records(

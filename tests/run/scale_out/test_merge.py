@@ -1,0 +1,186 @@
+"""The split and the merge without Ray: shards that run in the test's own process on fake
+clocks, so a merged run can be compared with a single-process run exactly."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+import pytest
+
+import asyncgen
+from asyncgen._config.effective import effective_settings
+from asyncgen._config.enums import TestScenario
+from asyncgen._plan.loadable import loadable_sets
+from asyncgen._plan.queries import generate_queries
+from asyncgen._plan.sequence import SequenceGen
+from asyncgen._run.scale_out.clocks import boot_id
+from asyncgen._run.scale_out.shard import ShardCore
+from asyncgen._run.scale_out.split import cut, deal, server_cutoff
+from asyncgen.testing import FakeClock
+from tests.run.scale_out import _suts
+
+
+class LocalShards:
+    """``Shards`` whose cores run on the driver's loop, each on its own fake clock."""
+
+    def __init__(self, cores: list[ShardCore]) -> None:
+        self.count = len(cores)
+        self.cores = cores
+
+    async def ask(self, shard: int, method: str, *args: Any, timeout_s: float | None) -> Any:
+        core = self.cores[shard]
+        if method == "clock_ns":
+            return time.perf_counter_ns()
+        if method in ("progress", "prepare"):
+            return getattr(core, method)(*args)
+        return await getattr(core, method)(*args)
+
+    def tell(self, shard: int, method: str, *args: Any) -> None:
+        getattr(self.cores[shard], method)(*args)
+
+    def kill(self, shard: int) -> None:
+        pass
+
+    async def close(self) -> None:
+        for core in self.cores:
+            await core.close()
+
+
+async def start_local(
+    *, workers: int, factories: tuple[object, object], **_: Any
+) -> tuple[LocalShards, list[dict[str, Any]]]:
+    cores = [ShardCore(k, *factories, FakeClock()) for k in range(workers)]
+    infos = [await core.open() for core in cores]
+    assert all(info["boot_id"] == boot_id() for info in infos)
+    return LocalShards(cores), infos
+
+
+def _settings(scenario: TestScenario, **fields: Any) -> asyncgen.TestSettings:
+    return asyncgen.TestSettings(
+        scenario=scenario,
+        mode=fields.pop("mode", asyncgen.TestMode.PerformanceOnly),
+        server_target_qps=2000,
+        offline_expected_qps=2000,
+        min_duration_ms=500,
+        min_query_count=100,
+        accuracy_log_probability=0.1,  # some responses go to the accuracy log
+        accuracy_log_rng_seed=5,
+        **fields,
+    )
+
+
+def _run(folder: Path, settings: asyncgen.TestSettings, workers: int) -> asyncgen.TestResult:
+    log = asyncgen.LogSettings(
+        log_output=asyncgen.LogOutputSettings(outdir=str(folder)), enable_trace=True
+    )
+    if workers == 1:
+        return asyncgen.run(
+            _suts.NullSUT(), _suts.qsl(), settings, log_settings=log, audit_config=None,
+            clock=FakeClock(),
+        )  # fmt: skip
+    return asyncgen.run(
+        _suts.NullSUT, _suts.qsl, settings, log_settings=log, audit_config=None,
+        workers=workers, _start_shards=start_local,
+    )  # fmt: skip
+
+
+def _samples(folder: Path) -> list[tuple[int, int, int, int]]:
+    """(seq, QSL index, issue lag, latency) of every traced sample, in seq order."""
+    events = json.loads((folder / "mlperf_log_trace.json").read_text())["traceEvents"]
+    rows = [
+        (a["sample_seq"], a["sample_idx"], a["issue_start_ns"], a["complete_ns"])
+        for e in events
+        if e.get("name") == "Sample" and e.get("ph") == "b"
+        for a in [e["args"]]
+    ]
+    return sorted(rows)
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+@pytest.mark.parametrize("scenario", [TestScenario.Server, TestScenario.Offline])
+def test_a_merged_run_equals_the_single_process_run(
+    tmp_path: Path, scenario: TestScenario, workers: int
+) -> None:
+    settings = _settings(scenario)
+    one = _run(tmp_path / "one", settings, 1)
+    merged = _run(tmp_path / "merged", settings, workers)
+    summary = "mlperf_log_summary.txt"
+    assert (tmp_path / "one" / summary).read_text() == (tmp_path / "merged" / summary).read_text()
+    assert _samples(tmp_path / "one") == _samples(tmp_path / "merged")
+    accuracy = "mlperf_log_accuracy.json"
+    entries = [json.loads((tmp_path / d / accuracy).read_text()) for d in ("one", "merged")]
+    assert sorted(entries[0], key=str) == sorted(entries[1], key=str) != []
+    assert merged.valid == one.valid and len(merged.workers) == workers
+    assert (
+        sum(w.queries_planned for w in merged.workers)
+        == (one.summary.query_count if scenario is TestScenario.Server else workers)
+        if one.summary
+        else False
+    )
+    assert not any(w.fell_behind for w in merged.workers)
+
+
+def test_accuracy_mode_merges_every_sample_once(tmp_path: Path) -> None:
+    settings = _settings(TestScenario.Server, mode=asyncgen.TestMode.SubmissionRun)
+    result = _run(tmp_path, settings, 2)
+    entries = json.loads((tmp_path / "mlperf_log_accuracy.json").read_text())
+    accuracy = [e for e in entries if e["seq_id"] < _suts.TOTAL]  # the accuracy pass first
+    assert sorted(e["qsl_idx"] for e in accuracy) == list(range(_suts.TOTAL))
+    assert all(int(e["data"], 16) == e["qsl_idx"] for e in entries)
+    assert result.valid
+
+
+@pytest.mark.parametrize(("seed", "qps"), [(s, q) for s in (1, 2, 3, 99) for q in (50.0, 3333.0)])
+@pytest.mark.parametrize("shards", [2, 3, 8])
+def test_dealing_covers_the_plan_exactly_once(seed: int, qps: float, shards: int) -> None:
+    settings = _settings(TestScenario.Server, schedule_rng_seed=seed, sample_index_rng_seed=seed)
+    settings = attrs.evolve(settings, server_target_qps=qps)
+    eff, _ = effective_settings(settings, _suts.PERFORMANCE, _suts.TOTAL)
+    loaded = loadable_sets(eff, _suts.TOTAL, _suts.PERFORMANCE)[0]
+    plan = generate_queries(eff, loaded, accuracy=False, seq=SequenceGen())
+    slices = deal(plan, TestScenario.Server, shards)
+    pairs = sorted(
+        pair
+        for s in slices
+        for pair in zip(
+            s.plan(plan).scheduled_offsets_ns.tolist(),
+            s.plan(plan).sample_indices.tolist(),
+            strict=True,
+        )
+    )
+    expected = zip(plan.scheduled_offsets_ns.tolist(), plan.sample_indices.tolist(), strict=True)
+    assert pairs == sorted(expected)
+    seqs = np.concatenate([np.asarray(s.queries) for s in slices])
+    assert np.array_equal(np.sort(seqs), np.arange(plan.query_count))
+
+
+def test_offline_deals_contiguous_blocks_and_empty_shards_get_nothing() -> None:
+    settings = _settings(TestScenario.Offline)
+    eff, _ = effective_settings(settings, 3, 3)
+    loaded = loadable_sets(eff, 3, 3)[0]
+    plan = attrs.evolve(
+        generate_queries(eff, loaded, accuracy=True, seq=SequenceGen()), samples_per_query=3
+    )
+    slices = deal(plan, TestScenario.Offline, 5)
+    assert [len(s.samples) for s in slices] == [0, 1, 0, 1, 1]
+    assert [len(s.queries) for s in slices] == [0, 1, 0, 1, 1]
+
+
+def test_the_limits_cut_the_plan_where_one_process_stops() -> None:
+    settings = _settings(TestScenario.Server, max_query_count=120)
+    eff, _ = effective_settings(settings, _suts.PERFORMANCE, _suts.TOTAL)
+    loaded = loadable_sets(eff, _suts.TOTAL, _suts.PERFORMANCE)[0]
+    plan = generate_queries(eff, loaded, accuracy=False, seq=SequenceGen())
+    assert server_cutoff(eff, plan, accuracy=False)[0] == 120
+    assert server_cutoff(eff, plan, accuracy=True)[0] == plan.query_count
+    assert cut(plan, 120).query_count == 120
+    eff = attrs.evolve(eff, max_query_count=0, max_duration_ms=100)
+    count, message = server_cutoff(eff, plan, accuracy=False)
+    assert int(plan.scheduled_offsets_ns[count - 2]) <= 100_000_000
+    assert int(plan.scheduled_offsets_ns[count - 1]) > 100_000_000
+    assert "Max test duration reached" in message

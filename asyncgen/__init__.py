@@ -2,7 +2,7 @@
 
 from asyncgen._config.effective import EffectiveSettings
 from asyncgen._engine.clock import Clock, MonotonicClock, PacingMode
-from asyncgen._engine.progress import Progress, ProgressCallback
+from asyncgen._engine.progress import Progress, ProgressCallback, WorkerProgress
 from asyncgen._errors import (
     AsyncgenError,
     ConfigError,
@@ -10,6 +10,7 @@ from asyncgen._errors import (
     OutputError,
     RunError,
     SettingsError,
+    WorkerError,
 )
 from asyncgen._metrics.measurements import PerformanceResult
 from asyncgen._run.runner import run, run_test
@@ -23,6 +24,7 @@ from asyncgen.result import (
     Rates,
     RunHealth,
     TestResult,
+    WorkerHealth,
 )
 from asyncgen.settings import (
     LoggingMode,
@@ -79,6 +81,9 @@ __all__ = [
     "TestResult",
     "TestScenario",
     "TestSettings",
+    "WorkerError",
+    "WorkerHealth",
+    "WorkerProgress",
     "__version__",
     "first_token_complete",
     "query_samples_complete",

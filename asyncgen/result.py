@@ -8,6 +8,7 @@ from asyncgen._metrics.health import RunHealth
 from asyncgen._metrics.issue_lag import IssueLag
 from asyncgen._metrics.statistics import LatencyStats, Rates
 from asyncgen._metrics.verdict import PerformanceSummary
+from asyncgen._metrics.workers import WorkerHealth
 from asyncgen._run.result import TestResult
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "Rates",
     "RunHealth",
     "TestResult",
+    "WorkerHealth",
 ]

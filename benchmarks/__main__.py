@@ -18,6 +18,7 @@ from benchmarks import (
     issue_lag,
     offline_throughput,
     peak_rss,
+    scale_out,
     server_async_qps,
     server_null_qps,
     single_stream_overhead,
@@ -38,6 +39,7 @@ MODULES: tuple[ModuleType, ...] = (
     issue_lag,
     offline_throughput,
     peak_rss,
+    scale_out,
 )
 BENCHMARKS: dict[str, Callable[[Options], Report]] = {m.NAME: m.run for m in MODULES}
 

@@ -9,6 +9,7 @@ SPEC is a JSON object::
      "trace": false,          # enable_trace in the log settings
      "precise": true,         # asyncgen only: the pacing mode of MonotonicClock
      "mode": "hrtimer",       # asyncgen only, optional: the mode by name (wins over precise)
+     "workers": 2,            # asyncgen only, optional: scale out on a local Ray cluster
      "outdir": "/tmp/..."}
 
 The run prints one JSON object on its last stdout line: the summary fields (parsed from
@@ -29,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._workloads import BenchQSL, NullSUT, SleepSUT, null_one
+from benchmarks._workloads import BenchQSL, NullSUT, SleepSUT, complete_all, null_one
 
 SCENARIOS = {
     "server-sleep": "Server",
@@ -90,14 +91,10 @@ def _cpu_s() -> float:
 def run_asyncgen(spec: dict[str, Any]) -> dict[str, Any]:
     import asyncgen  # noqa: PLC0415 - each side imports only its own library
 
-    def complete(samples: Any) -> None:
-        for sample in samples:
-            sample.complete()
-
     workload = spec["workload"]
-    sut: Any = NullSUT(complete)
+    sut: Any = NullSUT(complete_all)
     if workload == "server-sleep":
-        sut = SleepSUT(complete)
+        sut = SleepSUT(complete_all)
     elif workload == "single-stream-task":  # a task per sample: asyncgen.FunctionSUT
         sut = asyncgen.FunctionSUT(null_one)
     settings = asyncgen.TestSettings(
@@ -113,14 +110,21 @@ def run_asyncgen(spec: dict[str, Any]) -> dict[str, Any]:
         clock = asyncgen.MonotonicClock(spec["mode"])
     else:
         clock = asyncgen.MonotonicClock(precise=spec.get("precise", True))
+    qsl: Any = BenchQSL()
+    workers = spec.get("workers", 1)
+    if workers > 1:  # each worker makes its own, from a factory it imports
+        factory = "sleep_sut" if workload == "server-sleep" else "null_sut"
+        sut, qsl = f"benchmarks._workloads:{factory}", BenchQSL
     started, cpu = time.perf_counter(), _cpu_s()
     result = asyncgen.run(
-        sut, BenchQSL(), settings, log_settings=log, audit_config=None, clock=clock
+        sut, qsl, settings, log_settings=log, audit_config=None, clock=clock, workers=workers
     )
     wall_s, cpu_s = time.perf_counter() - started, _cpu_s() - cpu
     rss = _peak_rss_kib()
     lag = {f"{p * 100:g}": v for p, v in result.issue_lag.percentiles_ns.items()}
-    return _outcome(spec, wall_s, cpu_s, rss, lag)
+    outcome = _outcome(spec, wall_s, cpu_s, rss, lag)
+    outcome["workers"] = [w.to_dict() for w in result.workers]
+    return outcome
 
 
 # -- the reference -------------------------------------------------------------------------

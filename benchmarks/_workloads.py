@@ -92,3 +92,19 @@ class BenchQSL:
 
     async def unload_samples(self, indices: Sequence[int]) -> None:
         pass
+
+
+def complete_all(samples: Sequence[Any]) -> None:
+    """asyncgen's completion: each sample completes itself."""
+    for sample in samples:
+        sample.complete()
+
+
+def null_sut() -> NullSUT:
+    """A zero-argument factory: what each worker of a scaled-out run calls."""
+    return NullSUT(complete_all)
+
+
+def sleep_sut() -> SleepSUT:
+    """A zero-argument factory of the 1 ms async SUT (scaled-out runs)."""
+    return SleepSUT(complete_all)

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 OUTPUT = REPO / "docs" / "api.md"
 
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "Running a test": ("run_test", "run", "ProgressCallback", "Progress"),
+    "Running a test": ("run_test", "run", "ProgressCallback", "Progress", "WorkerProgress"),
     "Settings": (
         "TestSettings",
         "TestScenario",
@@ -49,6 +49,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "Rates",
         "IssueLag",
         "RunHealth",
+        "WorkerHealth",
         "LoopStalls",
         "EffectiveSettings",
         "PerformanceResult",
@@ -61,6 +62,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "SettingsError",
         "OutputError",
         "RunError",
+        "WorkerError",
     ),
     "Simulated SUT and QSL": ("SimulatedSUT", "SimulatedQSL", "ServiceTime"),
 }

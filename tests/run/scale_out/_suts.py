@@ -37,6 +37,17 @@ class SleepSUT(NullSUT):
             sample.complete(sample.index.to_bytes(2, "big"))
 
 
+class TokenSUT(NullSUT):
+    """Streams: a first token, then the response and its token count (the index mod 7 + 2)."""
+
+    name = "token-sut"
+
+    async def issue_query(self, samples: Sequence[asyncgen.QuerySample]) -> None:
+        for sample in samples:
+            sample.first_token(b"t")
+            sample.complete(sample.index.to_bytes(2, "big"), n_tokens=sample.index % 7 + 2)
+
+
 def qsl() -> asyncgen.SimulatedQSL:
     return asyncgen.SimulatedQSL(total_sample_count=TOTAL, performance_sample_count=PERFORMANCE)
 

@@ -44,9 +44,9 @@ class WorkerHealth:
 
     @property
     def fell_behind(self) -> bool:
-        """Whether its own issuing fell behind its schedule (or it started late)."""
-        late_start = self.start_slack_ns < 0
-        return late_start or (self.health is not None and self.health.fell_behind)
+        """Whether its own issuing fell behind its schedule (a late start shows there too:
+        its first queries went out late)."""
+        return self.health is not None and self.health.fell_behind
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view (``results.json``'s ``workers`` entries)."""

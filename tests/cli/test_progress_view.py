@@ -8,6 +8,7 @@ import attrs
 import pytest
 from rich.console import Console
 
+import asyncgen
 from asyncgen import Progress
 from asyncgen._cli.progress_view import ProgressView, fmt_ms, live_panel, plain_line
 
@@ -97,3 +98,22 @@ def test_plain_view_prints_lines_and_off_prints_nothing() -> None:
         view(SNAPSHOT)
     assert silent.getvalue() == ""
     assert view.snapshots == 1
+
+
+def test_a_scaled_out_run_shows_its_slowest_worker() -> None:
+    workers = (
+        asyncgen.WorkerProgress(
+            shard=0, queries_issued=320, queries_planned=1000, recent_p99_issue_lag_ns=90_000
+        ),
+        asyncgen.WorkerProgress(
+            shard=1, queries_issued=318, queries_planned=1000, recent_p99_issue_lag_ns=410_000
+        ),
+    )
+    snapshot = attrs.evolve(SNAPSHOT, workers=workers)
+    assert snapshot.slowest_worker is workers[1] and SNAPSHOT.slowest_worker is None
+    assert plain_line(snapshot).endswith(
+        "; 2 workers, slowest shard 1: issued 318/1000, issue lag p99 0.41 ms"
+    )
+    console = Console(file=io.StringIO(), width=100)
+    console.print(live_panel(snapshot))
+    assert "slowest shard 1" in console.file.getvalue()  # type: ignore[attr-defined]

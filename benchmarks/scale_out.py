@@ -29,21 +29,37 @@ WORKLOADS = {  # workload -> (label, first probe)
 }
 
 
+SETTLE_S = 10.0  # a fresh Ray cluster's daemons are busy for a few seconds after its start
+
+
 def _search(
     workload: str, workers: int, options: Options, start: float, growth: float
 ) -> tuple[float, list[tuple[float, bool]], list[dict[str, Any]]]:
-    """Highest valid QPS with ``workers``; also every worker entry the probes reported."""
+    """Highest valid QPS with ``workers``; also every worker entry the probes reported.
+
+    One worker: a fresh process per probe (as server_null_qps). More: one process with one
+    settled local Ray cluster for the whole search (``benchmarks._scale_search``)."""
     duration_ms = options.pick(3000, 1000)
-    entries: list[dict[str, Any]] = []
+    precision = options.pick(0.05, 0.2)
+    if workers > 1:
+        spec = {
+            "workload": workload, "workers": workers, "start": start, "growth": growth,
+            "precision": precision, "duration_ms": duration_ms, "settle_s": SETTLE_S,
+        }  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks._scale_search", json.dumps(spec)],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        found = json.loads(out.stdout.strip().splitlines()[-1])
+        probes = [(q, ok) for q, ok in found["probes"]]
+        return float(found["peak"]), probes, list(found["workers"])
 
     def passes(qps: float) -> bool:
         settings = {"server_target_qps": qps, "min_duration_ms": duration_ms}
-        outcome = run_side("asyncgen", workload, settings, mode=PACING, workers=workers)
-        entries.extend(outcome.get("workers", []))
-        return server_valid(outcome)
+        return server_valid(run_side("asyncgen", workload, settings, mode=PACING))
 
-    search = Search(start=start, growth=growth, precision=options.pick(0.05, 0.2))
-    return search.run(passes), search.probes, entries
+    search = Search(start=start, growth=growth, precision=precision)
+    return search.run(passes), search.probes, []
 
 
 def _merge(queries: int, shards: int, trace: bool) -> dict[str, Any]:
@@ -114,9 +130,11 @@ def run(options: Options) -> Report:
         benchmark=NAME,
         description="scale-out on Ray: 1 vs 2 workers, the driver's merge, clock offsets",
         method=(
-            f"{options.repeats} searches per side, alternating; each probe a fresh process "
-            f"(workers=2: it starts its own local Ray cluster) running a "
-            f"{options.pick(3000, 1000)} ms PerformanceOnly Server test with {PACING} pacing; "
+            f"{options.repeats} searches per side, alternating; workers=1: each probe a fresh "
+            "process; workers=2: each search one process with one local Ray cluster, left to "
+            f"settle {SETTLE_S:g} s after its start, each probe a fresh run (fresh actors); a "
+            f"probe is a {options.pick(3000, 1000)} ms PerformanceOnly Server test with "
+            f"{PACING} pacing; "
             "a probe passes when VALID and completed >= 99% of scheduled samples/s (as "
             "server_null_qps); doubling from the start, then geometric bisection; medians. "
             f"Merge: a fresh process merges 2 shards' records of {queries:,} queries into the "

@@ -149,7 +149,7 @@ class RunSession:
     ) -> SeriesOutcome:
         """Generate, pace, flush and drain one series of the loaded set; log its timing."""
         if self.ended:
-            raise RunEnded
+            raise RunEnded("a worker was lost, so no further series can run")
         writer = self.writer
         plan = generate_queries(eff, loaded, accuracy=accuracy, seq=self.seq)
         release_free_memory()  # the plan's temporaries, before the run's columns

@@ -175,7 +175,8 @@ def _workers_table(workers: Sequence[dict[str, Any]]) -> str:
             ]
         )
     header = (
-        "shard", "host", "issued / planned", "issue lag p50 (ms)", "p99 (ms)", "max (ms)",
+        "shard", "host", "issued / planned", "issue lag p50 (ms)", "issue lag p99 (ms)",
+        "issue lag max (ms)",
         "achieved / scheduled QPS", "clock offset", "status",
     )  # fmt: skip
     return "<h3>Workers</h3>" + _table(header, rows)

@@ -183,6 +183,9 @@ class ShardCore:
         assert work is not None and sut is not None, "open() and prepare() first"
         slack_ns = start_at_ns - self.clock.now_ns()
         series = self._series = self._new_series(work)
+        if not work.plan.query_count:  # more workers than queries (or samples): nothing to do
+            series.closed = True
+            return self._outcome(series, stopped=False, error=None, slack_ns=slack_ns)
         ctx = ShaperContext(
             series=series,
             sut=sut,

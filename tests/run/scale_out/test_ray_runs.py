@@ -28,6 +28,7 @@ from asyncgen._plan.loadable import loadable_sets
 from asyncgen._plan.queries import generate_queries
 from asyncgen._plan.sequence import SequenceGen
 from asyncgen._run.scale_out.pacer import ScaleOutOptions
+from tests.cli.test_cli_http import _serve
 from tests.run.scale_out import _suts
 from tests.run.scale_out._recorder import Recorder, signal_worker
 
@@ -287,3 +288,27 @@ def test_the_command_line_runs_on_workers(
     results = json.loads((tmp_path / "mlperf_log_results.json").read_text())
     counts = [w["queries_issued"] for w in results["workers"]]
     assert len(counts) == 2 and sum(counts) == results["summary"]["query_count"]
+
+
+@pytest.fixture(scope="module")
+def model_server() -> Any:
+    """The digits model server of tests/cli, in a child process."""
+    yield from _serve("examples.digits_server")
+
+
+def test_the_http_adapter_runs_on_every_worker(
+    ray_cluster: Any, tmp_path: Path, model_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(
+        [
+            "run", "-s", "Server", "--qps", "200", "--duration-ms", "300", "--min-queries", "20",
+            "--set", "server_target_latency_percentile=0.9", "--latency-ms", "500",
+            "--sut", f"{model_server}/predict", "--qsl", "examples.digits_model:DigitsQSL",
+            "--workers", "2", "-o", str(tmp_path), "--audit-config", "none", "-q",
+        ]
+    )  # fmt: skip
+    assert status in (0, 1), capsys.readouterr().err  # the verdict may depend on the machine
+    results = json.loads((tmp_path / "mlperf_log_results.json").read_text())
+    assert results["failures"] == {}  # every request was answered by the server
+    assert [w["queries_issued"] > 0 for w in results["workers"]] == [True, True]
+    assert verify(tmp_path) == []

@@ -483,7 +483,7 @@ class Series:
         column = np.zeros(self.plan.query_count, dtype=np.int32 if fits else np.int64)
         column[: lags.size] = lags
         self._issue = array("i" if fits else "q")
-        self._issue.frombytes(memoryview(column).cast("B"))
+        self._issue.frombytes(column.data.cast("B"))
 
     def keep_response(self, s: int, data: bytes, token: bytes) -> None:
         """Hold sample ``s``'s response (and first-token) bytes for the accuracy log, as a

@@ -145,6 +145,32 @@ def test_token_latencies_merge_as_one_process_measures_them(tmp_path: Path) -> N
     assert all(e["token_data"] == "74" for e in entries[1])  # b"t", the first token's bytes
 
 
+async def start_local_real_time(
+    *, workers: int, factories: tuple[object, object], **_: Any
+) -> tuple[LocalShards, list[dict[str, Any]]]:
+    cores = [ShardCore(k, *factories, asyncgen.MonotonicClock("timer")) for k in range(workers)]
+    return LocalShards(cores), [await core.open() for core in cores]
+
+
+def test_find_peak_performance_runs_its_probes_on_the_shards(tmp_path: Path) -> None:
+    """A SUT slower than the latency bound: the base probe fails, as in one process."""
+    settings = attrs.evolve(
+        _settings(TestScenario.Server, mode=asyncgen.TestMode.FindPeakPerformance),
+        min_duration_ms=200,
+        server_target_qps=200,
+        server_target_latency_ns=100_000,
+    )
+    log = asyncgen.LogSettings(log_output=asyncgen.LogOutputSettings(outdir=str(tmp_path)))
+    result = asyncgen.run(
+        _suts.SleepSUT, _suts.qsl, settings, log_settings=log, audit_config=None,
+        workers=2, _start_shards=start_local_real_time,
+    )  # fmt: skip
+    detail = (tmp_path / "mlperf_log_detail.txt").read_text()
+    assert "Initial lower bound does not satisfy performance constraints" in detail
+    assert not result.valid and result.summary is not None and result.peak_qps is None
+    assert [w.queries_issued > 0 for w in result.workers] == [True, True]
+
+
 def test_accuracy_mode_merges_every_sample_once(tmp_path: Path) -> None:
     settings = _settings(TestScenario.Server, mode=asyncgen.TestMode.SubmissionRun)
     result = _run(tmp_path, settings, 2)

@@ -124,6 +124,7 @@ def run_asyncgen(spec: dict[str, Any]) -> dict[str, Any]:
     lag = {f"{p * 100:g}": v for p, v in result.issue_lag.percentiles_ns.items()}
     outcome = _outcome(spec, wall_s, cpu_s, rss, lag)
     outcome["workers"] = [w.to_dict() for w in result.workers]
+    outcome["queries"] = result.summary.query_count if result.summary else 0
     return outcome
 
 

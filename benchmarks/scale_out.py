@@ -54,12 +54,17 @@ def _search(
         probes = [(q, ok) for q, ok in found["probes"]]
         return float(found["peak"]), probes, list(found["workers"])
 
+    entries: list[dict[str, Any]] = []
+
     def passes(qps: float) -> bool:
         settings = {"server_target_qps": qps, "min_duration_ms": duration_ms}
-        return server_valid(run_side("asyncgen", workload, settings, mode=PACING))
+        outcome = run_side("asyncgen", workload, settings, mode=PACING)
+        # the whole test call's CPU: the plan, statistics and files too, unlike a worker's
+        entries.append({"cpu_s": outcome["cpu_s"], "queries_issued": outcome["queries"]})
+        return server_valid(outcome)
 
     search = Search(start=start, growth=growth, precision=precision)
-    return search.run(passes), search.probes, []
+    return search.run(passes), search.probes, entries
 
 
 def _merge(queries: int, shards: int, trace: bool) -> dict[str, Any]:
@@ -72,7 +77,15 @@ def _merge(queries: int, shards: int, trace: bool) -> dict[str, Any]:
     return result
 
 
+def _cpu_per_query_us(entries: list[dict[str, Any]]) -> float | None:
+    """Median CPU microseconds per issued query over the probes (a worker's, or one
+    process's): what a core can offer, whatever else the machine is doing."""
+    costs = [e["cpu_s"] / e["queries_issued"] * 1e6 for e in entries if e.get("queries_issued")]
+    return statistics.median(costs) if costs else None
+
+
 def _clock_summary(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    entries = [e for e in entries if "clock_offset_ns" in e]
     if not entries:
         return {}
     offsets = [e["clock_offset_ns"] / 1e3 for e in entries]
@@ -91,8 +104,10 @@ def _clock_summary(entries: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run(options: Options) -> Report:
     figures, probes, clocks = [], {}, []
+    cpu: dict[str, float | None] = {}
     for workload, (label, start) in WORKLOADS.items():
         found: dict[int, list[float]] = {1: [], 2: []}
+        spent: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
         for repeat in range(options.repeats):
             for workers in (1, 2) if repeat % 2 == 0 else (2, 1):
                 first = not found[workers]
@@ -103,7 +118,10 @@ def run(options: Options) -> Report:
                 found[workers].append(peak)
                 probes[f"{workload} workers={workers} #{repeat + 1}"] = tried
                 clocks += entries
+                spent[workers] += entries
                 print(f"  [{NAME}] {label}, {workers} worker(s): {peak:,.0f} QPS", flush=True)
+        cpu[f"{workload}, one process (whole test)"] = _cpu_per_query_us(spent[1])
+        cpu[f"{workload}, per worker (its series)"] = _cpu_per_query_us(spent[2])
         figures.append(
             Figure(
                 name=f"highest valid QPS, {label}",
@@ -142,6 +160,7 @@ def run(options: Options) -> Report:
         ),
         figures=figures,
         extra={
+            "cpu_us_per_query": cpu,
             "merge": merges,
             "clock_offsets": _clock_summary(clocks),
             "probes": probes,

@@ -36,6 +36,7 @@ class WorkerHealth:
     start_slack_ns: int  # how long before the common start it was ready (negative: late)
     errors: int  # error entries it logged
     error: str | None  # why it was lost or stopped; None: it finished every series
+    cpu_s: float = 0.0  # CPU time of its process while it ran its series
 
     @property
     def ok(self) -> bool:
@@ -69,6 +70,7 @@ class WorkerHealth:
             "start_slack_ns": self.start_slack_ns,
             "errors": self.errors,
             "error": self.error,
+            "cpu_s": self.cpu_s,
         }
 
     def detail_entry(self) -> dict[str, Any]:

@@ -76,6 +76,7 @@ class _Worker:
     slack_ns: int = 0
     errors: int = 0
     error: str | None = None
+    cpu_s: float = 0.0
 
     def report(self) -> WorkerHealth:
         clock = self.clock
@@ -95,6 +96,7 @@ class _Worker:
             start_slack_ns=self.slack_ns,
             errors=self.errors,
             error=self.error,
+            cpu_s=self.cpu_s,
         )
 
 
@@ -335,6 +337,7 @@ class ShardedPacer:
             worker.issued += outcome.issue_lag.count
             worker.issue_lag, worker.health = outcome.run_issue_lag, outcome.health
             worker.slack_ns = outcome.slack_ns
+            worker.cpu_s += outcome.cpu_s
             worker.errors += sum(kind == "error" for kind, _, _ in outcome.events)
             session.tally.late_completions += outcome.late_completions
         session.state.workers = reports = [w.report() for w in self.workers]

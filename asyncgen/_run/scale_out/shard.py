@@ -115,6 +115,7 @@ class ShardOutcome:
     stopped: bool  # the driver stopped it before it finished
     error: str | None  # the SUT raised: repr of the exception
     slack_ns: int  # how long before the start the shard was ready (negative: late)
+    cpu_s: float  # CPU time of the worker's process while it ran the series
 
 
 class ShardCore:
@@ -136,6 +137,7 @@ class ShardCore:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_requested = False
         self._beat_ns = 0  # the loop's last heartbeat (0: no series running)
+        self._cpu_start = 0.0
 
     async def open(self) -> dict[str, Any]:
         """Make the QSL and SUT (entering them if they are async context managers)."""
@@ -183,6 +185,7 @@ class ShardCore:
         assert work is not None and sut is not None, "open() and prepare() first"
         slack_ns = start_at_ns - self.clock.now_ns()
         series = self._series = self._new_series(work)
+        self._cpu_start = time.process_time()
         if not work.plan.query_count:  # more workers than queries (or samples): nothing to do
             series.closed = True
             return self._outcome(series, stopped=False, error=None, slack_ns=slack_ns)
@@ -254,6 +257,7 @@ class ShardCore:
             stopped=stopped,
             error=error,
             slack_ns=slack_ns,
+            cpu_s=time.process_time() - self._cpu_start,
         )
 
     async def _heartbeat(self) -> None:

@@ -4,6 +4,7 @@ and the shards (Ray actors, unless a test supplies others) with the driver's sta
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -12,7 +13,7 @@ import attrs
 from asyncgen._config.settings import TestSettings
 from asyncgen._engine.clock import Clock, MonotonicClock, PacingMode, kernel_timers_available
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
-from asyncgen._errors import SettingsError
+from asyncgen._errors import ConfigError, SettingsError
 from asyncgen._run.scale_out.backend import Shards
 from asyncgen._run.scale_out.factories import check_factory
 from asyncgen._run.scale_out.pacer import (
@@ -63,9 +64,13 @@ class ScaleOut:
 
 
 def _ray_start() -> StartShards:
-    # Deferred: Ray is an optional extra, and a run with one worker never imports it.
-    from asyncgen._run.scale_out.cluster import RayShards  # noqa: PLC0415
-
+    try:
+        # Deferred: Ray is an optional extra, and a run with one worker never imports it.
+        from asyncgen._run.scale_out.cluster import RayShards  # noqa: PLC0415
+    except ImportError as exc:
+        raise ConfigError(
+            f"workers > 1 runs on Ray, which is not installed ({exc}): pip install 'asyncgen[ray]'"
+        ) from exc
     return RayShards.start
 
 
@@ -90,6 +95,8 @@ def plan_scale_out(
     check_splittable(settings.scenario, workers)
     check_factory(sut, SystemUnderTest, "sut")
     check_factory(qsl, QuerySampleLibrary, "qsl")
+    if start is None and importlib.util.find_spec("ray") is None:
+        raise ConfigError(f"workers={workers} runs on Ray: pip install 'asyncgen[ray]'")
     return ScaleOut(
         workers=workers,
         address=ray_address,

@@ -24,7 +24,7 @@ import ray
 from benchmarks._harness import Search, server_valid
 from benchmarks._sides import run_asyncgen
 
-PACING = "hrtimer"
+PACING = "timer"
 
 
 def main(argv: list[str]) -> int:

@@ -8,7 +8,11 @@
   bytes or a JSON list.
 
 Token-shaped data (docs/workloads.md): ``Tokenizer`` reads a Hugging Face ``tokenizer.json``
-offline and counts content tokens; ``ExactText`` makes texts of exactly N of them.
+offline and counts content tokens; ``ExactText`` makes texts of exactly N of them;
+``BlockPrompts`` makes trace-replay prompts from hash-id blocks (Mooncake traces).
+
+Conversations: ``read_conversations`` reads ShareGPT JSON or OpenAI chat JSON Lines into
+``Conversation``s of ``Turn``s (``ConversationFile`` says what it found).
 
 Files are read and checked when the library is made, so a bad file fails at once with its path
 and line; a folder's files are read when their samples are loaded (untimed), as the reference
@@ -17,8 +21,30 @@ time, so the HTTP SUTs encode each request once.
 """
 
 from asyncgen._errors import DatasetError
+from asyncgen.datasets._blocks import MOONCAKE_BLOCK_TOKENS, BlockPrompts
+from asyncgen.datasets._conversations import (
+    Conversation,
+    ConversationFile,
+    Turn,
+    measure_conversations,
+    read_conversations,
+)
 from asyncgen.datasets._exact import ExactText
 from asyncgen.datasets._files import FolderQSL, JsonLinesQSL, NumpyQSL
 from asyncgen.datasets._tokenizer import Tokenizer
 
-__all__ = ["DatasetError", "ExactText", "FolderQSL", "JsonLinesQSL", "NumpyQSL", "Tokenizer"]
+__all__ = [
+    "MOONCAKE_BLOCK_TOKENS",
+    "BlockPrompts",
+    "Conversation",
+    "ConversationFile",
+    "DatasetError",
+    "ExactText",
+    "FolderQSL",
+    "JsonLinesQSL",
+    "NumpyQSL",
+    "Tokenizer",
+    "Turn",
+    "measure_conversations",
+    "read_conversations",
+]

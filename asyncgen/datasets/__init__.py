@@ -11,6 +11,11 @@ Token-shaped data (docs/workloads.md): ``Tokenizer`` reads a Hugging Face ``toke
 offline and counts content tokens; ``ExactText`` makes texts of exactly N of them;
 ``BlockPrompts`` makes trace-replay prompts from hash-id blocks (Mooncake traces).
 
+- ``SyntheticQSL``: prompts of drawn token lengths, exact under a tokenizer, with
+  ``max_tokens`` drawn too, and optional shared prefixes.
+- ``ConversationQSL``: one request per conversation of a ShareGPT JSON or OpenAI chat JSON
+  Lines file (its first user turn), with the first answer's length as ``max_tokens``.
+
 Conversations: ``read_conversations`` reads ShareGPT JSON or OpenAI chat JSON Lines into
 ``Conversation``s of ``Turn``s (``ConversationFile`` says what it found).
 
@@ -22,6 +27,7 @@ time, so the HTTP SUTs encode each request once.
 
 from asyncgen._errors import DatasetError
 from asyncgen.datasets._blocks import MOONCAKE_BLOCK_TOKENS, BlockPrompts
+from asyncgen.datasets._conversation_qsl import ConversationQSL
 from asyncgen.datasets._conversations import (
     Conversation,
     ConversationFile,
@@ -31,6 +37,7 @@ from asyncgen.datasets._conversations import (
 )
 from asyncgen.datasets._exact import ExactText
 from asyncgen.datasets._files import FolderQSL, JsonLinesQSL, NumpyQSL
+from asyncgen.datasets._synthetic import Lengths, SyntheticQSL, SyntheticSpec
 from asyncgen.datasets._tokenizer import Tokenizer
 
 __all__ = [
@@ -38,11 +45,15 @@ __all__ = [
     "BlockPrompts",
     "Conversation",
     "ConversationFile",
+    "ConversationQSL",
     "DatasetError",
     "ExactText",
     "FolderQSL",
     "JsonLinesQSL",
+    "Lengths",
     "NumpyQSL",
+    "SyntheticQSL",
+    "SyntheticSpec",
     "Tokenizer",
     "Turn",
     "measure_conversations",

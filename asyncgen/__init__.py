@@ -23,6 +23,8 @@ from asyncgen.result import (
     Rates,
     RunHealth,
     TestResult,
+    TokenCounts,
+    TokenDistribution,
 )
 from asyncgen.settings import (
     LoggingMode,
@@ -79,6 +81,8 @@ __all__ = [
     "TestResult",
     "TestScenario",
     "TestSettings",
+    "TokenCounts",
+    "TokenDistribution",
     "__version__",
     "first_token_complete",
     "query_samples_complete",

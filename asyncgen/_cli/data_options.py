@@ -64,6 +64,8 @@ def dataset_qsl(args: argparse.Namespace, settings: TestSettings) -> QuerySample
     tokenizer = Tokenizer.from_file(args.tokenizer) if args.tokenizer is not None else None
     count = args.performance_sample_count
     if spec.startswith(SYNTHETIC):
+        if chosen is not None:
+            raise ConfigError(f"-D format={chosen} applies to files, not {SYNTHETIC} data")
         if tokenizer is None:
             raise ConfigError(
                 f"--dataset {spec}: synthetic prompts are made to exact token lengths, which "

@@ -24,6 +24,8 @@ from asyncgen.result import (
     Rates,
     RunHealth,
     TestResult,
+    TokenCounts,
+    TokenDistribution,
     WorkerHealth,
 )
 from asyncgen.settings import (
@@ -81,6 +83,8 @@ __all__ = [
     "TestResult",
     "TestScenario",
     "TestSettings",
+    "TokenCounts",
+    "TokenDistribution",
     "WorkerError",
     "WorkerHealth",
     "WorkerProgress",

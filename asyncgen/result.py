@@ -7,6 +7,7 @@ from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._metrics.health import RunHealth
 from asyncgen._metrics.issue_lag import IssueLag
 from asyncgen._metrics.statistics import LatencyStats, Rates
+from asyncgen._metrics.tokens import TokenCounts, TokenDistribution
 from asyncgen._metrics.verdict import PerformanceSummary
 from asyncgen._metrics.workers import WorkerHealth
 from asyncgen._run.result import TestResult
@@ -19,5 +20,7 @@ __all__ = [
     "Rates",
     "RunHealth",
     "TestResult",
+    "TokenCounts",
+    "TokenDistribution",
     "WorkerHealth",
 ]

@@ -51,6 +51,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "RunHealth",
         "WorkerHealth",
         "LoopStalls",
+        "TokenCounts",
+        "TokenDistribution",
         "EffectiveSettings",
         "PerformanceResult",
     ),

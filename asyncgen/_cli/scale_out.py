@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import functools
+from pathlib import Path
 
-from asyncgen._cli import targets
+from asyncgen._cli import data_options, targets
+from asyncgen._config.settings import TestSettings
 from asyncgen._run.scale_out.factories import WithQSL
 
 
@@ -42,14 +44,10 @@ def check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("--ray-address needs --workers 2 or more")
 
 
-def factories(args: argparse.Namespace) -> tuple[object, object]:
+def factories(args: argparse.Namespace, settings: TestSettings) -> tuple[object, object]:
     """(sut, qsl) factories each worker calls, from the command line's targets."""
     if args.dataset is not None:
-        options = targets.parse_options(args.dataset_options, "--dataset-option")
-        targets.dataset_kind(args.dataset)  # a bad path fails here, not on every worker
-        qsl: object = functools.partial(
-            targets.dataset_qsl, args.dataset.resolve(), args.performance_sample_count, options
-        )
+        qsl: object = functools.partial(data_options.dataset_qsl, _portable(args), settings)
     elif args.qsl is not None:
         qsl = args.qsl
     else:
@@ -64,3 +62,13 @@ def factories(args: argparse.Namespace) -> tuple[object, object]:
     else:
         sut = args.sut
     return sut, qsl
+
+
+def _portable(args: argparse.Namespace) -> argparse.Namespace:
+    """The arguments with their files as absolute paths: a worker may start elsewhere."""
+    copy = argparse.Namespace(**vars(args))
+    if isinstance(args.dataset, Path) and args.dataset.exists():
+        copy.dataset = args.dataset.resolve()
+    if isinstance(args.tokenizer, Path):
+        copy.tokenizer = args.tokenizer.resolve()
+    return copy

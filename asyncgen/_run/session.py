@@ -33,6 +33,7 @@ from asyncgen._metrics.measurements import (
     sample_latencies,
     sorted_issue_lags,
 )
+from asyncgen._metrics.tokens import InputTokenSource, TokenCounts, token_counts
 from asyncgen._metrics.verdict import PerformanceSummary, summarize
 from asyncgen._metrics.workers import WorkerHealth, flag_shards
 from asyncgen._output.provenance import power_timestamp
@@ -94,6 +95,7 @@ class RunState:
     peak_qps: float | None = None
     invalid_reasons: list[str] = attrs.field(factory=list)
     health: RunHealth | None = None
+    tokens: TokenCounts | None = None
     workers: list[WorkerHealth] = attrs.field(factory=list)  # scale-out: one per shard
 
 
@@ -228,6 +230,7 @@ class RunSession:
         self.writer.details([*detail_result_entries(summary), ("num_errors", self.writer.errors)])
         self.state.summary = summary
         self.state.latencies = pr.sample_latencies
+        self.state.tokens = self._token_counts(outcome.series, pr.tokens_per_sample)
         if outcome.missing:
             self.state.invalid_reasons.append(
                 f"{len(outcome.missing)} samples never completed within the drain deadline"
@@ -252,6 +255,15 @@ class RunSession:
             now_ns=now_ns,
             target_qps=eff.target_qps,
             expected_s=expected_s,
+        )
+
+    def _token_counts(self, series: Series, output: np.ndarray) -> TokenCounts | None:
+        """Input counts from a QSL that knows them, output counts in token mode."""
+        qsl = self.qsl
+        return token_counts(
+            series.plan.sample_indices[: series.samples_issued],
+            qsl.input_tokens if isinstance(qsl, InputTokenSource) else None,
+            output if series.use_tokens else None,
         )
 
     def name_in_flight(self) -> None:

@@ -76,6 +76,7 @@ class RunData:
     warnings: int = 0
     summary_text: str = ""
     notes: tuple[str, ...] = ()
+    token_counts: dict[str, Any] | None = None  # results.json "tokens": input/output counts
 
     @property
     def expected_samples(self) -> int | None:
@@ -229,6 +230,8 @@ def _merge_results(fields: dict[str, Any], results: dict[str, Any]) -> dict[str,
     merged["warnings"] = int(results.get("warnings", merged.get("warnings", 0)))
     if isinstance(results.get("health"), dict):
         merged["engine_health"] = results["health"]
+    if isinstance(results.get("tokens"), dict):
+        merged["token_counts"] = results["tokens"]
     merged["workers"] = tuple(w for w in results.get("workers") or () if isinstance(w, dict))
     lag = results.get("issue_lag")
     if lag and lag.get("count"):

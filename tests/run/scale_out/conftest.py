@@ -1,7 +1,7 @@
 """One Ray cluster for the whole test session, started only if a scale-out test asks for it:
-a head that runs no worker plus two 2-CPU "nodes", all on this machine
+a head that runs no worker and two 2-CPU "nodes" (``cluster.steady``), all on this machine
 (``ray.cluster_utils.Cluster``), joined by one ``ray.init``. Runs use it as it is (a program's
-own ``ray.init`` is respected); a test that loses a node adds a node of its own to lose."""
+own ``ray.init`` is respected); the node-loss test adds a node of its own to lose."""
 
 from __future__ import annotations
 
@@ -37,8 +37,7 @@ def ray_cluster() -> Iterator[Any]:
         },
     )
     try:
-        for _ in range(2):
-            cluster.add_node(num_cpus=2)
+        cluster.steady = [cluster.add_node(num_cpus=2) for _ in range(2)]  # type: ignore[attr-defined]
         cluster.wait_for_nodes()
         ray.init(address=cluster.address, logging_level=logging.ERROR, log_to_driver=False)
         yield cluster

@@ -24,6 +24,7 @@ from asyncgen._engine.series import Series
 from asyncgen._engine.shapers import SCHEDULES, ShaperContext
 from asyncgen._engine.tally import RunTally
 from asyncgen._engine.watchdog import Watchdog
+from asyncgen._metrics.fidelity import gap_model
 from asyncgen._metrics.health import RunHealth, series_health
 from asyncgen._metrics.measurements import (
     max_completion_ns,
@@ -196,9 +197,17 @@ class RunSession:
             self.state.invalid_reasons.append(
                 f"{len(outcome.missing)} samples never completed within the drain deadline"
             )
-        # the generator's own health
-        self.state.health = series_health(outcome.series, outcome.sorted_lags)
-        for message in self.state.health.warnings if self.state.health else ():
+        # the generator's own health, and how closely its arrivals followed the process
+        health = series_health(
+            outcome.series,
+            outcome.sorted_lags,
+            gap_model(eff),
+            coalesced=eff.requested.server_coalesce_queries,
+        )
+        self.state.health = health
+        if health is not None and health.fidelity is not None:
+            self.writer.detail("generic_message", health.fidelity.text)
+        for message in health.warnings if health else ():
             self.writer.warning(message)
 
     def name_in_flight(self) -> None:

@@ -1,0 +1,181 @@
+"""Arrival fidelity: did the queries go out as the arrival process that was asked for?
+
+The plan draws each Server query's scheduled time from an arrival process (Poisson: gaps
+exponential at the target rate). What the SUT sees is the process of the times queries were
+actually *sent* — scheduled time plus issue lag. A generator that is late by a steady amount
+sends the same process; one that is held up now and then and then sends what piled up sends
+bunches, which a SUT under test answers differently (queues form at once, batches fill).
+
+The check is the Kolmogorov-Smirnov statistic ``D`` of the sent gaps against the process: each
+gap is mapped to the probability that the process gives a gap at most that long (the
+probability integral transform, which also covers processes whose rate changes over time, by
+the time-rescaling theorem), and ``D`` is the largest distance between the empirical
+distribution of those probabilities and the uniform one. An exact process has a small ``D`` of
+its own, by chance: its distribution is Kolmogorov's, shrinking like ``1/sqrt(n)``, so a run of
+``n`` gaps exceeds ``noise_ks(n)`` (≈ 1.95/sqrt(n)) once in a thousand. The plan's own ``D`` is
+reported beside the sent one: it is that chance, plus how far the plan's process is from the
+ideal one (the gaps are whole nanoseconds).
+
+Fidelity is **poor** when ``D`` exceeds both ``POOR_KS`` (a distance that matters: 5% of the
+gaps are off by the most the ideal and sent distributions differ) and ``NOISE_MARGIN`` times
+the noise level, so a short run's chance deviation is never called poor (the warning needs
+``D`` > 3.9/sqrt(n): an exact process gets there with a probability of about 10⁻¹³).
+
+A process plugs in as a ``GapModel``: its name and ``probabilities(starts_ns, gaps_ns)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from asyncgen._config.effective import EffectiveSettings
+from asyncgen._config.enums import TestScenario
+
+FloatArray = npt.NDArray[np.floating[Any]]
+IntArray = npt.NDArray[np.signedinteger[Any]]
+
+POOR_KS = 0.05  # a D above this is a real difference between sent and asked-for gaps...
+NOISE_MARGIN = 2.0  # ...if also this many times the 99.9% point of D for an exact process
+KOLMOGOROV_999 = 1.9495  # the Kolmogorov distribution's 99.9% point
+MIN_GAPS = 2  # below this there is nothing to test
+CHUNK = 1 << 16  # gaps turned into probabilities at a time (bounded temporaries)
+
+
+class GapModel(Protocol):
+    """What an arrival process says about the gap after each arrival."""
+
+    @property
+    def process(self) -> str:
+        """The process's name, for reports: ``"poisson"``."""
+        ...
+
+    def probabilities(self, starts_ns: IntArray, gaps_ns: IntArray) -> FloatArray:
+        """For each gap, the probability that the process makes a gap at most this long,
+        given that the gap starts ``starts_ns`` after the series started."""
+        ...
+
+
+@attrs.frozen
+class PoissonGaps:
+    """Poisson arrivals at ``rate_qps``: gaps exponential with mean ``1 / rate_qps``."""
+
+    rate_qps: float
+    process = "poisson"
+
+    def probabilities(self, starts_ns: IntArray, gaps_ns: IntArray) -> FloatArray:
+        """``1 - exp(-rate * gap)``, whatever the start."""
+        result: FloatArray = -np.expm1(gaps_ns * (-self.rate_qps / 1e9))
+        return result
+
+
+def gap_model(eff: EffectiveSettings) -> GapModel | None:
+    """The arrival process the settings ask for; None where arrivals are not a process (the
+    closed loops, Offline)."""
+    if eff.scenario is TestScenario.Server and eff.target_qps > 0:
+        return PoissonGaps(eff.target_qps)
+    return None
+
+
+@attrs.frozen(kw_only=True)
+class ArrivalFidelity:
+    """How closely the sent arrivals followed the process asked for (see the module doc)."""
+
+    process: str
+    gaps: int
+    ks_statistic: float  # D of the sent gaps against the process
+    planned_ks_statistic: float  # D of the scheduled gaps: the plan's own
+    noise_ks: float  # D an exact process exceeds once in a thousand runs of this length
+    threshold_ks: float  # D above this is poor
+    judged: bool  # long enough to judge, and not coalesced on purpose
+    poor: bool
+
+    @property
+    def text(self) -> str:
+        """One line for a console or a log."""
+        verdict = "poor" if self.poor else "followed" if self.judged else "not judged"
+        return (
+            f"arrival fidelity ({self.process}): KS D {self.ks_statistic:.4f} of the sent gaps "
+            f"over {self.gaps:,} gaps (the plan's own: {self.planned_ks_statistic:.4f}; "
+            f"poor above {self.threshold_ks:.4f}): {verdict}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view."""
+        return attrs.asdict(self)
+
+
+def noise_ks(gaps: int) -> float:
+    """The 99.9% point of D for ``gaps`` draws of an exact process (Stephens' approximation
+    of the Kolmogorov distribution, within a percent from a handful of gaps up)."""
+    root = math.sqrt(gaps)
+    return KOLMOGOROV_999 / (root + 0.12 + 0.11 / root)
+
+
+def threshold_ks(gaps: int) -> float:
+    """D above which ``gaps`` sent gaps are poor: ``POOR_KS``, or ``NOISE_MARGIN`` times the
+    noise level where that is larger (short runs)."""
+    return max(POOR_KS, NOISE_MARGIN * noise_ks(gaps))
+
+
+def ks_uniform(probabilities: FloatArray) -> float:
+    """D of ``probabilities`` against the uniform distribution on [0, 1]; sorts them in place."""
+    n = int(probabilities.size)
+    if n == 0:
+        return 0.0
+    probabilities.sort()
+    worst = 0.0
+    for lo in range(0, n, CHUNK):
+        chunk = probabilities[lo : lo + CHUNK].astype(np.float64)
+        below = np.arange(lo, lo + chunk.size, dtype=np.float64) / n  # (i - 1) / n
+        worst = max(worst, float(np.max(below + 1 / n - chunk)), float(np.max(chunk - below)))
+    return worst
+
+
+def gap_probabilities(
+    model: GapModel, offsets_ns: IntArray, lags: Callable[[int, int], IntArray] | None = None
+) -> npt.NDArray[np.float32]:
+    """The probability of each gap between consecutive arrivals at ``offsets_ns`` (from the
+    series' start) plus, when given, ``lags(lo, hi)`` (the issue lags of arrivals ``lo..hi-1``),
+    computed a chunk at a time into four bytes a gap."""
+    n = int(offsets_ns.size) - 1
+    out = np.empty(max(n, 0), dtype=np.float32)
+    for lo in range(0, n, CHUNK):
+        hi = min(lo + CHUNK, n)
+        times = offsets_ns[lo : hi + 1].astype(np.int64)
+        if lags is not None:
+            times += lags(lo, hi + 1)
+        out[lo:hi] = model.probabilities(times[:-1], np.diff(times))
+    return out
+
+
+def arrival_fidelity(
+    model: GapModel,
+    offsets_ns: IntArray,
+    lags: Callable[[int, int], IntArray],
+    *,
+    judge: bool = True,
+) -> ArrivalFidelity | None:
+    """The fidelity of arrivals scheduled at ``offsets_ns`` and sent ``lags(lo, hi)`` late;
+    ``judge`` False reports it without calling it poor. None with fewer than two gaps."""
+    gaps = int(offsets_ns.size) - 1
+    if gaps < MIN_GAPS:
+        return None
+    planned = ks_uniform(gap_probabilities(model, offsets_ns))
+    sent = ks_uniform(gap_probabilities(model, offsets_ns, lags))
+    threshold = threshold_ks(gaps)
+    return ArrivalFidelity(
+        process=model.process,
+        gaps=gaps,
+        ks_statistic=sent,
+        planned_ks_statistic=planned,
+        noise_ks=noise_ks(gaps),
+        threshold_ks=threshold,
+        judged=judge,
+        poor=judge and sent > threshold,
+    )

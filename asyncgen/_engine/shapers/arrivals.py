@@ -94,10 +94,9 @@ class Arrivals:
             self._busy = False
 
     async def finish_pending(self) -> None:
-        """Wait for a suspended ``issue_query`` to return; raise what it raised."""
+        """Wait for the suspended ``issue_query`` (``pending``) to return; raise what it raised."""
         task = self.pending
-        if task is None:
-            return
+        assert task is not None
         try:
             await task
         except Exception:
@@ -156,33 +155,32 @@ def _step(coro: Coroutine[Any, Any, None]) -> asyncio.Task[None] | None:
         yielded = coro.send(None)
     except StopIteration:
         return None
-    return asyncio.get_running_loop().create_task(_resume(coro, yielded))
+    return asyncio.get_running_loop().create_task(_Rest(coro, yielded))
 
 
-async def _resume(coro: Coroutine[Any, Any, None], yielded: object) -> None:
-    await _Resumed(coro, yielded)
+class _Rest(Coroutine[Any, Any, None]):
+    """The rest of a coroutine that ran to its first suspension and yielded ``yielded`` (what
+    it awaits): a task driving this picks it up there. A task cancelled before its first step
+    throws the cancellation into the coroutine at that point, as if it had been waiting."""
 
-
-class _Resumed:
-    """Awaiting it drives a coroutine that has already yielded ``yielded`` to completion."""
-
-    __slots__ = ("coro", "yielded")
+    __slots__ = ("_coro", "_first")
 
     def __init__(self, coro: Coroutine[Any, Any, None], yielded: object) -> None:
-        self.coro, self.yielded = coro, yielded
+        self._coro = coro
+        self._first: tuple[object] | None = (yielded,)
+
+    def send(self, value: Any) -> Any:
+        if self._first is not None:  # the task's first step: hand it what the coroutine awaits
+            (first,), self._first = self._first, None
+            return first
+        return self._coro.send(value)
+
+    def throw(self, *exc: Any) -> Any:
+        if self._first is not None:  # cancelled before the first step: as a task would,
+            (first,), self._first = self._first, None  # cancel what the coroutine awaits
+            if isinstance(first, asyncio.Future):
+                first.cancel()
+        return self._coro.throw(*exc)
 
     def __await__(self) -> Generator[Any, Any, None]:
-        coro, yielded = self.coro, self.yielded
-        while True:
-            try:
-                sent = yield yielded  # the enclosing task waits on what the coroutine awaits
-            except BaseException as exc:  # cancellation included: the coroutine sees it
-                try:
-                    yielded = coro.throw(exc)
-                except StopIteration:
-                    return
-            else:
-                try:
-                    yielded = coro.send(sent)
-                except StopIteration:
-                    return
+        raise TypeError("_Rest is driven by a task, not awaited")

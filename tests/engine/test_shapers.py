@@ -20,6 +20,7 @@ from asyncgen._engine.shapers import (
     SHAPERS,
     IssueOutcome,
     ShaperContext,
+    arrivals,
     closed_loop,
     server,
 )
@@ -575,3 +576,19 @@ async def test_issue_query_called_from_a_callback_runs_in_the_shapers_context(
     clock.move_to(MS)
     await run
     assert seen == ["the run's", "the run's"]
+
+
+@pytest.mark.asyncio
+async def test_the_rest_of_a_stepped_issue_query_closes_with_it() -> None:
+    closed: list[bool] = []
+
+    async def issue() -> None:
+        try:
+            await asyncio.get_running_loop().create_future()
+        finally:
+            closed.append(True)
+
+    coro = issue()
+    rest = arrivals._Rest(coro, coro.send(None))
+    rest.close()  # what a task does not do, but a coroutine's owner may
+    assert closed == [True] and coro.cr_frame is None

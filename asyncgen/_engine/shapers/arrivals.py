@@ -182,5 +182,9 @@ class _Rest(Coroutine[Any, Any, None]):
                 first.cancel()
         return self._coro.throw(*exc)
 
+    def close(self) -> None:
+        self._first = None
+        self._coro.close()
+
     def __await__(self) -> Generator[Any, Any, None]:
         raise TypeError("_Rest is driven by a task, not awaited")

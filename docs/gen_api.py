@@ -49,6 +49,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "Rates",
         "IssueLag",
         "RunHealth",
+        "ArrivalFidelity",
         "LoopStalls",
         "EffectiveSettings",
         "PerformanceResult",

@@ -67,10 +67,6 @@ class Clock(Protocol):
         ...
 
 
-OnDue = Callable[[], object]
-"""Called by ``sleep_until`` once its deadline has passed (see the module docstring)."""
-
-
 class MonotonicClock:
     """The real clock: ``time.perf_counter_ns`` (CLOCK_MONOTONIC on Linux) and loop timers.
 
@@ -113,7 +109,9 @@ class MonotonicClock:
     def __repr__(self) -> str:
         return f"MonotonicClock(mode={self.mode!r}, wake_ahead_ns={self.wake_ahead_ns})"
 
-    async def sleep_until(self, deadline_ns: int, on_due: OnDue | None = None) -> None:
+    async def sleep_until(
+        self, deadline_ns: int, on_due: Callable[[], object] | None = None
+    ) -> None:
         """Return at or after ``deadline_ns``, paced as ``mode`` says; call ``on_due`` (if
         given) once the deadline has passed, from the wake-up itself in hrtimer mode."""
         if self.mode == "hrtimer" and (timer := self._free_timer()) is not None and not timer.busy:
@@ -157,7 +155,7 @@ async def _sleep_then_poll(deadline_ns: int, wake_ahead_ns: int) -> None:
 
 
 async def _sleep_on_kernel_timer(
-    timer: KernelTimer, deadline_ns: int, wake_ahead_ns: int, on_due: OnDue | None
+    timer: KernelTimer, deadline_ns: int, wake_ahead_ns: int, on_due: Callable[[], object] | None
 ) -> None:
     if deadline_ns - _now() > wake_ahead_ns:
         # The timer's callback spins to the deadline and calls on_due before this task resumes.
@@ -168,7 +166,7 @@ async def _sleep_on_kernel_timer(
         on_due()
 
 
-def _spin(deadline_ns: int, on_due: OnDue | None) -> None:
+def _spin(deadline_ns: int, on_due: Callable[[], object] | None) -> None:
     """Busy-wait until ``deadline_ns`` without running the loop, then call ``on_due``."""
     while _now() < deadline_ns:
         pass
@@ -344,7 +342,9 @@ class FakeClock:
         """The fake time: ``start_ns`` plus every advance and sleep so far."""
         return self._now
 
-    async def sleep_until(self, deadline_ns: int, on_due: OnDue | None = None) -> None:
+    async def sleep_until(
+        self, deadline_ns: int, on_due: Callable[[], object] | None = None
+    ) -> None:
         """Jump to ``deadline_ns`` (unless the time is past it), call ``on_due``, and yield to
         the loop once."""
         self._now = max(self._now, deadline_ns)

@@ -38,7 +38,8 @@ MIN_QUERIES = 1000
 
 @attrs.frozen(kw_only=True)
 class RunHealth:
-    """How well the generator kept to its schedule in the reported performance series."""
+    """How well the generator kept to its schedule in the reported performance series, and
+    (``fidelity``, Server runs) how closely its arrivals followed the process asked for."""
 
     queries: int
     scheduled_qps: float  # queries / (last scheduled time - start)

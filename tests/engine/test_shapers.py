@@ -118,7 +118,7 @@ async def test_server_paced_by_the_hrtimer_clock_is_never_early(
 ) -> None:
     clock = MonotonicClock("hrtimer")
     sut = make_sut(lambda samples: [s.complete() for s in samples])
-    # Gaps above the clock's 100 us wake-ahead (kernel timer, then polling) and below it.
+    # Gaps above the clock's 30 us wake-ahead (kernel timer, then a spin) and below it (polls).
     offsets = [i * 250_000 for i in range(12)] + [3 * MS + i * 20_000 for i in range(8)]
     settings = TestSettings(scenario=TestScenario.Server, min_query_count=1)
     threads = threading.active_count()

@@ -22,8 +22,9 @@ class SystemUnderTest(Protocol):
     One optional method: a SUT that does much of its work in the loop's I/O callbacks (the
     HTTP adapters parse every streamed token in ``data_received``) may define
     ``set_arrival_check(check)``. For each Server series asyncgen calls it with a function to
-    call after each piece of that work — it issues any query whose arrival time has come, and
-    costs one clock read when none has — and with ``None`` when the series ends. Otherwise an
+    call, on the loop's thread, after each piece of that work — it issues any query whose
+    arrival time has come, and costs one clock read when none has — and with ``None`` when the
+    series ends. Otherwise an
     arrival that falls due while the loop runs a burst of such callbacks waits for the end of
     the burst, and arrivals leave in bunches. In return, ``issue_query`` of such a SUT may be
     called from that check or from the clock's wake-up rather than from asyncgen's task: it

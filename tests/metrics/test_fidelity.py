@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +25,7 @@ from asyncgen._metrics.fidelity import (
     threshold_ks,
 )
 from asyncgen._metrics.health import MIN_QUERIES, RunHealth, fidelity_warning
-from asyncgen.sut import QuerySample
-from tests.helpers import ListQSL, read_detail
+from tests.helpers import ListQSL, RecordingSUT, read_detail
 
 RATE = 2000.0  # queries per second
 
@@ -165,19 +163,6 @@ def test_poor_fidelity_is_a_warning_of_the_health() -> None:
     assert health.with_fidelity(None) is health
 
 
-class _InstantSUT:
-    """Completes inside issue_query; with a fake clock each query goes out on schedule."""
-
-    name = "instant"
-
-    async def issue_query(self, samples: Sequence[QuerySample]) -> None:
-        for sample in samples:
-            sample.complete()
-
-    async def flush_queries(self) -> None:
-        pass
-
-
 @pytest.mark.asyncio
 async def test_a_server_run_reports_its_fidelity_everywhere(tmp_path: Path) -> None:
     settings = asyncgen.TestSettings(
@@ -189,8 +174,9 @@ async def test_a_server_run_reports_its_fidelity_everywhere(tmp_path: Path) -> N
     log = asyncgen.LogSettings(
         log_output=asyncgen.LogOutputSettings(outdir=str(tmp_path)), enable_trace=False
     )
+    instant = RecordingSUT(lambda samples: [s.complete() for s in samples])  # on schedule
     result = await asyncgen.run_test(
-        _InstantSUT(), ListQSL(), settings, log_settings=log, audit_config=None, clock=FakeClock()
+        instant, ListQSL(), settings, log_settings=log, audit_config=None, clock=FakeClock()
     )
     assert result.health is not None and result.health.fidelity is not None
     found = result.health.fidelity

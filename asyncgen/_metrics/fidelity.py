@@ -152,7 +152,8 @@ def gap_probabilities(
 ) -> npt.NDArray[np.float32]:
     """The probability of each gap between consecutive arrivals at ``offsets_ns`` (from the
     series' start) plus, when given, ``lags(lo, hi)`` (the issue lags of arrivals ``lo..hi-1``),
-    computed a chunk at a time into four bytes a gap."""
+    computed a chunk at a time into four bytes a gap. Queries go out one at a time, so send
+    times never decrease; were one earlier than the one before, its gap would count as 0."""
     n = int(offsets_ns.size) - 1
     out = np.empty(max(n, 0), dtype=np.float32)
     for lo in range(0, n, CHUNK):
@@ -160,7 +161,9 @@ def gap_probabilities(
         times = offsets_ns[lo : hi + 1].astype(np.int64)
         if lags is not None:
             times += lags(lo, hi + 1)
-        out[lo:hi] = model.probabilities(times[:-1], np.diff(times))
+        gaps = np.diff(times)
+        np.maximum(gaps, 0, out=gaps)
+        out[lo:hi] = model.probabilities(times[:-1], gaps)
     return out
 
 

@@ -89,7 +89,7 @@ def test_gap_probabilities_follow_the_lags_chunk_by_chunk(monkeypatch: pytest.Mo
     offsets = _quantile_plan(50)
     lags = np.random.default_rng(5).integers(0, 100_000, 50).astype(np.int32)
     sent = offsets + lags
-    want = PoissonGaps(RATE).probabilities(sent[:-1], np.diff(sent))
+    want = PoissonGaps(RATE).probabilities(sent[:-1], np.maximum(np.diff(sent), 0))
     monkeypatch.setattr(fidelity, "CHUNK", 4)
     got = gap_probabilities(PoissonGaps(RATE), offsets, lambda lo, hi: lags[lo:hi])
     assert got.dtype == np.float32 and got == pytest.approx(want, rel=1e-6)
@@ -119,6 +119,13 @@ def test_arrivals_sent_in_pairs_are_poor() -> None:
     unjudged = arrival_fidelity(PoissonGaps(RATE), offsets, lambda lo, hi: lags[lo:hi], judge=False)
     assert unjudged is not None and not unjudged.poor and not unjudged.judged
     assert "not judged" in unjudged.text
+
+
+def test_a_send_time_earlier_than_the_one_before_counts_as_a_zero_gap() -> None:
+    offsets = np.array([0, 1_000_000, 1_000_100, 3_000_000])
+    lags = np.array([0, 500, 0, 0])  # the second query went out after the third
+    got = gap_probabilities(PoissonGaps(RATE), offsets, lambda lo, hi: lags[lo:hi])
+    assert got[1] == 0.0 and 0.0 <= ks_uniform(got) <= 1.0
 
 
 def test_too_few_arrivals_have_no_fidelity() -> None:

@@ -253,12 +253,14 @@ class KernelTimer:
     """A one-shot kernel timer the event loop can wait on: a timerfd armed for an absolute
     CLOCK_MONOTONIC time, readable once it expires. No thread: the loop's poller wakes up.
 
-    One waiter at a time (``busy``). The descriptor is registered with the loop only during
-    a wait, so nothing of it outlives a run's loop; it is closed by ``close()`` or when the
-    timer is collected.
+    One waiter at a time (``busy``). The descriptor is registered with the loop for a wait and
+    stays registered only until the loop's next turn, unless another wait has begun by then (a
+    paced series waits again as soon as it has issued: two system calls an arrival saved), so
+    nothing of it outlives a run's loop; it is closed by ``close()`` or when the timer is
+    collected.
     """
 
-    __slots__ = ("__weakref__", "_finalizer", "_spec", "_then", "_waiter", "fd")
+    __slots__ = ("__weakref__", "_finalizer", "_loop", "_spec", "_then", "_waiter", "fd")
 
     def __init__(self) -> None:
         libc = _libc()
@@ -272,6 +274,7 @@ class KernelTimer:
         self._spec = _ITimerspec()
         self._waiter: asyncio.Future[None] | None = None
         self._then: Callable[[], object] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # where the descriptor is registered
         self._finalizer = weakref.finalize(self, os.close, fd)
 
     @property
@@ -288,13 +291,23 @@ class KernelTimer:
         self._arm(when_ns)
         waiter = self._waiter = loop.create_future()
         self._then = then
-        loop.add_reader(self.fd, self._expired)
+        if self._loop is not loop:
+            loop.add_reader(self.fd, self._expired)
+            self._loop = loop
         try:
             await waiter
         finally:
             self._waiter = self._then = None
             if not loop.is_closed():
-                loop.remove_reader(self.fd)
+                loop.call_soon(self._release)
+
+    def _release(self) -> None:
+        """Unregister the descriptor, unless another wait has begun since the last ended."""
+        loop, self._loop = self._loop, None
+        if self._waiter is not None:
+            self._loop = loop
+        elif loop is not None and not loop.is_closed():
+            loop.remove_reader(self.fd)
 
     def close(self) -> None:
         self._finalizer()

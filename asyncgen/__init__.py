@@ -24,6 +24,8 @@ from asyncgen.result import (
     Rates,
     RunHealth,
     TestResult,
+    TokenCounts,
+    TokenDistribution,
 )
 from asyncgen.settings import (
     LoggingMode,
@@ -81,6 +83,8 @@ __all__ = [
     "TestResult",
     "TestScenario",
     "TestSettings",
+    "TokenCounts",
+    "TokenDistribution",
     "__version__",
     "first_token_complete",
     "query_samples_complete",

@@ -51,6 +51,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "RunHealth",
         "ArrivalFidelity",
         "LoopStalls",
+        "TokenCounts",
+        "TokenDistribution",
         "EffectiveSettings",
         "PerformanceResult",
     ),

@@ -18,6 +18,7 @@ from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._metrics.health import RunHealth
 from asyncgen._metrics.issue_lag import IssueLag
+from asyncgen._metrics.tokens import TokenCounts
 from asyncgen._metrics.verdict import PerformanceSummary
 from asyncgen._output.writer import LogWriter
 from asyncgen._run.session import RunSession
@@ -54,6 +55,8 @@ class TestResult:
     health: RunHealth | None = None
     # event-loop stalls while queries were paced and drained (see asyncgen._engine.watchdog)
     loop_stalls: LoopStalls | None = None
+    # input tokens sent (a QSL that knows them) and output tokens reported (token mode)
+    tokens: TokenCounts | None = None
 
     @property
     def latencies(self) -> npt.NDArray[np.int64]:
@@ -81,6 +84,7 @@ class TestResult:
             "health": None if self.health is None else self.health.to_dict(),
             "loop_stalls": None if self.loop_stalls is None else self.loop_stalls.to_dict(),
             "files": {kind: str(path) for kind, path in self.files.items()},
+            "tokens": None if self.tokens is None else self.tokens.to_dict(),
         }
 
     def to_json(self) -> str:
@@ -152,6 +156,7 @@ def build_result(
         failures=failures,
         health=state.health,
         loop_stalls=session.watchdog.stalls(),
+        tokens=state.tokens,
         files={
             kind: path
             for kind, path in writer.paths.items()

@@ -32,6 +32,7 @@ from asyncgen._metrics.measurements import (
     sample_latencies,
     sorted_issue_lags,
 )
+from asyncgen._metrics.tokens import InputTokenSource, TokenCounts, token_counts
 from asyncgen._metrics.verdict import PerformanceSummary, summarize
 from asyncgen._output.provenance import power_timestamp
 from asyncgen._output.summary_text import detail_result_entries, summary_lines
@@ -70,6 +71,7 @@ class RunState:
     peak_qps: float | None = None
     invalid_reasons: list[str] = attrs.field(factory=list)
     health: RunHealth | None = None
+    tokens: TokenCounts | None = None
 
 
 class RunSession:
@@ -193,6 +195,7 @@ class RunSession:
         self.writer.details([*detail_result_entries(summary), ("num_errors", self.writer.errors)])
         self.state.summary = summary
         self.state.latencies = pr.sample_latencies
+        self.state.tokens = self._token_counts(outcome.series, pr.tokens_per_sample)
         if outcome.missing:
             self.state.invalid_reasons.append(
                 f"{len(outcome.missing)} samples never completed within the drain deadline"
@@ -209,6 +212,15 @@ class RunSession:
             self.writer.detail("generic_message", health.fidelity.text)
         for message in health.warnings if health else ():
             self.writer.warning(message)
+
+    def _token_counts(self, series: Series, output: np.ndarray) -> TokenCounts | None:
+        """Input counts from a QSL that knows them, output counts in token mode."""
+        qsl = self.qsl
+        return token_counts(
+            series.plan.sample_indices[: series.samples_issued],
+            qsl.input_tokens if isinstance(qsl, InputTokenSource) else None,
+            output if series.use_tokens else None,
+        )
 
     def name_in_flight(self) -> None:
         """Name the samples of the current series that never completed (the run stopped)."""

@@ -128,14 +128,15 @@ def _to_qsl_indices(positions: I64, loaded: LoadableSet) -> Indices:
     In the narrowest integer type that holds every index (QSLs of up to 65,536 samples are
     common: two bytes per sample instead of eight); ``tolist`` and indexing read them alike.
     """
-    table: Indices = np.array(loaded.indices, dtype=_index_type(max(loaded.indices, default=0)))
+    table: Indices = np.array(loaded.indices, dtype=index_type(max(loaded.indices, default=0)))
     out: Indices = np.empty(len(positions), dtype=table.dtype)
     for start in range(0, len(positions), CHUNK):
         out[start : start + CHUNK] = table[positions[start : start + CHUNK]]
     return out
 
 
-def _index_type(largest: int) -> type[np.integer[Any]]:
+def index_type(largest: int) -> type[np.integer[Any]]:
+    """The narrowest of uint16, int32 and int64 that holds QSL indices up to ``largest``."""
     for kind in (np.uint16, np.int32):
         if largest <= np.iinfo(kind).max:
             return kind

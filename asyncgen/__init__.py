@@ -20,9 +20,11 @@ from asyncgen.result import (
     LatencyStats,
     LoopStalls,
     PerformanceSummary,
+    QueueWait,
     Rates,
     RunHealth,
     TestResult,
+    TurnStats,
 )
 from asyncgen.settings import (
     LoggingMode,
@@ -69,6 +71,7 @@ __all__ = [
     "QuerySample",
     "QuerySampleLibrary",
     "QuerySampleResponse",
+    "QueueWait",
     "Rates",
     "ResponseData",
     "RunError",
@@ -83,6 +86,7 @@ __all__ = [
     "TestScenario",
     "TestSettings",
     "TurnSample",
+    "TurnStats",
     "__version__",
     "first_token_complete",
     "query_samples_complete",

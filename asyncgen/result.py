@@ -6,6 +6,7 @@
 from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._metrics.health import RunHealth
 from asyncgen._metrics.issue_lag import IssueLag
+from asyncgen._metrics.sessions import QueueWait, TurnStats
 from asyncgen._metrics.statistics import LatencyStats, Rates
 from asyncgen._metrics.verdict import PerformanceSummary
 from asyncgen._run.result import TestResult
@@ -15,7 +16,9 @@ __all__ = [
     "LatencyStats",
     "LoopStalls",
     "PerformanceSummary",
+    "QueueWait",
     "Rates",
     "RunHealth",
     "TestResult",
+    "TurnStats",
 ]

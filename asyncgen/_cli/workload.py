@@ -9,10 +9,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from asyncgen._cli.progress_view import fmt_ms
+from asyncgen._config.effective import EffectiveSettings
 from asyncgen._config.settings import ARRIVAL_KINDS, TestSettings
 from asyncgen._errors import ConfigError
+from asyncgen._run.result import TestResult
 
 _PLAIN_ARRIVALS = tuple(kind for kind in ARRIVAL_KINDS if kind != "trace")
+MAX_TURN_ROWS = 8  # turn numbers shown in the result table
 
 
 def add_workload_options(group: argparse._ArgumentGroup) -> None:
@@ -145,3 +149,37 @@ def describe_workload(settings: TestSettings) -> list[str]:
         think = settings.server_think_time_ms
         parts.append("multi-turn" + (f", think time {think:g} ms" if think else ""))
     return parts
+
+
+def load_label(eff: EffectiveSettings) -> str:
+    """What the Server's completed-samples rate is compared with in the result table."""
+    s = eff.requested
+    if s.server_concurrency:
+        return f"closed loop, {s.server_concurrency} users"
+    if s.server_arrival == "trace":
+        return "trace replay"
+    return f"target {eff.target_qps:g} QPS"
+
+
+def workload_rows(result: TestResult) -> list[tuple[str, str]]:
+    """Result-table rows of the workload options: slot waits, and TTFT (or latency) by turn."""
+    rows: list[tuple[str, str]] = []
+    wait = result.queue_wait
+    if wait is not None:
+        p = wait.percentiles_ns
+        rows.append(
+            (
+                "queueing",
+                f"{wait.waited:,} of {wait.count:,} waited for a slot: p50 {fmt_ms(p[0.5])}  "
+                f"p99 {fmt_ms(p[0.99])}  max {fmt_ms(wait.max_ns)}",
+            )
+        )
+    for turn in result.turns[:MAX_TURN_ROWS]:
+        label, values = "latency", turn.latency_ns
+        if turn.first_token_ns is not None:
+            label, values = "TTFT", turn.first_token_ns
+        spread = f"p50 {fmt_ms(values[0.5])}  p99 {fmt_ms(values[0.99])}"
+        rows.append((f"turn {turn.turn + 1}", f"{turn.count:,} done, {label} {spread}"))
+    if len(result.turns) > MAX_TURN_ROWS:
+        rows.append(("turns", f"{len(result.turns)} in all: every one in results.json"))
+    return rows

@@ -21,7 +21,7 @@ from asyncgen._engine.gc import quiet_gc
 from asyncgen._engine.memory import release_free_memory
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._engine.series import Series
-from asyncgen._engine.sessions import SessionSpec
+from asyncgen._engine.sessions import SessionSeries, SessionSpec
 from asyncgen._engine.shapers import SCHEDULES, ShaperContext
 from asyncgen._engine.tally import RunTally
 from asyncgen._engine.watchdog import Watchdog
@@ -32,13 +32,20 @@ from asyncgen._metrics.measurements import (
     sample_latencies,
     sorted_issue_lags,
 )
+from asyncgen._metrics.sessions import QueueWait, TurnStats, queue_wait, turn_stats
 from asyncgen._metrics.verdict import PerformanceSummary, summarize
 from asyncgen._output.provenance import power_timestamp
 from asyncgen._output.summary_text import detail_result_entries, summary_lines
 from asyncgen._output.writer import LogWriter
 from asyncgen._plan.loadable import LoadableSet, loadable_sets
 from asyncgen._plan.sequence import SequenceGen
-from asyncgen._run.workload import generated_entries, load_trace, make_series, plan_series
+from asyncgen._run.workload import (
+    generated_entries,
+    load_trace,
+    make_series,
+    plan_series,
+    trace_reasons,
+)
 
 CONTENTION_KEYS = (
     "logger_swap_request_slots_retry_count",
@@ -70,6 +77,8 @@ class RunState:
     peak_qps: float | None = None
     invalid_reasons: list[str] = attrs.field(factory=list)
     health: RunHealth | None = None
+    queue_wait: QueueWait | None = None  # waits for a slot, under server_max_concurrency
+    turns: tuple[TurnStats, ...] = ()  # by turn number, in multi-turn runs
 
 
 class RunSession:
@@ -198,10 +207,14 @@ class RunSession:
         self.writer.details([*detail_result_entries(summary), ("num_errors", self.writer.errors)])
         self.state.summary = summary
         self.state.latencies = pr.sample_latencies
+        self.state.invalid_reasons.extend(trace_reasons(eff, summary))  # a trace that ended short
         if outcome.missing:
             self.state.invalid_reasons.append(
                 f"{len(outcome.missing)} samples never completed within the drain deadline"
             )
+        if isinstance(outcome.series, SessionSeries):  # asyncgen's workload options
+            self.state.queue_wait = queue_wait(outcome.series)
+            self.state.turns = turn_stats(outcome.series)
         # the generator's own health
         self.state.health = series_health(outcome.series, outcome.sorted_lags)
         for message in self.state.health.warnings if self.state.health else ():

@@ -20,6 +20,7 @@ from asyncgen._engine.protocols import QuerySampleLibrary
 from asyncgen._engine.series import Series
 from asyncgen._engine.sessions import SessionSeries, SessionSpec
 from asyncgen._errors import SettingsError
+from asyncgen._metrics.verdict import PerformanceSummary
 from asyncgen._plan.arrivals import arrival_process
 from asyncgen._plan.loadable import LoadableSet
 from asyncgen._plan.queries import QueryPlan, generate_queries
@@ -138,6 +139,25 @@ def generated_entries(planned: SeriesPlan) -> Entries:
         ("generated_query_count", 0 if closed else plan.query_count),
         ("generated_samples_per_query", plan.samples_per_query),
         ("generated_query_duration", 0 if closed else plan.duration_ns),
+    ]
+
+
+def trace_reasons(eff: EffectiveSettings, summary: PerformanceSummary) -> list[str]:
+    """Why a trace replay is INVALID when the trace ended before the run's minimums."""
+    if eff.requested.server_arrival != "trace":
+        return []
+    short = []
+    if not summary.min_duration_met:
+        short.append(f"min_duration_ms {eff.min_duration_ms}")
+    if not summary.min_queries_met:
+        short.append(f"min_query_count {eff.min_query_count}")
+    if not short:
+        return []
+    span_s = summary.result.final_query_scheduled_s
+    return [
+        f"the trace ended after {summary.result.queries_issued} queries over {span_s:.3f} s "
+        f"(at speed {eff.requested.server_trace_speed:g}), short of {' and '.join(short)}: "
+        "replay a longer trace, or lower the minimums"
     ]
 
 

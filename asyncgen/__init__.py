@@ -24,6 +24,8 @@ from asyncgen.result import (
     Rates,
     RunHealth,
     TestResult,
+    TokenCounts,
+    TokenDistribution,
     TurnStats,
 )
 from asyncgen.settings import (
@@ -85,6 +87,8 @@ __all__ = [
     "TestResult",
     "TestScenario",
     "TestSettings",
+    "TokenCounts",
+    "TokenDistribution",
     "TurnSample",
     "TurnStats",
     "__version__",

@@ -8,6 +8,7 @@ from asyncgen._metrics.health import RunHealth
 from asyncgen._metrics.issue_lag import IssueLag
 from asyncgen._metrics.sessions import QueueWait, TurnStats
 from asyncgen._metrics.statistics import LatencyStats, Rates
+from asyncgen._metrics.tokens import TokenCounts, TokenDistribution
 from asyncgen._metrics.verdict import PerformanceSummary
 from asyncgen._run.result import TestResult
 
@@ -20,5 +21,7 @@ __all__ = [
     "Rates",
     "RunHealth",
     "TestResult",
+    "TokenCounts",
+    "TokenDistribution",
     "TurnStats",
 ]

@@ -50,6 +50,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "IssueLag",
         "RunHealth",
         "LoopStalls",
+        "TokenCounts",
+        "TokenDistribution",
         "EffectiveSettings",
         "PerformanceResult",
     ),

@@ -19,6 +19,7 @@ from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._metrics.health import RunHealth
 from asyncgen._metrics.issue_lag import IssueLag
 from asyncgen._metrics.sessions import QueueWait, TurnStats
+from asyncgen._metrics.tokens import TokenCounts
 from asyncgen._metrics.verdict import PerformanceSummary
 from asyncgen._output.writer import LogWriter
 from asyncgen._run.session import RunSession
@@ -59,6 +60,8 @@ class TestResult:
     queue_wait: QueueWait | None = None
     # latency and time to first token by turn number, in multi-turn runs (server_multi_turn)
     turns: tuple[TurnStats, ...] = ()
+    # input tokens sent (a QSL that knows them) and output tokens reported (token mode)
+    tokens: TokenCounts | None = None
 
     @property
     def latencies(self) -> npt.NDArray[np.int64]:
@@ -88,6 +91,7 @@ class TestResult:
             "files": {kind: str(path) for kind, path in self.files.items()},
             "queue_wait": None if self.queue_wait is None else self.queue_wait.to_dict(),
             "turns": [turn.to_dict() for turn in self.turns],
+            "tokens": None if self.tokens is None else self.tokens.to_dict(),
         }
 
     def to_json(self) -> str:
@@ -161,6 +165,7 @@ def build_result(
         loop_stalls=session.watchdog.stalls(),
         queue_wait=state.queue_wait,
         turns=state.turns,
+        tokens=state.tokens,
         files={
             kind: path
             for kind, path in writer.paths.items()

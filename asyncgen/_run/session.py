@@ -33,6 +33,7 @@ from asyncgen._metrics.measurements import (
     sorted_issue_lags,
 )
 from asyncgen._metrics.sessions import QueueWait, TurnStats, queue_wait, turn_stats
+from asyncgen._metrics.tokens import InputTokenSource, TokenCounts, token_counts
 from asyncgen._metrics.verdict import PerformanceSummary, summarize
 from asyncgen._output.provenance import power_timestamp
 from asyncgen._output.summary_text import detail_result_entries, summary_lines
@@ -79,6 +80,7 @@ class RunState:
     health: RunHealth | None = None
     queue_wait: QueueWait | None = None  # waits for a slot, under server_max_concurrency
     turns: tuple[TurnStats, ...] = ()  # by turn number, in multi-turn runs
+    tokens: TokenCounts | None = None
 
 
 class RunSession:
@@ -208,6 +210,7 @@ class RunSession:
         self.state.summary = summary
         self.state.latencies = pr.sample_latencies
         self.state.invalid_reasons.extend(trace_reasons(eff, summary))  # a trace that ended short
+        self.state.tokens = self._token_counts(outcome.series, pr.tokens_per_sample)
         if outcome.missing:
             self.state.invalid_reasons.append(
                 f"{len(outcome.missing)} samples never completed within the drain deadline"
@@ -219,6 +222,17 @@ class RunSession:
         self.state.health = series_health(outcome.series, outcome.sorted_lags)
         for message in self.state.health.warnings if self.state.health else ():
             self.writer.warning(message)
+
+    def _token_counts(self, series: Series, output: np.ndarray) -> TokenCounts | None:
+        """Input counts from a QSL that knows them, output counts in token mode."""
+        qsl = self.qsl
+        # a sample's input count is its first turn's: unknown for the turns of a conversation
+        per_sample = isinstance(qsl, InputTokenSource) and not self.eff.requested.server_multi_turn
+        return token_counts(
+            series.plan.sample_indices[: series.samples_issued],
+            qsl.input_tokens if per_sample else None,
+            output if series.use_tokens else None,
+        )
 
     def name_in_flight(self) -> None:
         """Name the samples of the current series that never completed (the run stopped)."""

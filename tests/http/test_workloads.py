@@ -1,256 +1,183 @@
-"""Server workload options against a real streaming server on 127.0.0.1: a concurrency limit
-(counted by the server), closed-loop users, multi-turn sessions with their real history and
-think time, trace replay, and the sent arrival times of each process (KS, seeded plans)."""
+"""Token-shaped requests, embeddings and the API key, seen by a real server on 127.0.0.1."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
-from scipy import stats
+import pytest_asyncio
 
 import asyncgen
-from asyncgen._config.effective import effective_settings
-from asyncgen._plan.arrivals import arrival_process
-from asyncgen.http import OpenAISUT, Payload
-from asyncgen.report._trace import read_trace as read_run_trace
-from tests.helpers import detail_values
-from tests.http.conftest import Server
-from tests.http.helpers import PayloadQSL
-
-MS = 1_000_000
-S = 1_000_000_000
+from asyncgen.datasets import ConversationQSL, ExactText, SyntheticQSL, Tokenizer
+from asyncgen.http import FailureCounts, OpenAISUT, Payload
+from tests.helpers import log_to, short_settings
+from tests.http.helpers import ListSource, answer
+from tests.http.llm_server import EOS_AFTER, REQUESTS, Seen, make_app, serve
 
 
-def settings(**overrides: object) -> asyncgen.TestSettings:
-    values: dict[str, object] = {
-        "scenario": asyncgen.TestScenario.Server,
-        "mode": asyncgen.TestMode.PerformanceOnly,
-        "server_target_qps": 100,
-        "min_duration_ms": 300,
-        "min_query_count": 30,
-        "server_target_latency_ns": 10 * S,
-    }
-    values.update(overrides)
-    return asyncgen.TestSettings(**values)  # type: ignore[arg-type]
+@pytest_asyncio.fixture
+async def llm() -> AsyncIterator[tuple[str, list[Seen]]]:
+    app = make_app()
+    async with serve(app) as url:
+        yield url, app[REQUESTS]
 
 
-def logs(tmp_path: Path) -> asyncgen.LogSettings:
-    return asyncgen.LogSettings(log_output=asyncgen.LogOutputSettings(outdir=str(tmp_path)))
+@pytest.fixture(scope="module")
+def exact(tiny_tokenizer: Path) -> ExactText:
+    return ExactText(Tokenizer.from_file(tiny_tokenizer))
 
 
-async def run(sut: Any, qsl: Any, s: asyncgen.TestSettings, tmp_path: Path) -> asyncgen.TestResult:
-    return await asyncgen.run_test(sut, qsl, s, log_settings=logs(tmp_path), audit_config=None)
-
-
-def prompts(n: int) -> PayloadQSL:
-    return PayloadQSL([Payload(json={"prompt": f"p{i}"}) for i in range(n)])
-
-
-@pytest.mark.realtime
-@pytest.mark.asyncio
-async def test_max_concurrency_holds_the_server_to_n_and_waits_count_in_latency(
-    server: Server, tmp_path: Path
-) -> None:
-    qsl = prompts(16)
-    timing = {"tokens": 3, "ttft_ms": 15, "tpot_ms": 5}  # ~25 ms each: 4 slots serve ~160/s
-    s = settings(server_target_qps=400, server_max_concurrency=4)
-    async with OpenAISUT(server.url, qsl, extra_body=timing) as sut:
-        result = await run(sut, qsl, s, tmp_path)
-    assert result.failures == {}
-    assert server.state.peak_in_flight == 4  # reached, never exceeded
-    summary, wait = result.summary, result.queue_wait
-    assert summary is not None and wait is not None
-    assert len(server.state.requests) == summary.sample_count == wait.count
-    assert wait.waited > wait.count // 2 and wait.max_ns > 100 * MS  # arrivals outran the slots
-    # the wait is part of each latency (counted from the schedule): far above the service time
-    latencies = result.latencies_ns
-    assert latencies.min() >= 25 * MS
-    assert latencies.mean() >= wait.mean_ns + 25 * MS * 0.9
-    assert detail_values(tmp_path / "mlperf_log_detail.txt")["session_options"] == {
-        "max_concurrency": 4
-    }
-    results = json.loads((tmp_path / "mlperf_log_results.json").read_text())
-    assert results["queue_wait"]["waited"] == wait.waited
-
-
-@pytest.mark.realtime
-@pytest.mark.asyncio
-async def test_concurrency_keeps_n_requests_in_flight(server: Server, tmp_path: Path) -> None:
-    qsl = prompts(8)
-    timing = {"tokens": 2, "ttft_ms": 30, "tpot_ms": 10}
-    s = settings(server_concurrency=3, min_query_count=20)
-    async with OpenAISUT(server.url, qsl, extra_body=timing) as sut:
-        result = await run(sut, qsl, s, tmp_path)
-    assert result.failures == {} and result.summary is not None
-    state = server.state
-    assert state.peak_in_flight == 3
-    # each user sends its next request when its previous one ends: the server is rarely idle
-    assert state.mean_in_flight() > 1.5
-    assert len(state.requests) == result.summary.sample_count >= 20
-    assert result.queue_wait is None
-    detail = detail_values(tmp_path / "mlperf_log_detail.txt")
-    assert detail["session_options"] == {"concurrency": 3}
-    assert detail["generated_query_count"] == 0  # nothing is planned up front
-    rates = result.summary.rates
-    assert rates.completed_samples_per_second is not None
-    assert rates.completed_samples_per_second < 3 / 0.040 * 1.1  # at most 3 per 40 ms
-
-
-class Conversations(PayloadQSL):
-    """Chat conversations: ``turns[i]`` user messages each, with a system message and the
-    dataset's own (placeholder) assistant answers in between."""
-
-    def __init__(self, turns: Sequence[int]) -> None:
-        payloads = []
-        for i, n in enumerate(turns):
-            messages: list[dict[str, str]] = [{"role": "system", "content": f"sys {i}"}]
-            for k in range(n):
-                messages.append({"role": "user", "content": f"c{i} u{k}"})
-                messages.append({"role": "assistant", "content": "dataset answer"})
-            payloads.append(Payload(json={"messages": messages}))
-        super().__init__(payloads, name="conversations")
-        self.turns = list(turns)
-
-    def turn_count(self, index: int) -> int:
-        return self.turns[index]
-
-
-@pytest.mark.realtime
-@pytest.mark.asyncio
-async def test_multi_turn_sends_each_turn_with_the_real_history_after_the_think_time(
-    server: Server, tmp_path: Path
-) -> None:
-    qsl = Conversations([3, 1, 2, 4])
-    timing = {"tokens": 3, "ttft_ms": 5, "tpot_ms": 2, "mode": "echo"}
-    think_ms = 40
-    s = settings(
-        server_target_qps=50,
-        performance_issue_unique=True,  # each conversation once
-        server_multi_turn=True,
-        server_think_time_ms=think_ms,
-        use_token_latencies=True,
-        ttft_latency=10 * S,
-        tpot_latency=10 * S,
-    )
-    async with OpenAISUT(server.url, qsl, api="chat", extra_body=timing) as sut:
-        result = await run(sut, qsl, s, tmp_path)
-    assert result.failures == {} and not result.missing_samples
-    by_conversation: dict[str, list[dict[str, Any]]] = {}
-    for seen in server.state.requests:
-        system = seen["json"]["messages"][0]["content"]
-        by_conversation.setdefault(system, []).append(seen)
-    sent = 0
-    for system, requests in by_conversation.items():
-        i = int(system.split()[1])
-        assert len(requests) == qsl.turns[i]  # every turn, once, in order
-        for k, seen in enumerate(requests):
-            history = [m for m in seen["json"]["messages"] if m["role"] != "system"]
-            expected: list[dict[str, str]] = []
-            for j in range(k):
-                expected.append({"role": "user", "content": f"c{i} u{j}"})
-                # the server's real answer to that turn, not the dataset's
-                expected.append({"role": "assistant", "content": f"re: c{i} u{j} t1 t2"})
-            expected.append({"role": "user", "content": f"c{i} u{k}"})
-            assert history == expected
-            if k:  # sent no sooner than the previous answer's end plus the think time
-                assert seen["t_ns"] - requests[k - 1]["end_ns"] >= (think_ms - 1) * MS
-        sent += len(requests)
-    summary = result.summary
-    assert summary is not None and summary.sample_count == sent
-    # statistics by turn number: turn 1 is every conversation's first
-    assert [t.count for t in result.turns] == [4, 3, 2, 1]
-    assert all(t.first_token_ns is not None for t in result.turns)
-    assert result.turns[0].first_token_ns[0.5] >= 5 * MS  # type: ignore[index]
-    results = json.loads((tmp_path / "mlperf_log_results.json").read_text())
-    assert [t["count"] for t in results["turns"]] == [4, 3, 2, 1]
-
-
-def _write_trace(path: Path, stamps_ms: Sequence[float]) -> Path:
-    path.write_text(
-        "".join(json.dumps({"timestamp": t, "hash_ids": [1]}) + "\n" for t in stamps_ms)
-    )
-    return path
-
-
-@pytest.mark.realtime
-@pytest.mark.asyncio
-async def test_trace_replay_sends_each_record_once_at_its_offset(
-    server: Server, tmp_path: Path
-) -> None:
-    rng = np.random.default_rng(3)
-    stamps = np.round(np.sort(rng.uniform(1000, 1600, 40)), 1)  # ms, from 1 s into the trace
-    stamps[5] = stamps[6]  # two records at the same moment
-    order = rng.permutation(40)  # the file need not be sorted
-    trace = _write_trace(tmp_path / "trace.jsonl", stamps[order].tolist())
-    qsl = prompts(40)  # record r is sample r
-    s = settings(server_arrival="trace", server_trace_path=str(trace), server_trace_speed=2.0)
-    async with OpenAISUT(server.url, qsl, extra_body={"tokens": 2}) as sut:
-        result = await run(sut, qsl, s, tmp_path / "out")
-    received = [seen["json"]["prompt"] for seen in server.state.requests]
-    assert sorted(received) == sorted(f"p{r}" for r in range(40))  # each record once
-    # in timestamp order (records at the same moment in file order)
-    expected = [f"p{r}" for r in np.argsort(stamps[order], kind="stable")]
-    assert received == expected
-    # scheduled at the trace's offsets from its first record, halved; never sent early
-    queries = read_run_trace(tmp_path / "out" / "mlperf_log_trace.json")
-    assert queries is not None
-    offsets = np.sort(stamps - stamps[0]) * MS / 2
-    scheduled = np.sort(queries.scheduled_ns - queries.scheduled_ns.min())
-    assert np.abs(scheduled - offsets).max() <= 1
-    assert np.all(queries.issued_ns >= queries.scheduled_ns)
-    # the trace is 0.3 s at double speed: shorter than min_duration, so the verdict says so
-    assert not result.valid
-    assert any("the trace ended after 40 queries" in reason for reason in result.reasons)
-    entry = detail_values(tmp_path / "out" / "mlperf_log_detail.txt")["arrival_process"]
-    assert entry == {"kind": "trace", "seed": 0, "path": str(trace), "speed": 2.0, "records": 40}
-
-
-@pytest.mark.realtime
-@pytest.mark.asyncio
-@pytest.mark.parametrize(("arrival", "burstiness"), [("gamma", 0.5), ("poisson", 1.0)])
-async def test_sent_arrivals_follow_the_process_asked_for(
-    server: Server, tmp_path: Path, arrival: str, burstiness: float
-) -> None:
-    qsl = prompts(8)
-    s = settings(
+def _token_settings(**extra: object) -> asyncgen.TestSettings:
+    return short_settings(
+        asyncgen.TestScenario.Server,
         server_target_qps=400,
-        min_duration_ms=2000,
-        min_query_count=600,
-        server_arrival=arrival,
-        server_burstiness=burstiness,
-        schedule_rng_seed=21,
+        use_token_latencies=True,
+        server_target_latency_ns=10**9,
+        ttft_latency=10**9,
+        tpot_latency=10**9,
+        **extra,
     )
-    async with OpenAISUT(server.url, qsl, extra_body={"tokens": 2}) as sut:
-        result = await run(sut, qsl, s, tmp_path)
-    assert result.failures == {}
-    queries = read_run_trace(tmp_path / "mlperf_log_trace.json")
-    assert queries is not None
-    eff, _ = effective_settings(s, 8, 8)
-    process = arrival_process(eff)
-    plan = np.diff(np.sort(queries.scheduled_ns)) / S
-    sent = np.diff(np.sort(queries.issued_ns)) / S
-    plan_ks = stats.kstest(plan, process.gap_cdf)
-    assert plan_ks.pvalue > 0.01  # seeded: the plan's verdict is fixed
-    # Sending moves each arrival by its issue lag, so each gap by the difference of two lags:
-    # microseconds on a quiet machine, milliseconds when other processes take the CPU. The sent
-    # gaps are compared with the process at the resolution those differences allow (at least
-    # 1 ms), with margin for the few that move further.
-    order = np.argsort(queries.scheduled_ns)
-    moved = np.abs(np.diff((queries.issued_ns - queries.scheduled_ns)[order])) / S
-    resolution = max(1e-3, float(np.percentile(moved, 99)))
-    beyond = float(np.mean(moved > resolution))
-    sent_d, plan_d = (_ks_at(g, process.gap_cdf, resolution) for g in (sent, plan))
-    assert plan_d < 0.06
-    assert sent_d < plan_d + 0.08 + beyond, (sent_d, plan_d, resolution, beyond)
 
 
-def _ks_at(gaps: np.ndarray, cdf: Any, resolution: float) -> float:
-    """The Kolmogorov-Smirnov distance of ``gaps`` from ``cdf`` on a grid of ``resolution``."""
-    grid = np.arange(0.0, gaps.max() + resolution, resolution)
-    empirical = np.searchsorted(np.sort(gaps), grid, side="right") / gaps.size
-    return float(np.abs(empirical - cdf(grid)).max())
+@pytest.mark.asyncio
+@pytest.mark.parametrize("api", ["completions", "chat"])
+async def test_a_synthetic_run_sends_exact_prompts_and_reports_token_counts(
+    llm: tuple[str, list[Seen]], exact: ExactText, tmp_path: Path, api: str
+) -> None:
+    url, seen = llm
+    qsl = SyntheticQSL(exact, isl=120, isl_stdev=40, osl=12, osl_stdev=4, samples=64, seed=9)
+    by_prompt = {qsl.prompt(i): i for i in range(64)}
+    async with OpenAISUT(url, qsl, api=api, ignore_eos=True) as sut:
+        result = await asyncgen.run_test(
+            sut, qsl, _token_settings(), log_settings=log_to(tmp_path), audit_config=None
+        )
+    assert result.failures == {} and not result.missing_samples  # (too short to be VALID)
+    assert len(seen) == result.summary.sample_count  # type: ignore[union-attr]
+    sent = []
+    for request in seen:
+        body = request.json
+        prompt = body["prompt"] if api == "completions" else body["messages"][0]["content"]
+        index = by_prompt[prompt]
+        assert exact.tokenizer.count(prompt) == qsl.input_tokens(index)
+        assert body["max_tokens"] == qsl.output_lengths[index]
+        assert body["ignore_eos"] is True and body["stream"] is True
+        sent.append(index)
+    tokens = result.tokens
+    assert tokens is not None and tokens.input is not None and tokens.output is not None
+    assert sorted(tokens.input_per_sample) == sorted(qsl.input_tokens(i) for i in sent)
+    # ignore_eos: the server generated exactly max_tokens, and asyncgen counted them
+    assert sorted(tokens.output_per_sample) == sorted(qsl.output_lengths[i] for i in sent)
+    saved = json.loads(result.files["results"].read_text())["tokens"]
+    assert saved["input"]["total"] == tokens.input.total
+    assert saved["output"]["count"] == len(sent)
+
+
+@pytest.mark.asyncio
+async def test_without_ignore_eos_the_server_may_stop_early(
+    llm: tuple[str, list[Seen]], exact: ExactText
+) -> None:
+    url, seen = llm
+    qsl = SyntheticQSL(exact, isl=30, osl=10, samples=2)
+    async with OpenAISUT(url, qsl) as sut:
+        first, _ = await answer(sut, [0, 1])
+    assert "ignore_eos" not in seen[0].json and seen[0].json["max_tokens"] == 10
+    assert first.outcome[1][1] == EOS_AFTER
+
+
+@pytest.mark.asyncio
+async def test_the_sut_max_tokens_wins_over_the_data(
+    llm: tuple[str, list[Seen]], exact: ExactText
+) -> None:
+    url, seen = llm
+    qsl = SyntheticQSL(exact, isl=30, osl=10, samples=1)
+    async with OpenAISUT(url, qsl, max_tokens=5, ignore_eos=True) as sut:
+        (sample,) = await answer(sut, [0])
+    assert seen[0].json["max_tokens"] == 5 and sample.outcome[1][1] == 5
+
+
+@pytest.mark.asyncio
+async def test_a_conversation_with_a_system_text_goes_to_the_chat_api(
+    llm: tuple[str, list[Seen]], tmp_path: Path, exact: ExactText
+) -> None:
+    url, seen = llm
+    path = tmp_path / "chat.jsonl"
+    record = {
+        "messages": [
+            {"role": "system", "content": "Be terse."},
+            {"role": "user", "content": "Name a color"},
+            {"role": "assistant", "content": "Blue, obviously"},
+        ]
+    }
+    path.write_text(json.dumps(record) + "\n")
+    qsl = ConversationQSL(path, tokenizer=exact.tokenizer)
+    await qsl.load_samples([0])
+    async with OpenAISUT(url, qsl, api="chat") as sut:
+        await answer(sut, [0])
+    assert seen[0].path == "/v1/chat/completions"
+    assert seen[0].json["messages"] == record["messages"][:2]
+    assert seen[0].json["max_tokens"] == exact.tokenizer.count("Blue, obviously")
+
+
+@pytest.mark.asyncio
+async def test_embeddings_are_sent_whole_and_not_streamed(llm: tuple[str, list[Seen]]) -> None:
+    url, seen = llm
+    source = ListSource(
+        [Payload(json={"prompt": "embed me", "max_tokens": 9}), Payload(json="plain")]
+    )
+    sut = OpenAISUT(
+        url, source, api="embeddings", model="e5", ignore_eos=True, extra_body={"dimensions": 2}
+    )
+    async with sut:
+        first, second = await answer(sut, [0, 1])
+    assert [s.path for s in seen] == ["/v1/embeddings"] * 2
+    assert seen[0].json == {"input": "embed me", "model": "e5", "dimensions": 2}
+    assert seen[1].json["input"] == "plain"
+    kind, (data, n_tokens) = first.outcome
+    assert kind == "complete" and n_tokens is None
+    assert json.loads(data)["data"][0]["embedding"] == [0.25, -0.5]
+    assert [kind for kind, _ in second.events] == ["complete"]
+
+
+@pytest.mark.asyncio
+async def test_embeddings_failures(llm: tuple[str, list[Seen]]) -> None:
+    url, _ = llm
+    payloads = [Payload(json={"input": "fail"}), Payload(json={"input": "empty"})]
+    payloads.append(Payload(json={"messages": [{"role": "user", "content": "x"}]}))
+    async with OpenAISUT(url, ListSource(payloads), api="embeddings") as sut:
+        failed = await answer(sut, [0, 1, 2])
+    reasons = [s.outcome[1] for s in failed]
+    assert reasons[0].startswith("http_status: HTTP 400")
+    assert reasons[1].startswith("malformed: response has no embeddings")
+    assert reasons[2].startswith("other: cannot build the request") and "'messages'" in reasons[2]
+    assert sut.failures == FailureCounts(http_status=1, malformed=1, other=1)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({}, "Bearer from-env"),
+        ({"api_key": "given"}, "Bearer given"),
+        ({"api_key": ""}, None),
+        ({"headers": {"authorization": "Basic abc"}}, "Basic abc"),
+    ],
+)
+async def test_the_api_key_comes_from_openai_api_key(
+    llm: tuple[str, list[Seen]],
+    monkeypatch: pytest.MonkeyPatch,
+    options: dict[str, Any],
+    expected: str | None,
+) -> None:
+    url, seen = llm
+    monkeypatch.setenv("OPENAI_API_KEY", "from-env")
+    async with OpenAISUT(url, ListSource([Payload(json="hi")]), **options) as sut:
+        await answer(sut, [0])
+    assert seen[0].headers.get("Authorization") == expected
+
+
+def test_unknown_api_is_refused() -> None:
+    with pytest.raises(ValueError, match="'completions', 'chat' or 'embeddings'"):
+        OpenAISUT("http://127.0.0.1:9", ListSource([]), api="rerank")  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from asyncgen._cli.progress_view import fmt_ms
 from asyncgen._cli.workload import load_label, workload_rows
 from asyncgen._config.enums import TestScenario
 from asyncgen._engine.watchdog import LoopStalls
+from asyncgen._metrics.tokens import TokenCounts
 from asyncgen._metrics.verdict import PerformanceSummary
 from asyncgen._run.result import TestResult
 
@@ -30,6 +31,7 @@ def result_rows(result: TestResult) -> list[Row]:
         rows.append(("peak QPS", f"{result.peak_qps:g}"))
     if result.summary is not None:
         rows += _performance_rows(result.summary)
+    rows += _token_count_rows(result.tokens)
     lag = result.issue_lag
     if lag.count:
         rows.append(
@@ -62,6 +64,19 @@ def _stall_rows(stalls: LoopStalls | None) -> list[Row]:
             f"{stalls.count:,} over {fmt_ms(stalls.threshold_ns)}, longest {fmt_ms(stalls.max_ns)}",
         )
     ]
+
+
+def _token_count_rows(tokens: TokenCounts | None) -> list[Row]:
+    """Input tokens sent and output tokens received per sample, when known."""
+    if tokens is None:
+        return []
+    rows: list[Row] = []
+    for label, dist in (("input tokens", tokens.input), ("output tokens", tokens.output)):
+        if dist is not None:
+            p = dist.percentiles
+            text = f"mean {dist.mean:,.1f}  p50 {p[0.5]:,}  p99 {p[0.99]:,}  max {dist.max:,}"
+            rows.append((label, f"{text}  total {dist.total:,}"))
+    return rows
 
 
 def _performance_rows(summary: PerformanceSummary) -> list[Row]:

@@ -21,7 +21,7 @@ from typing import Any, TextIO, TypeVar
 import structlog
 from rich.console import Console
 
-from asyncgen._cli import targets
+from asyncgen._cli import data_options, targets
 from asyncgen._cli.progress_view import ProgressView, ViewKind
 from asyncgen._cli.result_table import render_result
 from asyncgen._cli.settings import (
@@ -87,6 +87,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     add_workload_options(parser.add_argument_group("workload (Server scenario)"))
     _sut_options(parser.add_argument_group("system under test"))
     _sample_options(parser.add_argument_group("samples"))
+    data_options.add_options(parser.add_argument_group("token-shaped data"))
     _output_options(parser.add_argument_group("output"))
     return parser
 
@@ -194,7 +195,9 @@ def _sample_options(group: argparse._ArgumentGroup) -> None:
         type=Path,
         metavar="PATH",
         help="the samples: a .jsonl/.ndjson/.json file (one request body or prompt per "
-        "line), a .npy file (one sample per row), or a folder (one file per sample)",
+        "line; records with 'conversations' (ShareGPT) or 'messages' (OpenAI chat): one "
+        "request per conversation), a .npy file (one sample per row), a folder (one file per "
+        "sample), or synthetic:isl=N,osl=N,... (prompts of drawn token lengths; --tokenizer)",
     )
     group.add_argument(
         "-D",
@@ -305,6 +308,7 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.progress_interval <= 0:
         parser.error("--progress-interval must be positive")
+    data_options.check_arguments(parser, args)
 
 
 def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -326,7 +330,7 @@ def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
                 latency_ms=args.latency_ms,
                 duration_ms=args.duration_ms,
                 min_queries=args.min_queries,
-                token_latencies=targets.is_url(args.sut) and args.adapter == "openai",
+                token_latencies=data_options.token_latencies(args),
             ),
             assignments=args.assignments,
             workload=workload_changes(args),
@@ -383,7 +387,7 @@ async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO
     )
     audit = None if args.audit_config.lower() == "none" else args.audit_config
     async with AsyncExitStack() as stack:
-        qsl = await _enter(stack, await _make_qsl(args))
+        qsl = await _enter(stack, await _make_qsl(args, settings))
         sut = await _enter(stack, await _make_sut(args, qsl))
         if not args.quiet:
             console.print(
@@ -408,10 +412,9 @@ async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO
     return result
 
 
-async def _make_qsl(args: argparse.Namespace) -> QuerySampleLibrary:
+async def _make_qsl(args: argparse.Namespace, settings: TestSettings) -> QuerySampleLibrary:
     if args.dataset is not None:
-        options = targets.parse_options(args.dataset_options, "--dataset-option")
-        return targets.dataset_qsl(args.dataset, args.performance_sample_count, options)
+        return data_options.dataset_qsl(args, settings)
     if args.qsl is not None:
         return await targets.python_qsl(args.qsl)
     return targets.placeholder_qsl(args.samples, args.performance_sample_count)

@@ -169,32 +169,47 @@ def _extra(name: str, lengths: Lengths) -> list[str]:
     return parts
 
 
+def _spec(spec: SyntheticSpec | str | None, values: Mapping[str, Any]) -> SyntheticSpec:
+    """The spec from ``spec`` or from the keyword ``values``; ``DatasetError`` if wrong."""
+    try:
+        if spec is None:
+            return SyntheticSpec.from_values(values)
+        if _given(values):
+            raise ValueError(f"give a spec or the keywords, not both ({sorted(_given(values))})")
+        return SyntheticSpec.parse(spec) if isinstance(spec, str) else spec
+    except ValueError as exc:
+        raise DatasetError(str(exc), path="synthetic") from None
+
+
 class SyntheticQSL(MadeOnLoad):
     """Synthetic prompts of drawn token lengths: one sample per drawn (input, output) pair.
 
-    ``isl``/``osl`` are the mean input and output lengths in content tokens, ``*_stdev``
-    their standard deviations (0: every sample the mean), ``*_min``/``*_max`` the bounds
-    (default 1 and none). Sample ``i`` sends ``{"prompt": <exactly its input length>,
-    "max_tokens": <its output length>}`` (no ``max_tokens`` without ``osl``); with
-    ``prefix_tokens`` and ``prefixes`` its prompt starts with one of ``prefixes`` shared
-    prefixes of ``prefix_tokens`` tokens. ``seed`` decides every draw.
+    The lengths are given as keywords, or as ``spec`` — a ``SyntheticSpec`` or its text,
+    ``"isl=512,isl_stdev=128,osl=128"`` — not both. ``isl``/``osl`` are the mean input and
+    output lengths in content tokens, ``*_stdev`` their standard deviations (0: every sample
+    the mean), ``*_min``/``*_max`` the bounds (default 1 and none), ``samples`` how many
+    (default 1000). Sample ``i`` sends ``{"prompt": <exactly its input length>, "max_tokens":
+    <its output length>}`` (no ``max_tokens`` without ``osl``); with ``prefix_tokens`` and
+    ``prefixes`` its prompt starts with one of ``prefixes`` shared prefixes of
+    ``prefix_tokens`` tokens. ``seed`` decides every draw.
     """
 
     def __init__(
         self,
         tokenizer: Tokenizer | ExactText,
+        spec: SyntheticSpec | str | None = None,
         *,
-        isl: int,
-        isl_stdev: float = 0.0,
+        isl: int | None = None,
+        isl_stdev: float | None = None,
         isl_min: int | None = None,
         isl_max: int | None = None,
         osl: int | None = None,
-        osl_stdev: float = 0.0,
+        osl_stdev: float | None = None,
         osl_min: int | None = None,
         osl_max: int | None = None,
-        prefix_tokens: int = 0,
-        prefixes: int = 1,
-        samples: int = DEFAULT_SAMPLES,
+        prefix_tokens: int | None = None,
+        prefixes: int | None = None,
+        samples: int | None = None,
         seed: int = 0,
         performance_sample_count: int | None = None,
         name: str | None = None,
@@ -215,10 +230,7 @@ class SyntheticQSL(MadeOnLoad):
             "prefixes": prefixes,
             "samples": samples,
         }
-        try:
-            spec = SyntheticSpec.from_values(values)
-        except ValueError as exc:
-            raise DatasetError(str(exc), path="synthetic") from None
+        spec = _spec(spec, values)
         super().__init__(
             f"synthetic:{spec}",
             spec.samples,

@@ -41,6 +41,7 @@ from asyncgen.report._fidelity import (
     with_schedule_check,
 )
 from asyncgen.report._load import RunData
+from asyncgen.report._token_counts import TokenCountsFigure, token_counts_figure
 from asyncgen.report._tokens import TokenFigure, token_figure
 from asyncgen.report._trace import TraceSamples
 
@@ -138,6 +139,7 @@ FigureData = (
     | IssueLagFigure
     | TokenFigure
     | ArrivalFidelity
+    | TokenCountsFigure
 )
 FIGURE_KEYS = (
     "latency_over_time",
@@ -147,6 +149,7 @@ FIGURE_KEYS = (
     "issue_lag",
     "tokens",
     "arrival_fidelity",
+    "token_counts",
 )
 
 
@@ -161,6 +164,7 @@ def figures(run: RunData) -> dict[str, FigureData]:
         issue_lag(run, samples),
         token_figure(run, samples) if run.token_mode else None,
         arrival_fidelity(run, samples) if samples and run.scenario == "Server" else None,
+        token_counts_figure(run),
     ]
     return {figure.key: figure for figure in built if figure is not None}
 
@@ -173,6 +177,8 @@ def missing_figures(run: RunData, present: dict[str, FigureData]) -> dict[str, s
             continue
         if key == "tokens" and not run.token_mode:
             continue
+        if key == "token_counts":
+            continue  # drawn whenever results.json has counts; nothing else makes them
         if key == "arrival_fidelity" and run.scenario != "Server":
             continue
         if run.samples is None or not run.samples.count:

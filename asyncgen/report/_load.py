@@ -75,6 +75,7 @@ class RunData:
     warnings: int = 0
     summary_text: str = ""
     notes: tuple[str, ...] = ()
+    token_counts: dict[str, Any] | None = None  # results.json "tokens": input/output counts
 
     @property
     def expected_samples(self) -> int | None:
@@ -228,6 +229,8 @@ def _merge_results(fields: dict[str, Any], results: dict[str, Any]) -> dict[str,
     merged["warnings"] = int(results.get("warnings", merged.get("warnings", 0)))
     if isinstance(results.get("health"), dict):
         merged["engine_health"] = results["health"]
+    if isinstance(results.get("tokens"), dict):
+        merged["token_counts"] = results["tokens"]
     lag = results.get("issue_lag")
     if lag and lag.get("count"):
         merged["issue_lag"] = IssueLag(

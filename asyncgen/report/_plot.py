@@ -26,6 +26,7 @@ from asyncgen.report._figures import (
     LatencyOverTime,
     Throughput,
 )
+from asyncgen.report._token_counts import TokenCountsFigure
 from asyncgen.report._tokens import TokenFigure
 
 DPI = 100
@@ -69,6 +70,8 @@ def render(data: FigureData, run_label: str) -> bytes:
             _tokens(fig, data)
         case ArrivalFidelity():
             _arrival_fidelity(fig, data)
+        case TokenCountsFigure():
+            _token_counts(fig, data)
     fig.suptitle(f"{data.title} — {run_label}")
     return png_bytes(fig)
 
@@ -246,6 +249,23 @@ def _tokens(fig: Figure, d: TokenFigure) -> None:
         third.set_title(note, fontsize=9)
     else:
         third.set_title("tokens/s over time: needs the trace", fontsize=9)
+
+
+def _token_counts(fig: Figure, d: TokenCountsFigure) -> None:
+    for ax, name, side in zip(
+        fig.subplots(1, 2), ("input", "output"), (d.input, d.output), strict=True
+    ):
+        if side is None:
+            ax.set_title(f"{name} tokens: not known", fontsize=9)
+            continue
+        ax.stairs(side.counts, side.edges, fill=True, alpha=0.6)
+        for p, value in side.percentiles.items():
+            ax.axvline(value, color=MARK_COLOR, linewidth=0.8, alpha=0.7)
+            mark = f"p{p * 100:g}"
+            ax.annotate(mark, (value, 0), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set_xlabel(f"{name} tokens per request")
+        ax.set_ylabel("samples")
+        ax.set_title(f"{side.count:,} samples, mean {side.mean:,.1f}", fontsize=9)
 
 
 def _arrival_fidelity(fig: Figure, d: ArrivalFidelity) -> None:

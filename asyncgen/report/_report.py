@@ -97,6 +97,8 @@ def _caption(fig: FigureData) -> str:
         "tokens": "Time to first token, time per output token, tokens per second.",
         "arrival_fidelity": "Realised (issued) and scheduled inter-arrival times against the "
         "requested exponential distribution; Kolmogorov-Smirnov statistic and p-value.",
+        "token_counts": "Input tokens sent and output tokens received per request (content "
+        "tokens), with the percentiles marked.",
     }
     return captions[fig.key]
 

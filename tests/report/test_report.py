@@ -49,7 +49,7 @@ def test_single_run_report_has_every_figure(
     assert path == tmp_path / "report.html"
     html = path.read_text(encoding="utf-8")
     assert_self_contained(html)
-    expected = set(FIGURE_KEYS) - {"tokens"}
+    expected = set(FIGURE_KEYS) - {"tokens", "token_counts"}
     assert set(figure_keys_in(html)) == expected
     for key in expected:
         png = (tmp_path / "figures" / f"{key}.png").read_bytes()

@@ -32,7 +32,13 @@ from asyncgen._cli.settings import (
     parse_mode,
     parse_scenario,
 )
-from asyncgen._cli.workload import add_workload_options, workload_changes
+from asyncgen._cli.workload import (
+    add_workload_options,
+    check_samples,
+    replays_trace_data,
+    trace_qsl,
+    workload_changes,
+)
 from asyncgen._config.settings import LogOutputSettings, LogSettings, TestSettings
 from asyncgen._engine.clock import (
     DEFAULT_MODE,
@@ -294,11 +300,12 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         parser.error("the following arguments are required: --sut")
     if args.dataset is not None and args.qsl is not None:
         parser.error("--dataset and --qsl are alternatives; give one")
-    if targets.is_url(args.sut) and args.dataset is None and args.qsl is None:
+    no_samples = args.dataset is None and args.qsl is None and not replays_trace_data(args)
+    if targets.is_url(args.sut) and no_samples:
         parser.error(f"--sut {args.sut} needs the samples to send: --dataset or --qsl")
     if args.sut_options and not targets.is_url(args.sut):
         parser.error("--sut-option applies to URL SUTs only")
-    if args.dataset_options and args.dataset is None:
+    if args.dataset_options and args.dataset is None and not replays_trace_data(args):
         parser.error("--dataset-option needs --dataset")
     if args.performance_sample_count is not None and args.qsl is not None:
         parser.error("--performance-sample-count applies to --dataset and --samples, not --qsl")
@@ -388,6 +395,7 @@ async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO
     audit = None if args.audit_config.lower() == "none" else args.audit_config
     async with AsyncExitStack() as stack:
         qsl = await _enter(stack, await _make_qsl(args, settings))
+        check_samples(args, settings, qsl)  # asyncgen._cli.workload: multi-turn needs chats
         sut = await _enter(stack, await _make_sut(args, qsl))
         if not args.quiet:
             console.print(
@@ -415,6 +423,8 @@ async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO
 async def _make_qsl(args: argparse.Namespace, settings: TestSettings) -> QuerySampleLibrary:
     if args.dataset is not None:
         return data_options.dataset_qsl(args, settings)
+    if replays_trace_data(args):
+        return trace_qsl(args, settings)
     if args.qsl is not None:
         return await targets.python_qsl(args.qsl)
     return targets.placeholder_qsl(args.samples, args.performance_sample_count)

@@ -226,11 +226,12 @@ class RunSession:
     def _token_counts(self, series: Series, output: np.ndarray) -> TokenCounts | None:
         """Input counts from a QSL that knows them, output counts in token mode."""
         qsl = self.qsl
-        # a sample's input count is its first turn's: unknown for the turns of a conversation
-        per_sample = isinstance(qsl, InputTokenSource) and not self.eff.requested.server_multi_turn
+        counts = qsl.input_tokens if isinstance(qsl, InputTokenSource) else None
+        if self.eff.requested.server_multi_turn:  # a sample's count is its first turn's only
+            counts = None
         return token_counts(
             series.plan.sample_indices[: series.samples_issued],
-            qsl.input_tokens if per_sample else None,
+            counts,
             output if series.use_tokens else None,
         )
 

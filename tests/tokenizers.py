@@ -22,22 +22,28 @@ _SYLLABLES = (
 _PUNCTUATION = (".", ",", "!", "?", ";", ":", "'s", "-", "(", ")", '"', "42", "7", "1999")
 
 
-def corpus(seed: int = 1234, sentences: int = 6000) -> list[str]:
+def corpus(seed: int = 1234, sentences: int = 6000, words: int = 3000) -> list[str]:
     """Sentences of made-up words, Zipf-distributed, some with punctuation or a capital."""
     rng = random.Random(seed)
-    words = ["".join(rng.choices(_SYLLABLES, k=rng.randint(1, 4))) for _ in range(3000)]
-    weights = [1.0 / (rank + 1) for rank in range(len(words))]
+    vocabulary = [
+        "".join(rng.choices(_SYLLABLES, k=rng.randint(1, 4 if words <= 3000 else 6)))
+        for _ in range(words)
+    ]
+    weights = [1.0 / (rank + 1) for rank in range(len(vocabulary))]
     lines = []
     for _ in range(sentences):
-        line = " ".join(rng.choices(words, weights=weights, k=rng.randint(4, 25)))
+        line = " ".join(rng.choices(vocabulary, weights=weights, k=rng.randint(4, 25)))
         if rng.random() < 0.5:
             line += rng.choice(_PUNCTUATION)
         lines.append(line.capitalize() if rng.random() < 0.3 else line)
     return lines
 
 
-def train_tokenizer(kind: str, path: Path, vocab_size: int = 2000) -> Path:
-    """Train a BPE of ``kind`` on ``corpus()`` and save it as ``path`` (a tokenizer.json)."""
+def train_tokenizer(
+    kind: str, path: Path, vocab_size: int = 2000, lines: list[str] | None = None
+) -> Path:
+    """Train a BPE of ``kind`` on ``lines`` (default ``corpus()``) and save it as ``path`` (a
+    tokenizer.json)."""
     tokenizer = Tokenizer(models.BPE(unk_token=None if kind == "bytelevel" else "<unk>"))
     if kind == "bytelevel":
         tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -55,6 +61,6 @@ def train_tokenizer(kind: str, path: Path, vocab_size: int = 2000) -> Path:
         show_progress=False,
         max_token_length=16,
     )
-    tokenizer.train_from_iterator(corpus(), trainer=trainer)
+    tokenizer.train_from_iterator(corpus() if lines is None else lines, trainer=trainer)
     tokenizer.save(str(path))
     return path

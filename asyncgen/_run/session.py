@@ -103,8 +103,11 @@ class RunSession:
         self.tally = RunTally()  # late completions and failures, across the run's series
         self.drain = Drain(writer, eff.requested.drain_timeout_ms, self.state.missing)
         self.watchdog = watchdog or Watchdog()
-        if eff.scenario in (TestScenario.SingleStream, TestScenario.MultiStream):
-            # a closed loop waits on each query: bound that wait like the drain
+        s = eff.requested
+        dependent = s.server_concurrency or s.server_multi_turn or s.server_max_concurrency
+        if eff.scenario in (TestScenario.SingleStream, TestScenario.MultiStream) or dependent:
+            # a closed loop waits on each query (and the session shaper on completions):
+            # bound that wait like the drain
             self.watchdog.wait_limit_ns = eff.requested.drain_timeout_ms * NS_PER_MS
         self.trace = load_trace(eff)  # a trace to replay (server_arrival "trace"), read once
         self.current: Series | None = None  # the series being paced, for progress reports

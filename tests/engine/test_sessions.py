@@ -17,7 +17,9 @@ from asyncgen._engine.shapers import SCHEDULES, SHAPERS, IssueOutcome, ShaperCon
 from asyncgen._plan.queries import QueryPlan
 from asyncgen._plan.sequence import SequenceGen
 from asyncgen._plan.sessions import query_slots
-from asyncgen.settings import TestScenario, TestSettings
+from asyncgen._run.runner import run_test
+from asyncgen.settings import LogOutputSettings, LogSettings, TestScenario, TestSettings
+from asyncgen.simulated import SimulatedQSL
 from asyncgen.sut import QuerySample, TurnSample
 from tests.helpers import make_plan, open_writer
 
@@ -253,3 +255,58 @@ async def test_a_failed_turn_ends_its_conversation(tmp_path: Path) -> None:
 def _eff():  # type: ignore[no-untyped-def]
     eff, _ = effective_settings(TestSettings(scenario=TestScenario.Server), 16, 16)
     return eff
+
+
+class NeverAnswers:
+    """Answers every sample at once, except those of QSL index 0, which it keeps forever."""
+
+    name = "never-answers"
+
+    def __init__(self) -> None:
+        self.kept: list[QuerySample] = []
+
+    async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+        for sample in samples:
+            if sample.index == 0:
+                self.kept.append(sample)
+            else:
+                sample.complete(b"ok")
+
+    async def flush_queries(self) -> None:
+        pass
+
+
+class Chats(SimulatedQSL):
+    def turn_count(self, index: int) -> int:
+        return 3
+
+
+@pytest.mark.realtime
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"server_max_concurrency": 1},
+        {"server_concurrency": 1},
+        {"server_multi_turn": True, "performance_issue_unique": True},
+    ],
+)
+async def test_a_query_that_never_completes_ends_the_wait_at_the_drain_deadline(
+    tmp_path: Path, options: dict[str, object]
+) -> None:
+    settings = TestSettings(
+        scenario=TestScenario.Server,
+        server_target_qps=1000,
+        min_duration_ms=50,
+        min_query_count=20,
+        drain_timeout_ms=200,
+        **options,  # type: ignore[arg-type]
+    )
+    qsl = Chats(total_sample_count=4, performance_sample_count=4)
+    log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)))
+    async with asyncio.timeout(30):  # the point: it must not hang
+        result = await run_test(NeverAnswers(), qsl, settings, log_settings=log, audit_config=None)
+    assert not result.valid
+    assert result.missing_samples and all(index == 0 for _, index in result.missing_samples)
+    detail = (tmp_path / "mlperf_log_detail.txt").read_text()
+    assert "did not complete within the drain deadline" in detail

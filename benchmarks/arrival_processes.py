@@ -80,48 +80,48 @@ def run(options: Options) -> Report:
     )
 
 
+# (name, unit, where each run's value is, its key, target, note)
+FIGURES = (
+    ("CPU per request", "us", "runs", "cpu_us_per_request", CPU_TARGET, ""),
+    (
+        "TTFT p50 error",
+        "ms",
+        "verdicts",
+        "p50_error_ms",
+        None,
+        "reported minus the server's own TTFT p50; docs/http.md's bound is 1 ms",
+    ),
+    (
+        "load carried",
+        "fraction",
+        "verdicts",
+        "achieved_fraction",
+        None,
+        "completed over scheduled samples per second",
+    ),
+    ("issue lag p99", "us", "runs", "issue_lag_p99_us", None, ""),
+)
+
+
 def _figures(
     name: str,
     label: str,
     runs: dict[str, list[dict[str, Any]]],
     verdicts: dict[str, list[dict[str, Any]]],
 ) -> list[Figure]:
-    labels = (label, "poisson")
+    """Each of ``FIGURES`` for process ``name`` against the Poisson baseline."""
+    sources = {"runs": runs, "verdicts": verdicts}
     return [
         Figure(
-            name=f"CPU per request, {label}",
-            unit="us",
-            asyncgen_runs=[r["cpu_us_per_request"] for r in runs[name]],
-            reference_runs=[r["cpu_us_per_request"] for r in runs[BASELINE]],
-            target=CPU_TARGET,
-            labels=labels,
-        ),
-        Figure(
-            name=f"TTFT p50 error, {label}",
-            unit="ms",
-            asyncgen_runs=[v["p50_error_ms"] for v in verdicts[name]],
-            reference_runs=[v["p50_error_ms"] for v in verdicts[BASELINE]],
-            target=None,
-            note="reported minus the server's own TTFT p50; docs/http.md's bound is 1 ms",
-            labels=labels,
-        ),
-        Figure(
-            name=f"load carried, {label}",
-            unit="fraction",
-            asyncgen_runs=[v["achieved_fraction"] for v in verdicts[name]],
-            reference_runs=[v["achieved_fraction"] for v in verdicts[BASELINE]],
-            target=None,
-            note="completed over scheduled samples per second",
-            labels=labels,
-        ),
-        Figure(
-            name=f"issue lag p99, {label}",
-            unit="us",
-            asyncgen_runs=[r["issue_lag_p99_us"] for r in runs[name]],
-            reference_runs=[r["issue_lag_p99_us"] for r in runs[BASELINE]],
-            target=None,
-            labels=labels,
-        ),
+            name=f"{title}, {label}",
+            unit=unit,
+            asyncgen_runs=[r[key] for r in sources[where][name]],
+            reference_runs=[r[key] for r in sources[where][BASELINE]],
+            target=target,
+            note=note,
+            labels=(label, "poisson"),
+        )
+        for title, unit, where, key, target, note in FIGURES
     ]
 
 

@@ -5,20 +5,17 @@ multi-turn conversations and a trace replayed from its own records."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from asyncgen.__main__ import main
 from asyncgen._cli import _parser
-from asyncgen._cli.progress_view import plain_line
 from asyncgen._cli.workload import workload_changes
-from asyncgen._engine.progress import Progress
 from asyncgen._errors import ConfigError
 from asyncgen.datasets import Tokenizer
 from tests.helpers import detail_values
-from tests.http.llm_server import REQUESTS, Seen, make_app, serve_in_thread
+from tests.http.llm_server import Seen
 
 
 def _changes(*argv: str) -> dict[str, object]:
@@ -90,13 +87,6 @@ def _exit_status(argv: list[str]) -> int:
         return main(argv)
     except SystemExit as exit_:  # argparse errors
         return int(exit_.code or 0)
-
-
-@pytest.fixture
-def llm() -> Iterator[tuple[str, list[Seen]]]:
-    app = make_app()
-    with serve_in_thread(app) as url:
-        yield url, app[REQUESTS]
 
 
 def _run(tmp_path: Path, url: str, *extra: str) -> list[str]:
@@ -215,22 +205,3 @@ def test_a_trace_replays_its_own_records(
     seen.clear()
     assert main(argv) == 2  # no tokenizer, no dataset: nothing to make the prompts with
     assert "needs the server's tokenizer" in capsys.readouterr().err
-
-
-def test_a_closed_loop_shows_no_planned_count_or_target_rate() -> None:
-    progress = Progress(
-        phase="performance",
-        elapsed_s=2.0,
-        expected_s=None,
-        queries_issued=40,
-        queries_planned=0,
-        samples_issued=40,
-        samples_completed=38,
-        target_qps=0.0,
-        achieved_qps=19.0,
-        recent_p50_latency_ns=None,
-        recent_p99_latency_ns=None,
-        recent_p99_issue_lag_ns=None,
-    )
-    line = plain_line(progress)
-    assert "issued 40 queries" in line and "19.0 QPS" in line and "/0" not in line

@@ -21,27 +21,17 @@ from asyncgen.http import OpenAISUT, Payload
 from asyncgen.report._trace import read_trace as read_run_trace
 from tests.helpers import detail_values
 from tests.http.conftest import Server
-from tests.http.helpers import PayloadQSL
+from tests.http.helpers import PayloadQSL, logs, server_settings
 
 MS = 1_000_000
 S = 1_000_000_000
 
 
 def settings(**overrides: object) -> asyncgen.TestSettings:
-    values: dict[str, object] = {
-        "scenario": asyncgen.TestScenario.Server,
-        "mode": asyncgen.TestMode.PerformanceOnly,
-        "server_target_qps": 100,
-        "min_duration_ms": 300,
-        "min_query_count": 30,
-        "server_target_latency_ns": 10 * S,
-    }
-    values.update(overrides)
-    return asyncgen.TestSettings(**values)  # type: ignore[arg-type]
-
-
-def logs(tmp_path: Path) -> asyncgen.LogSettings:
-    return asyncgen.LogSettings(log_output=asyncgen.LogOutputSettings(outdir=str(tmp_path)))
+    return server_settings(
+        **{"min_duration_ms": 300, "min_query_count": 30, "server_target_latency_ns": 10 * S}
+        | overrides
+    )
 
 
 async def run(sut: Any, qsl: Any, s: asyncgen.TestSettings, tmp_path: Path) -> asyncgen.TestResult:

@@ -26,7 +26,6 @@ from asyncgen.datasets._conversations import record_format
 
 SYNTHETIC = "synthetic:"
 FORMATS = ("sharegpt", "chat", "requests")
-_SNIFF_BYTES = 1 << 20  # the first line of a JSON Lines file is looked at, up to 1 MiB
 _Q = TypeVar("_Q", SyntheticQSL, ConversationQSL)
 
 
@@ -64,6 +63,8 @@ def dataset_qsl(args: argparse.Namespace, settings: TestSettings) -> QuerySample
     tokenizer = Tokenizer.from_file(args.tokenizer) if args.tokenizer is not None else None
     count = args.performance_sample_count
     if spec.startswith(SYNTHETIC):
+        if chosen is not None:
+            raise ConfigError(f"-D format={chosen} applies to files, not {SYNTHETIC} data")
         if tokenizer is None:
             raise ConfigError(
                 f"--dataset {spec}: synthetic prompts are made to exact token lengths, which "
@@ -108,15 +109,13 @@ def _sniff(path: Path) -> str:
     (the request-body reader takes one object per line); else ``requests``."""
     try:
         with path.open(encoding="utf-8", errors="replace") as file:
-            head = file.read(_SNIFF_BYTES)
+            first = next((line for line in file if line.strip()), "").strip()
     except OSError as exc:
         raise ConfigError(f"--dataset {path}: cannot read: {exc}") from exc
-    text = head.lstrip()
-    if text.startswith("["):
+    if first.startswith("["):
         return "sharegpt"  # read_conversations tells the two apart record by record
-    first_line = text.split("\n", 1)[0]
     try:
-        record = json.loads(first_line)
+        record = json.loads(first)
     except ValueError:
         return "requests"  # JsonLinesQSL names the line that is not JSON
     return record_format(record) or "requests"

@@ -8,7 +8,7 @@ each sample that completed, in token-latency mode.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -65,6 +65,24 @@ class TokenDistribution:
             max=hi,
             percentiles={p: int(ordered[min(n - 1, int(n * p))]) for p in TOKEN_PERCENTILES},
             histogram=(tuple(int(e) for e in edges), tuple(int(c) for c in hist)),
+        )
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TokenDistribution:
+        """Back from ``to_dict`` (what ``results.json`` holds); ``KeyError``/``ValueError``
+        for anything else."""
+        histogram = data["histogram"]
+        return cls(
+            count=int(data["count"]),
+            total=int(data["total"]),
+            mean=float(data["mean"]),
+            min=int(data["min"]),
+            max=int(data["max"]),
+            percentiles={float(k) / 100: int(v) for k, v in data["percentiles"].items()},
+            histogram=(
+                tuple(int(e) for e in histogram["edges"]),
+                tuple(int(c) for c in histogram["counts"]),
+            ),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import anyio
 
-from asyncgen.datasets._files import _FileQSL
+from asyncgen.datasets._files import StrPath, _FileQSL
 from asyncgen.http import Payload
 
 
@@ -15,8 +16,9 @@ class MadeOnLoad(_FileQSL):
     so the event loop (the writer, progress) keeps running through a long load — kept while
     loaded, and made on the spot for ``payload`` of a sample that is not."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, path: StrPath, total: int, **options: Any) -> None:
+        """``_FileQSL``'s arguments: the source, the sample count, the shared options."""
+        super().__init__(path, total, **options)
         self._payloads: dict[int, Payload] = {}
 
     def _make(self, index: int) -> Payload:

@@ -164,8 +164,8 @@ def parse_event(data: bytes, *, chat: bool) -> Chunk:
     return chunk
 
 
-def parse_whole(body: bytes, *, chat: bool) -> tuple[str, int | None]:
-    """The answer and token count of a non-streamed response; raises ``ResponseError``."""
+def _response_object(body: bytes) -> dict[str, Any]:
+    """A whole response: a JSON object that is not an error; raises ``ResponseError``."""
     try:
         response = load_json(body)
     except ValueError:
@@ -173,6 +173,12 @@ def parse_whole(body: bytes, *, chat: bool) -> tuple[str, int | None]:
     if not isinstance(response, dict):
         raise ResponseError("malformed", f"response is not an object: {body[:120]!r}")
     _raise_error_object(response)
+    return response
+
+
+def parse_whole(body: bytes, *, chat: bool) -> tuple[str, int | None]:
+    """The answer and token count of a non-streamed response; raises ``ResponseError``."""
+    response = _response_object(body)
     choices = response.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise ResponseError("malformed", f"response has no choices: {body[:120]!r}")
@@ -183,14 +189,7 @@ def parse_whole(body: bytes, *, chat: bool) -> tuple[str, int | None]:
 
 def check_embeddings(body: bytes) -> None:
     """Raise ``ResponseError`` unless ``body`` is an embeddings response (``data``: a list)."""
-    try:
-        response = load_json(body)
-    except ValueError:
-        raise ResponseError("malformed", f"response is not JSON: {body[:120]!r}") from None
-    if not isinstance(response, dict):
-        raise ResponseError("malformed", f"response is not an object: {body[:120]!r}")
-    _raise_error_object(response)
-    data = response.get("data")
+    data = _response_object(body).get("data")
     if not isinstance(data, list) or not data:
         raise ResponseError("malformed", f"response has no embeddings in 'data': {body[:120]!r}")
 

@@ -258,7 +258,8 @@ def _token_counts(fig: Figure, d: TokenCountsFigure) -> None:
         if side is None:
             ax.set_title(f"{name} tokens: not known", fontsize=9)
             continue
-        ax.stairs(side.counts, side.edges, fill=True, alpha=0.6)
+        edges, counts = side.histogram
+        ax.stairs(counts, edges, fill=True, alpha=0.6)
         for p, value in side.percentiles.items():
             ax.axvline(value, color=MARK_COLOR, linewidth=0.8, alpha=0.7)
             mark = f"p{p * 100:g}"

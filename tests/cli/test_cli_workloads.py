@@ -71,24 +71,31 @@ def test_the_same_settings_send_the_same_prompts(
     assert runs[0] == runs[1] != runs[2]
 
 
-def test_synthetic_data_needs_a_tokenizer(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], llm: tuple[str, list[Seen]]
-) -> None:
-    assert main(_run(tmp_path, llm[0], SYNTHETIC)) == 2
-    assert "give --tokenizer PATH" in capsys.readouterr().err
-    assert main(_run(tmp_path, llm[0], "synthetic:isl=5,isl_stdv=2", "--tokenizer", "x")) == 2
-    assert "no tokenizer.json here" in capsys.readouterr().err
-
-
-def test_bad_synthetic_keys_are_named(
+@pytest.mark.parametrize(
+    ("dataset", "tokenizer", "message"),
+    [
+        (SYNTHETIC, None, "give --tokenizer PATH"),
+        (SYNTHETIC, "missing", "no tokenizer.json here"),
+        (
+            "synthetic:isl=5,isl_stdv=2",
+            "tiny",
+            "unknown key 'isl_stdv' (did you mean 'isl_stdev'?)",
+        ),
+    ],
+)
+def test_synthetic_errors_exit_2(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     llm: tuple[str, list[Seen]],
     tiny_tokenizer: Path,
+    dataset: str,
+    tokenizer: str | None,
+    message: str,
 ) -> None:
-    args = _run(tmp_path, llm[0], "synthetic:isl=5,isl_stdv=2", "--tokenizer", str(tiny_tokenizer))
-    assert main(args) == 2
-    assert "unknown key 'isl_stdv' (did you mean 'isl_stdev'?)" in capsys.readouterr().err
+    paths = {"tiny": str(tiny_tokenizer), "missing": str(tmp_path)}
+    extra = ["--tokenizer", paths[tokenizer]] if tokenizer else []
+    assert main(_run(tmp_path, llm[0], dataset, *extra)) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_sharegpt_first_turns_with_the_answer_length(

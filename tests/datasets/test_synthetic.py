@@ -7,6 +7,8 @@ import statistics
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from asyncgen.datasets import (
     DatasetError,
@@ -118,3 +120,28 @@ def test_spec_errors(text: str, message: str) -> None:
 def test_bad_arguments_are_dataset_errors(exact: dict[str, ExactText]) -> None:
     with pytest.raises(DatasetError, match=r"synthetic: isl .* is required"):
         SyntheticQSL(exact["bytelevel"], isl=None)  # type: ignore[arg-type]
+
+
+@st.composite
+def _lengths(draw: st.DrawFn) -> Lengths:
+    low = draw(st.integers(1, 5000))
+    mean = draw(st.integers(low, low + 5000))
+    high = draw(st.none() | st.integers(mean, mean + 5000))
+    stdev = draw(st.sampled_from([0.0, 0.5, 3.0, 100.0, 10_000.0]))
+    return Lengths(mean=mean, stdev=stdev, low=low, high=high)
+
+
+@given(lengths=_lengths(), seed=st.integers(0, 2**32))
+def test_every_draw_lies_within_the_bounds(lengths: Lengths, seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(20):
+        value = lengths.draw(rng)
+        assert lengths.low <= value and (lengths.high is None or value <= lengths.high)
+
+
+@given(isl=_lengths(), osl=st.none() | _lengths(), prefix=st.integers(0, 99), k=st.integers(1, 9))
+def test_a_spec_reads_back_its_own_text(
+    isl: Lengths, osl: Lengths | None, prefix: int, k: int
+) -> None:
+    spec = SyntheticSpec(isl=isl, osl=osl, prefix_tokens=prefix, prefixes=k if prefix else 1)
+    assert SyntheticSpec.parse(str(spec)) == spec

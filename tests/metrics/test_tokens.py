@@ -41,6 +41,7 @@ def test_distribution_summary_and_histogram() -> None:
     assert len(hist) <= 20 and sum(hist) == 1000
     assert edges[0] == 1 and edges[-1] > 1000
     assert dist.to_dict()["percentiles"] == {"50": 501, "90": 901, "99": 991}
+    assert TokenDistribution.from_dict(dist.to_dict()) == dist
     one = TokenDistribution.of(np.array([128, 128], dtype=np.int64))
     assert one is not None and one.histogram == ((128, 129), (2,))
     assert TokenDistribution.of(np.zeros(0, dtype=np.int64)) is None

@@ -33,6 +33,8 @@ from asyncgen._engine.sink import ResponseData
 from asyncgen._plan.queries import QueryPlan
 from asyncgen._plan.sessions import joined
 
+FIRST_SLOTS = 4096  # a closed loop's query slots at first; doubled whenever they run out
+
 # Called on the loop thread when query ``q`` is done: (q, completion time, the response bytes
 # when answers are kept, b"" when not, None when the query failed).
 DoneHook = Callable[[int, int, bytes | None], None]

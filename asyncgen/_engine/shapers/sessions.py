@@ -28,12 +28,11 @@ from typing import Any
 
 import attrs
 
-from asyncgen._engine.sessions import SessionSeries
+from asyncgen._engine.sessions import FIRST_SLOTS, SessionSeries
 from asyncgen._engine.shapers.common import IssueOutcome, ShaperContext, closed_or_offline_stop
 from asyncgen._engine.shapers.server import server_should_stop
 
 YIELD_EVERY = 16  # queries issued back to back between loop turns
-FIRST_SLOTS = 4096  # a closed loop's query slots at first; doubled whenever they run out
 _NEVER = 1 << 62
 
 

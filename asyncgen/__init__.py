@@ -21,11 +21,13 @@ from asyncgen.result import (
     LatencyStats,
     LoopStalls,
     PerformanceSummary,
+    QueueWait,
     Rates,
     RunHealth,
     TestResult,
     TokenCounts,
     TokenDistribution,
+    TurnStats,
 )
 from asyncgen.settings import (
     LoggingMode,
@@ -37,11 +39,13 @@ from asyncgen.settings import (
 )
 from asyncgen.simulated import ServiceTime, SimulatedQSL, SimulatedSUT
 from asyncgen.sut import (
+    ConversationLibrary,
     QuerySample,
     QuerySampleLibrary,
     QuerySampleResponse,
     ResponseData,
     SystemUnderTest,
+    TurnSample,
     first_token_complete,
     query_samples_complete,
 )
@@ -51,6 +55,7 @@ __all__ = [
     "AsyncgenError",
     "Clock",
     "ConfigError",
+    "ConversationLibrary",
     "DatasetError",
     "EffectiveSettings",
     "FunctionSUT",
@@ -70,6 +75,7 @@ __all__ = [
     "QuerySample",
     "QuerySampleLibrary",
     "QuerySampleResponse",
+    "QueueWait",
     "Rates",
     "ResponseData",
     "RunError",
@@ -85,6 +91,8 @@ __all__ = [
     "TestSettings",
     "TokenCounts",
     "TokenDistribution",
+    "TurnSample",
+    "TurnStats",
     "__version__",
     "first_token_complete",
     "query_samples_complete",

@@ -41,6 +41,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "query_samples_complete",
         "first_token_complete",
         "FunctionSUT",
+        "ConversationLibrary",
+        "TurnSample",
     ),
     "Results": (
         "TestResult",
@@ -53,6 +55,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "LoopStalls",
         "TokenCounts",
         "TokenDistribution",
+        "QueueWait",
+        "TurnStats",
         "EffectiveSettings",
         "PerformanceResult",
     ),

@@ -1,7 +1,8 @@
 """Arrival fidelity: did the queries go out as the arrival process that was asked for?
 
-The plan draws each Server query's scheduled time from an arrival process (Poisson: gaps
-exponential at the target rate). What the SUT sees is the process of the times queries were
+The plan draws each Server query's scheduled time from an arrival process (the reference's
+Poisson: gaps exponential at the target rate; asyncgen's gamma, constant, trace replay, each
+with an optional ramp-up). What the SUT sees is the process of the times queries were
 actually *sent* — scheduled time plus issue lag. A generator that is late by a steady amount
 sends the same process; one that is held up now and then and then sends what piled up sends
 bunches, which a SUT under test answers differently (queues form at once, batches fill).
@@ -21,7 +22,11 @@ gaps are off by the most the ideal and sent distributions differ) and ``NOISE_MA
 the noise level, so a short run's chance deviation is never called poor (the warning needs
 ``D`` > 3.9/sqrt(n): an exact process gets there with a probability of about 10⁻¹³).
 
-A process plugs in as a ``GapModel``: its name and ``probabilities(starts_ns, gaps_ns)``.
+A process is a ``GapModel``: its name, whether its gaps are continuous, and
+``probabilities(starts_ns, gaps_ns)``. ``ProcessGaps`` makes one of the plan's
+``ArrivalProcess`` (Poisson, gamma, constant, a trace; with or without a ramp-up). A constant
+period or a trace's recorded gaps have no continuous distribution: ties make D large whatever
+the generator does, so their D is reported and not judged.
 """
 
 from __future__ import annotations
@@ -34,8 +39,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from asyncgen._config.effective import EffectiveSettings
+from asyncgen._config.effective import NS_PER_S, EffectiveSettings
 from asyncgen._config.enums import TestScenario
+from asyncgen._plan.arrivals import ArrivalProcess, arrival_process
+from asyncgen._plan.trace import Trace
 
 FloatArray = npt.NDArray[np.floating[Any]]
 IntArray = npt.NDArray[np.signedinteger[Any]]
@@ -52,7 +59,13 @@ class GapModel(Protocol):
 
     @property
     def process(self) -> str:
-        """The process's name, for reports: ``"poisson"``."""
+        """The process's name, for reports: ``"poisson"``, ``"gamma with ramp-up"``, ..."""
+        ...
+
+    @property
+    def continuous(self) -> bool:
+        """Whether its gaps have a continuous distribution; for others (a constant period, a
+        trace's recorded gaps) D measures ties as much as the generator, and is not judged."""
         ...
 
     def probabilities(self, starts_ns: IntArray, gaps_ns: IntArray) -> FloatArray:
@@ -62,24 +75,39 @@ class GapModel(Protocol):
 
 
 @attrs.frozen
-class PoissonGaps:
-    """Poisson arrivals at ``rate_qps``: gaps exponential with mean ``1 / rate_qps``."""
+class ProcessGaps:
+    """The gaps of an ``ArrivalProcess`` (``asyncgen._plan.arrivals``): its gap distribution in
+    operational time, where a ramp-up is undone (the time-rescaling theorem)."""
 
-    rate_qps: float
-    process = "poisson"
+    arrivals: ArrivalProcess
+
+    @property
+    def process(self) -> str:
+        ramp = " with ramp-up" if self.arrivals.ramp_up_ns else ""
+        return self.arrivals.kind + ramp
+
+    @property
+    def continuous(self) -> bool:
+        return self.arrivals.kind in ("poisson", "gamma")
 
     def probabilities(self, starts_ns: IntArray, gaps_ns: IntArray) -> FloatArray:
-        """``1 - exp(-rate * gap)``, whatever the start."""
-        result: FloatArray = -np.expm1(gaps_ns * (-self.rate_qps / 1e9))
-        return result
+        """``gap_cdf`` of each gap, measured in operational time."""
+        arrivals = self.arrivals
+        begin = arrivals.operational_ns(starts_ns)
+        end = arrivals.operational_ns(starts_ns + gaps_ns)
+        return arrivals.gap_cdf((end - begin) / NS_PER_S)
 
 
-def gap_model(eff: EffectiveSettings) -> GapModel | None:
-    """The arrival process the settings ask for; None where arrivals are not a process (the
-    closed loops, Offline)."""
-    if eff.scenario is TestScenario.Server and eff.target_qps > 0:
-        return PoissonGaps(eff.target_qps)
-    return None
+def gap_model(eff: EffectiveSettings, trace: Trace | None = None) -> GapModel | None:
+    """The arrival process the settings ask for (``trace``: the one a trace replay reads);
+    None where arrivals are not a planned process: the closed loops, Offline, and Server
+    queries that wait on completions (closed-loop users, multi-turn sessions, a concurrency
+    limit)."""
+    s = eff.requested
+    dependent = s.server_concurrency or s.server_multi_turn or s.server_max_concurrency
+    if eff.scenario is not TestScenario.Server or dependent or not eff.target_qps > 0:
+        return None
+    return ProcessGaps(arrival_process(eff, trace))
 
 
 @attrs.frozen(kw_only=True)

@@ -137,20 +137,21 @@ def series_health(
 ) -> RunHealth | None:
     """``assess`` on a finished series, given its issue lags sorted; with the arrival
     fidelity when ``model`` gives the process its plan was drawn from (not judged for
-    ``coalesced`` queries, which leave in bunches on purpose)."""
+    ``coalesced`` queries, which leave in bunches on purpose, nor for a process without a
+    continuous gap distribution)."""
     count = series.queries_issued
     if count < 1:
         return None
     health = assess(
         sorted_lags,
-        last_scheduled_ns=series.scheduled_at(count - 1),
+        last_scheduled_ns=series.released_at(count - 1),  # a wait for a slot is not asyncgen's
         last_issued_ns=series.issued_at(count - 1),
         start_ns=series.start_ns,
     )
     if health is None or model is None or series.schedule is not Schedule.PLAN:
         return health
     offsets = series.plan.scheduled_offsets_ns[:count]
-    judge = count >= MIN_QUERIES and not coalesced
+    judge = count >= MIN_QUERIES and not coalesced and model.continuous
     return health.with_fidelity(arrival_fidelity(model, offsets, series.issue_lags, judge=judge))
 
 

@@ -13,7 +13,7 @@ from asyncgen._version import __version__
 from asyncgen.http._failures import FailureCounts, FailureKind
 from asyncgen.http._payload import Payload, PayloadSource
 from asyncgen.http._pool import Exchange, Origin, Pool, nothing_due
-from asyncgen.sut import QuerySample
+from asyncgen.sut import QuerySample, TurnSample
 
 USER_AGENT = f"asyncgen/{__version__}"
 
@@ -85,7 +85,10 @@ class PooledSUT:
         self._flushed = False
         for sample in samples:
             try:
-                request = self._request_for(sample.index)
+                if isinstance(sample, TurnSample):  # a conversation's turn: built each time
+                    request = self._turn_request(sample)
+                else:
+                    request = self._request_for(sample.index)
             except Exception as exc:  # a payload we cannot send fails its sample, not the run
                 self.fail_sample(sample, "other", f"cannot build the request: {exc!r}")
                 continue
@@ -133,6 +136,19 @@ class PooledSUT:
     def _exchange(self, sample: QuerySample, request: Request) -> Exchange:
         """The exchange that sends ``request`` and answers ``sample``."""
         raise NotImplementedError
+
+    def _turn_request(self, sample: TurnSample) -> Request:
+        """The request of a turn of a conversation, with the SUT's answers so far (multi-turn:
+        the source builds it, see ``ConversationSource``)."""
+        turn_payload = getattr(self.source, "turn_payload", None)
+        if turn_payload is None:
+            raise ValueError(
+                "a multi-turn run needs a conversation source (one with turn_payload), such "
+                "as asyncgen.datasets.ConversationQSL"
+            )
+        answers = [answer.decode("utf-8", "replace") for answer in sample.answers]
+        payload: Payload = turn_payload(sample.index, sample.turn, answers)
+        return self._build_request(payload)
 
     def fail_sample(self, sample: QuerySample, kind: FailureKind, detail: str) -> None:
         """Count the failure and fail the sample with the reason ``"<kind>: <detail>"``."""

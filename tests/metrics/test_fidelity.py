@@ -16,7 +16,7 @@ from asyncgen._metrics import fidelity
 from asyncgen._metrics.fidelity import (
     NOISE_MARGIN,
     POOR_KS,
-    PoissonGaps,
+    ProcessGaps,
     arrival_fidelity,
     gap_model,
     gap_probabilities,
@@ -25,9 +25,15 @@ from asyncgen._metrics.fidelity import (
     threshold_ks,
 )
 from asyncgen._metrics.health import MIN_QUERIES, RunHealth, fidelity_warning
+from asyncgen._plan.arrivals import ArrivalProcess
+from asyncgen._plan.trace import read_trace
 from tests.helpers import ListQSL, RecordingSUT, read_detail
 
 RATE = 2000.0  # queries per second
+
+
+def _poisson(rate: float) -> ProcessGaps:
+    return ProcessGaps(ArrivalProcess(kind="poisson", rate_qps=rate))
 
 
 def _quantile_plan(n: int, rate: float = RATE) -> np.ndarray:
@@ -65,7 +71,7 @@ def test_ks_uniform_reads_in_chunks_with_the_same_result(monkeypatch: pytest.Mon
 
 
 def test_the_poisson_model_gives_each_gap_its_exponential_probability() -> None:
-    model = PoissonGaps(RATE)
+    model = _poisson(RATE)
     gaps = np.array([0, 500_000, 1_000_000], dtype=np.int64)  # 0, one mean gap, two
     got = model.probabilities(np.zeros(3, dtype=np.int64), gaps)
     assert got == pytest.approx([0.0, 1 - math.exp(-1), 1 - math.exp(-2)])
@@ -89,22 +95,22 @@ def test_gap_probabilities_follow_the_lags_chunk_by_chunk(monkeypatch: pytest.Mo
     offsets = _quantile_plan(50)
     lags = np.random.default_rng(5).integers(0, 100_000, 50).astype(np.int32)
     sent = offsets + lags
-    want = PoissonGaps(RATE).probabilities(sent[:-1], np.maximum(np.diff(sent), 0))
+    want = _poisson(RATE).probabilities(sent[:-1], np.maximum(np.diff(sent), 0))
     monkeypatch.setattr(fidelity, "CHUNK", 4)
-    got = gap_probabilities(PoissonGaps(RATE), offsets, lambda lo, hi: lags[lo:hi])
+    got = gap_probabilities(_poisson(RATE), offsets, lambda lo, hi: lags[lo:hi])
     assert got.dtype == np.float32 and got == pytest.approx(want, rel=1e-6)
 
 
 def test_arrivals_sent_on_schedule_are_as_faithful_as_the_plan() -> None:
     offsets = _quantile_plan(2001)
-    result = arrival_fidelity(PoissonGaps(RATE), offsets, _no_lags)
+    result = arrival_fidelity(_poisson(RATE), offsets, _no_lags)
     assert result is not None
     assert result.gaps == 2000
     assert result.planned_ks_statistic == pytest.approx(0.5 / 2000, abs=1e-4)
     assert result.ks_statistic == result.planned_ks_statistic
     assert result.judged and not result.poor
     assert result.threshold_ks == threshold_ks(2000)
-    lagged = arrival_fidelity(PoissonGaps(RATE), offsets, lambda lo, hi: _no_lags(lo, hi) + 7_000)
+    lagged = arrival_fidelity(_poisson(RATE), offsets, lambda lo, hi: _no_lags(lo, hi) + 7_000)
     assert lagged is not None and lagged.ks_statistic == result.ks_statistic  # a steady lag
 
 
@@ -113,10 +119,10 @@ def test_arrivals_sent_in_pairs_are_poor() -> None:
     # every even arrival waits for the odd one after it: half the sent gaps are zero
     lags = np.zeros(2001, dtype=np.int64)
     lags[0:-1:2] = np.diff(offsets)[0::2]
-    result = arrival_fidelity(PoissonGaps(RATE), offsets, lambda lo, hi: lags[lo:hi])
+    result = arrival_fidelity(_poisson(RATE), offsets, lambda lo, hi: lags[lo:hi])
     assert result is not None and result.poor
     assert result.ks_statistic == pytest.approx(0.5, abs=0.01)
-    unjudged = arrival_fidelity(PoissonGaps(RATE), offsets, lambda lo, hi: lags[lo:hi], judge=False)
+    unjudged = arrival_fidelity(_poisson(RATE), offsets, lambda lo, hi: lags[lo:hi], judge=False)
     assert unjudged is not None and not unjudged.poor and not unjudged.judged
     assert "not judged" in unjudged.text
 
@@ -124,24 +130,28 @@ def test_arrivals_sent_in_pairs_are_poor() -> None:
 def test_a_send_time_earlier_than_the_one_before_counts_as_a_zero_gap() -> None:
     offsets = np.array([0, 1_000_000, 1_000_100, 3_000_000])
     lags = np.array([0, 500, 0, 0])  # the second query went out after the third
-    got = gap_probabilities(PoissonGaps(RATE), offsets, lambda lo, hi: lags[lo:hi])
+    got = gap_probabilities(_poisson(RATE), offsets, lambda lo, hi: lags[lo:hi])
     assert got[1] == 0.0 and 0.0 <= ks_uniform(got) <= 1.0
 
 
 def test_too_few_arrivals_have_no_fidelity() -> None:
-    assert arrival_fidelity(PoissonGaps(RATE), np.array([0, 5]), _no_lags) is None
+    assert arrival_fidelity(_poisson(RATE), np.array([0, 5]), _no_lags) is None
 
 
 def test_a_wrong_rate_is_seen_even_when_sent_on_schedule() -> None:
     offsets = _quantile_plan(5001, rate=RATE)
-    result = arrival_fidelity(PoissonGaps(RATE * 1.5), offsets, _no_lags)
+    result = arrival_fidelity(_poisson(RATE * 1.5), offsets, _no_lags)
     assert result is not None and result.poor and result.planned_ks_statistic > 0.1
 
 
 def test_the_server_scenario_asks_for_poisson_arrivals() -> None:
     server = asyncgen.TestSettings(scenario=asyncgen.TestScenario.Server, server_target_qps=250)
     eff, _ = effective_settings(server, 16, 64)
-    assert gap_model(eff) == PoissonGaps(250.0)
+    model = gap_model(eff)
+    assert isinstance(model, ProcessGaps) and model.continuous
+    assert (model.process, model.arrivals.kind, model.arrivals.rate_qps) == ("poisson",) * 2 + (
+        250.0,
+    )
     for scenario in (asyncgen.TestScenario.Offline, asyncgen.TestScenario.SingleStream):
         eff, _ = effective_settings(asyncgen.TestSettings(scenario=scenario), 16, 64)
         assert gap_model(eff) is None
@@ -151,7 +161,7 @@ def test_poor_fidelity_is_a_warning_of_the_health() -> None:
     offsets = _quantile_plan(2001)
     lags = np.zeros(2001, dtype=np.int64)
     lags[0:-1:2] = np.diff(offsets)[0::2]
-    poor = arrival_fidelity(PoissonGaps(RATE), offsets, lambda lo, hi: lags[lo:hi])
+    poor = arrival_fidelity(_poisson(RATE), offsets, lambda lo, hi: lags[lo:hi])
     assert poor is not None
     health = RunHealth(
         queries=2001,
@@ -194,3 +204,81 @@ async def test_a_server_run_reports_its_fidelity_everywhere(tmp_path: Path) -> N
     messages = [e["value"] for e in read_detail(result.files["detail"])]
     assert found.text in messages and found.text.startswith("arrival fidelity (poisson)")
     assert result.warnings == 0
+
+
+def _gap_model_of(tmp_path: Path, **settings: object) -> ProcessGaps | None:
+    values: dict[str, object] = {"server_target_qps": RATE, **settings}
+    server = asyncgen.TestSettings(scenario=asyncgen.TestScenario.Server, **values)  # type: ignore[arg-type]
+    eff, _ = effective_settings(server, 16, 64)
+    trace = (
+        read_trace(eff.requested.server_trace_path) if settings.get("server_trace_path") else None
+    )
+    model = gap_model(eff, trace)
+    assert model is None or isinstance(model, ProcessGaps)
+    return model
+
+
+def test_every_planned_process_has_its_gap_model(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.jsonl"
+    trace.write_text("".join(f'{{"timestamp": {t}}}\n' for t in (0, 1, 3, 6)))
+    cases = {
+        "gamma": ({"server_arrival": "gamma", "server_burstiness": 0.5}, True),
+        "poisson with ramp-up": ({"server_ramp_up_ms": 500}, True),
+        "constant": ({"server_arrival": "constant"}, False),
+        "trace": ({"server_arrival": "trace", "server_trace_path": str(trace)}, False),
+    }
+    for name, (settings, continuous) in cases.items():
+        model = _gap_model_of(tmp_path, **settings)
+        assert model is not None and (model.process, model.continuous) == (name, continuous)
+    for waits_on_completions in (
+        {"server_concurrency": 4},
+        {"server_max_concurrency": 4},
+    ):
+        assert _gap_model_of(tmp_path, **waits_on_completions) is None
+
+
+def test_a_ramp_is_undone_before_the_gaps_are_tested() -> None:
+    ramp = ArrivalProcess(kind="poisson", rate_qps=RATE, ramp_up_ns=10**9)
+    # One mean gap (0.5 ms) of operational time during the ramp (it ends at 0.5 s of it) and
+    # one after: in real time the first is longer, the rate having risen only to a fraction.
+    operational = np.array([100_000_000, 100_500_000, 2_000_000_000, 2_000_500_000])
+    real = ramp.to_real_ns(operational.copy())
+    starts, gaps = real[0::2], real[1::2] - real[0::2]
+    assert gaps[0] > 2 * gaps[1]
+    got = ProcessGaps(ramp).probabilities(starts, gaps)
+    assert got == pytest.approx([1 - math.exp(-1)] * 2, rel=1e-4)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"server_arrival": "gamma", "server_burstiness": 0.5},
+        {"server_ramp_up_ms": 200},
+    ],
+    ids=["gamma", "ramp-up"],
+)
+async def test_runs_of_other_processes_judge_their_own_process(
+    tmp_path: Path, settings: dict[str, object]
+) -> None:
+    run_settings = asyncgen.TestSettings(
+        scenario=asyncgen.TestScenario.Server,
+        server_target_qps=RATE,
+        min_duration_ms=1000,
+        min_query_count=MIN_QUERIES,
+        **settings,  # type: ignore[arg-type]
+    )
+    log = asyncgen.LogSettings(
+        log_output=asyncgen.LogOutputSettings(outdir=str(tmp_path)), enable_trace=False
+    )
+    instant = RecordingSUT(lambda samples: [s.complete() for s in samples])  # on schedule
+    result = await asyncgen.run_test(
+        instant, ListQSL(), run_settings, log_settings=log, audit_config=None, clock=FakeClock()
+    )
+    assert result.health is not None and result.health.fidelity is not None
+    found = result.health.fidelity
+    assert found.judged and not found.poor
+    # The plan is a draw of the process it is tested against: D is chance, under the noise
+    # level an exact process exceeds once in a thousand runs (the margin: twice that).
+    assert found.planned_ks_statistic < 2 * found.noise_ks
+    assert found.ks_statistic == found.planned_ks_statistic

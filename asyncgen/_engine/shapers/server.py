@@ -67,14 +67,14 @@ async def _run_single(ctx: ShaperContext, start: int) -> None:
         except Exception:
             series.note_failed_call(q, q)
             raise
-        if checks and _should_stop(ctx, series.issued_at(q)):
+        if checks and server_should_stop(ctx, series.issued_at(q)):
             return
 
 
 async def _run_with_check(ctx: ShaperContext, start: int, hook: ArrivalHook) -> None:
     """One query per arrival, issued by ``Arrivals`` from wherever it is noticed due first:
     the SUT's callbacks, the clock's wake-up, or this task."""
-    stop = functools.partial(_should_stop, ctx) if _has_stop_rules(ctx) else None
+    stop = functools.partial(server_should_stop, ctx) if _has_stop_rules(ctx) else None
     arrivals = Arrivals(ctx, start, _plan_rows(ctx), stop)
     clock = ctx.clock
     now_ns, sleep_until = clock.now_ns, clock.sleep_until
@@ -114,7 +114,7 @@ async def _run_batched(ctx: ShaperContext, start: int) -> None:
             last = max(q, int(np.searchsorted(offsets, due_now, side="right")) - 1)
         now = await issue(ctx, q, last)
         q = last + 1
-        if not ctx.accuracy and _should_stop(ctx, now):
+        if not ctx.accuracy and server_should_stop(ctx, now):
             return
 
 
@@ -140,7 +140,8 @@ def _has_stop_rules(ctx: ShaperContext) -> bool:
     )
 
 
-def _should_stop(ctx: ShaperContext, now: int) -> bool:
+def server_should_stop(ctx: ShaperContext, now: int) -> bool:
+    """Server's stop rules: too many outstanding queries, the max query count or duration."""
     limit = ctx.settings.max_async_queries
     series = ctx.series
     if limit:

@@ -115,9 +115,10 @@ class ArrivalFidelity:
     """How closely the arrivals of a Server series followed the process asked for.
 
     ``ks_statistic`` is the Kolmogorov-Smirnov statistic D of the gaps between the times the
-    queries were sent (scheduled time plus issue lag) against the arrival process (``process``:
-    ``"poisson"``, ``"gamma"``, ...); ``planned_ks_statistic`` is the same for the scheduled times, the plan's own
-    distance from the process (chance, for an exact plan). ``noise_ks`` is the D an exact
+    queries were sent (scheduled time plus issue lag) against the arrival process
+    (``process``: ``"poisson"``, ``"gamma"``, ...); ``planned_ks_statistic`` is the same for
+    the scheduled times, the plan's own distance from the process (chance, for an exact
+    plan). ``noise_ks`` is the D an exact
     process of ``gaps`` gaps exceeds once in a thousand runs; fidelity is ``poor`` when it is
     ``judged`` and D exceeds ``threshold_ks``, the larger of 0.05 and twice ``noise_ks``. Runs
     of fewer than 1000 queries, coalesced queries (which leave in bunches on purpose), and

@@ -180,24 +180,34 @@ def test_poor_fidelity_is_a_warning_of_the_health() -> None:
     assert health.with_fidelity(None) is health
 
 
-@pytest.mark.asyncio
-async def test_a_server_run_reports_its_fidelity_everywhere(tmp_path: Path) -> None:
-    settings = asyncgen.TestSettings(
+async def _run_on_schedule(
+    tmp_path: Path, **settings: object
+) -> tuple[asyncgen.TestResult, asyncgen.ArrivalFidelity]:
+    """A Server run on a fake clock whose SUT answers at once: every query is sent on time."""
+    values: dict[str, object] = {"min_duration_ms": 100, **settings}
+    run_settings = asyncgen.TestSettings(
         scenario=asyncgen.TestScenario.Server,
         server_target_qps=RATE,
-        min_duration_ms=100,
         min_query_count=MIN_QUERIES,
+        **values,  # type: ignore[arg-type]
     )
     log = asyncgen.LogSettings(
         log_output=asyncgen.LogOutputSettings(outdir=str(tmp_path)), enable_trace=False
     )
-    instant = RecordingSUT(lambda samples: [s.complete() for s in samples])  # on schedule
+    instant = RecordingSUT(lambda samples: [s.complete() for s in samples])
     result = await asyncgen.run_test(
-        instant, ListQSL(), settings, log_settings=log, audit_config=None, clock=FakeClock()
+        instant, ListQSL(), run_settings, log_settings=log, audit_config=None, clock=FakeClock()
     )
     assert result.health is not None and result.health.fidelity is not None
     found = result.health.fidelity
     assert found.ks_statistic == found.planned_ks_statistic  # sent exactly on schedule
+    return result, found
+
+
+@pytest.mark.asyncio
+async def test_a_server_run_reports_its_fidelity_everywhere(tmp_path: Path) -> None:
+    result, found = await _run_on_schedule(tmp_path)
+    assert result.health is not None
     assert found.gaps == result.health.queries - 1 and found.judged and not found.poor
     saved = json.loads(result.files["results"].read_text())
     assert saved["health"]["arrival_fidelity"] == found.to_dict()
@@ -261,24 +271,8 @@ def test_a_ramp_is_undone_before_the_gaps_are_tested() -> None:
 async def test_runs_of_other_processes_judge_their_own_process(
     tmp_path: Path, settings: dict[str, object]
 ) -> None:
-    run_settings = asyncgen.TestSettings(
-        scenario=asyncgen.TestScenario.Server,
-        server_target_qps=RATE,
-        min_duration_ms=1000,
-        min_query_count=MIN_QUERIES,
-        **settings,  # type: ignore[arg-type]
-    )
-    log = asyncgen.LogSettings(
-        log_output=asyncgen.LogOutputSettings(outdir=str(tmp_path)), enable_trace=False
-    )
-    instant = RecordingSUT(lambda samples: [s.complete() for s in samples])  # on schedule
-    result = await asyncgen.run_test(
-        instant, ListQSL(), run_settings, log_settings=log, audit_config=None, clock=FakeClock()
-    )
-    assert result.health is not None and result.health.fidelity is not None
-    found = result.health.fidelity
+    _, found = await _run_on_schedule(tmp_path, min_duration_ms=1000, **settings)
     assert found.judged and not found.poor
     # The plan is a draw of the process it is tested against: D is chance, under the noise
     # level an exact process exceeds once in a thousand runs (the margin: twice that).
     assert found.planned_ks_statistic < 2 * found.noise_ks
-    assert found.ks_statistic == found.planned_ks_statistic

@@ -44,7 +44,7 @@ def add_options(group: argparse._ArgumentGroup) -> None:
 
 def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Exits 2 with usage when ``--tokenizer`` has nothing to shape."""
-    if args.tokenizer is not None and args.dataset is None:
+    if args.tokenizer is not None and args.dataset is None and not _trace(args):
         parser.error("--tokenizer needs --dataset (synthetic:... or a conversation file)")
 
 
@@ -80,6 +80,7 @@ def dataset_qsl(args: argparse.Namespace, settings: TestSettings) -> QuerySample
             )
         return targets.dataset_qsl(args.dataset, count, options)
     options.update(tokenizer=tokenizer, performance_sample_count=count)
+    options.setdefault("multi_turn", settings.server_multi_turn)  # every turn's max_tokens
     qsl = _made(ConversationQSL, args.dataset, **options)
     _check_conversations(args, qsl)
     return qsl
@@ -135,6 +136,12 @@ def _check_conversations(args: argparse.Namespace, qsl: ConversationQSL) -> None
             f"--dataset {args.dataset}: {system} conversations have a system message, sent as "
             "chat messages: use -O api=chat"
         )
+
+
+def _trace(args: argparse.Namespace) -> bool:
+    """``--arrival trace:FILE``: its records can be the samples (made with ``--tokenizer``)."""
+    arrival = getattr(args, "arrival", None)
+    return arrival is not None and arrival[0] == "trace"
 
 
 def _api(args: argparse.Namespace) -> str:

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from asyncgen._cli.progress_view import fmt_ms
+from asyncgen._cli.workload import load_label, workload_rows
 from asyncgen._config.enums import TestScenario
 from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._metrics.tokens import TokenCounts
@@ -40,6 +41,7 @@ def result_rows(result: TestResult) -> list[Row]:
                 f"max {fmt_ms(lag.max_ns)}",
             )
         )
+    rows += workload_rows(result)  # asyncgen._cli.workload
     rows += _stall_rows(result.loop_stalls)
     if result.accuracy_entries:
         rows.append(("accuracy log", f"{result.accuracy_entries:,} responses"))
@@ -86,8 +88,7 @@ def _performance_rows(summary: PerformanceSummary) -> list[Row]:
             rows.append(
                 (
                     "completed samples/s",
-                    f"{rates.completed_samples_per_second or 0:,.1f} "
-                    f"(target {eff.target_qps:g} QPS)",
+                    f"{rates.completed_samples_per_second or 0:,.1f} ({load_label(eff)})",
                 )
             )
         case TestScenario.Offline:

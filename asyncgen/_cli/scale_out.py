@@ -12,7 +12,7 @@ import argparse
 import functools
 from pathlib import Path
 
-from asyncgen._cli import data_options, targets
+from asyncgen._cli import data_options, targets, workload
 from asyncgen._config.settings import TestSettings
 from asyncgen._run.scale_out.factories import WithQSL
 
@@ -48,6 +48,8 @@ def factories(args: argparse.Namespace, settings: TestSettings) -> tuple[object,
     """(sut, qsl) factories each worker calls, from the command line's targets."""
     if args.dataset is not None:
         qsl: object = functools.partial(data_options.dataset_qsl, _portable(args), settings)
+    elif workload.replays_trace_data(args):  # the trace's own records, read on each worker
+        qsl = functools.partial(workload.trace_qsl, _portable(args), settings)
     elif args.qsl is not None:
         qsl = args.qsl
     else:
@@ -71,4 +73,6 @@ def _portable(args: argparse.Namespace) -> argparse.Namespace:
         copy.dataset = args.dataset.resolve()
     if isinstance(args.tokenizer, Path):
         copy.tokenizer = args.tokenizer.resolve()
+    if args.arrival is not None and args.arrival[1]:  # --arrival trace:FILE
+        copy.arrival = (args.arrival[0], str(Path(args.arrival[1]).resolve()))
     return copy

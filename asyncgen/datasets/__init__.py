@@ -14,7 +14,11 @@ offline and counts content tokens; ``ExactText`` makes texts of exactly N of the
 - ``SyntheticQSL``: prompts of drawn token lengths, exact under a tokenizer, with
   ``max_tokens`` drawn too, and optional shared prefixes.
 - ``ConversationQSL``: one request per conversation of a ShareGPT JSON or OpenAI chat JSON
-  Lines file (its first user turn), with the first answer's length as ``max_tokens``.
+  Lines file (its first user turn), with the first answer's length as ``max_tokens``; in a
+  multi-turn run, every turn with the server's real answers so far.
+- ``TraceQSL``: one request per record of an arrival trace (Mooncake format), a prompt of
+  exactly its ``input_length`` tokens from its ``hash_ids`` blocks, ``max_tokens`` its
+  ``output_length``.
 
 Conversations: ``read_conversations`` reads ShareGPT JSON or OpenAI chat JSON Lines into
 ``Conversation``s of ``Turn``s (``ConversationFile`` says what it found).
@@ -39,6 +43,7 @@ from asyncgen.datasets._exact import ExactText
 from asyncgen.datasets._files import FolderQSL, JsonLinesQSL, NumpyQSL
 from asyncgen.datasets._synthetic import Lengths, SyntheticQSL, SyntheticSpec
 from asyncgen.datasets._tokenizer import Tokenizer
+from asyncgen.datasets._trace_qsl import TraceQSL
 
 __all__ = [
     "MOONCAKE_BLOCK_TOKENS",
@@ -55,6 +60,7 @@ __all__ = [
     "SyntheticQSL",
     "SyntheticSpec",
     "Tokenizer",
+    "TraceQSL",
     "Turn",
     "measure_conversations",
     "read_conversations",

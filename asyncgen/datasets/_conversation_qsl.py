@@ -32,6 +32,11 @@ class ConversationQSL(MadeOnLoad):
     ``format`` says which layout the file has, ``skipped`` how many records had no user turn,
     ``conversations`` holds them all (for multi-turn use). With ``tokenizer``, requests ask
     for the first answer's length in ``max_tokens`` and ``input_tokens`` counts each prompt.
+
+    In a multi-turn run (``TestSettings.server_multi_turn``) every turn is sent in turn:
+    ``turn_count`` and ``turn_payload`` (a ``ConversationSource``) make each turn's request
+    with the history so far; ``multi_turn=True`` counts every turn's answer length (its
+    ``max_tokens``) when the samples are loaded rather than when each turn is sent.
     """
 
     def __init__(
@@ -44,6 +49,7 @@ class ConversationQSL(MadeOnLoad):
         method: str = "POST",
         request_path: str = "",
         headers: Mapping[str, str] | None = None,
+        multi_turn: bool = False,
     ) -> None:
         found = read_conversations(path)
         super().__init__(
@@ -58,7 +64,9 @@ class ConversationQSL(MadeOnLoad):
         self.format, self.skipped = found.format, found.skipped
         self.conversations = found.conversations
         self.tokenizer = tokenizer
+        self.multi_turn = multi_turn
         self._input_tokens: dict[int, int] = {}
+        self._measured: dict[int, Conversation] = {}  # multi-turn: every turn counted
 
     @property
     def with_system(self) -> int:
@@ -72,7 +80,35 @@ class ConversationQSL(MadeOnLoad):
     def _make(self, index: int) -> Payload:
         return self._make_many([index])[0]
 
+    def turn_count(self, index: int) -> int:
+        """How many user turns conversation ``index`` has (multi-turn runs send them all)."""
+        return len(self.conversations[index].turns)
+
+    def turn_payload(self, index: int, turn: int, answers: Sequence[str]) -> Payload:
+        """The chat request asking turn ``turn`` of conversation ``index`` after ``answers``
+        (the server's real answers so far), with that turn's dataset answer length as
+        ``max_tokens`` when there is a tokenizer. Made for each turn as it is sent."""
+        conversation = self._measured.get(index)
+        if conversation is None:
+            conversation = self.conversations[index]
+            if self.tokenizer is not None:  # not measured on load (multi_turn was off)
+                conversation = self._measured[index] = conversation.measured(self.tokenizer)
+        body: dict[str, Any] = {"messages": conversation.messages(turn, answers)}
+        max_tokens = conversation.turns[turn].max_tokens
+        if max_tokens is not None:
+            body["max_tokens"] = max_tokens
+        return self._payload(json_value=body)
+
+    async def unload_samples(self, indices: Sequence[int]) -> None:
+        """Drop the requests (and measured turns) of ``indices``."""
+        await super().unload_samples(indices)
+        for index in indices:
+            self._measured.pop(index, None)
+
     def _make_many(self, indices: Sequence[int]) -> list[Payload]:
+        if self.multi_turn and self.tokenizer is not None:  # every turn's length, once
+            whole = measure_conversations([self.conversations[i] for i in indices], self.tokenizer)
+            self._measured.update(zip(indices, whole, strict=True))
         firsts = [_first_turn(self.conversations[i]) for i in indices]
         if self.tokenizer is not None:
             firsts = measure_conversations(firsts, self.tokenizer)

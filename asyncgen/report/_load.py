@@ -76,6 +76,10 @@ class RunData:
     warnings: int = 0
     summary_text: str = ""
     notes: tuple[str, ...] = ()
+    # asyncgen's workload options, from the detail log: the arrival process asked for (None:
+    # the reference's Poisson), and what makes queries depend on completions
+    arrival_process: dict[str, Any] | None = None
+    session_options: dict[str, Any] | None = None
     token_counts: dict[str, Any] | None = None  # results.json "tokens": input/output counts
 
     @property
@@ -215,7 +219,13 @@ def _from_detail(detail: DetailLog) -> dict[str, Any]:
         "rates": rates,
         "errors": detail.errors,
         "warnings": detail.warnings,
+        "arrival_process": _mapping(detail.get("arrival_process")),
+        "session_options": _mapping(detail.get("session_options")),
     }
+
+
+def _mapping(value: object) -> dict[str, Any] | None:
+    return dict(value) if isinstance(value, dict) else None
 
 
 def _merge_results(fields: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:

@@ -272,7 +272,7 @@ def _token_counts(fig: Figure, d: TokenCountsFigure) -> None:
 def _arrival_fidelity(fig: Figure, d: ArrivalFidelity) -> None:
     ax = fig.add_subplot()
     top = float(max(d.realised_qq.expected_ms.max(), d.realised_qq.observed_ms.max()))
-    ax.plot([0, top], [0, top], color="grey", linewidth=0.8, label="exponential")
+    ax.plot([0, top], [0, top], color="grey", linewidth=0.8, label=d.model)
     ax.scatter(
         d.realised_qq.expected_ms,
         d.realised_qq.observed_ms,
@@ -286,7 +286,7 @@ def _arrival_fidelity(fig: Figure, d: ArrivalFidelity) -> None:
         marker="x",
         label=f"scheduled (KS D={d.scheduled.statistic:.4f}, p={d.scheduled.pvalue:.3g})",
     )
-    ax.set_xlabel(f"Exp({d.rate_qps:g}/s) quantile of inter-arrival time (ms)")
+    ax.set_xlabel(f"{d.model} quantile of inter-arrival time (ms)")
     ax.set_ylabel("observed quantile (ms)")
     ax.set_title(f"Q-Q of {d.realised.count:,} inter-arrival times", fontsize=9)
     ax.legend(fontsize=8)

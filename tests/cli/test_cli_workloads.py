@@ -5,21 +5,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from asyncgen.__main__ import main
 from asyncgen.datasets import Tokenizer
-from tests.http.llm_server import REQUESTS, Seen, make_app, serve_in_thread
-
-
-@pytest.fixture
-def llm() -> Iterator[tuple[str, list[Seen]]]:
-    app = make_app()
-    with serve_in_thread(app) as url:
-        yield url, app[REQUESTS]
+from tests.http.llm_server import Seen
 
 
 def _run(tmp_path: Path, url: str, dataset: str, *extra: str) -> list[str]:

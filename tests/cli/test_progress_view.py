@@ -117,3 +117,9 @@ def test_a_scaled_out_run_shows_its_slowest_worker() -> None:
     console = Console(file=io.StringIO(), width=100)
     console.print(live_panel(snapshot))
     assert "slowest shard 1" in console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_a_closed_loop_shows_no_planned_count_or_target_rate() -> None:
+    closed = attrs.evolve(SNAPSHOT, queries_planned=0, target_qps=0.0, expected_s=None)
+    line = plain_line(closed)
+    assert "issued 640 queries" in line and "196.3 QPS" in line and "/0" not in line

@@ -9,6 +9,7 @@ from asyncgen._engine.clock import Clock
 from asyncgen._engine.events import EventLog
 from asyncgen._engine.protocols import SystemUnderTest
 from asyncgen._engine.series import Series
+from asyncgen._engine.sessions import SessionSpec
 
 
 @attrs.define(kw_only=True)
@@ -21,6 +22,8 @@ class ShaperContext:
     accuracy: bool
     clock: Clock
     events: EventLog
+    # Server queries that depend on completions (asyncgen._engine.sessions); None: plain
+    sessions: SessionSpec | None = None
     # When the series starts, on ``clock``: None starts it at once. A scale-out shard gets
     # the run's common start, so every shard's queries keep their global scheduled times.
     start_at_ns: int | None = None

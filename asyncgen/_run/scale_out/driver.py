@@ -92,7 +92,7 @@ def plan_scale_out(
         if ray_address is not None:
             raise SettingsError("ray_address needs workers > 1 (one worker runs in this process)")
         return None
-    check_splittable(settings.scenario, workers)
+    check_splittable(settings, workers)
     check_factory(sut, SystemUnderTest, "sut")
     check_factory(qsl, QuerySampleLibrary, "qsl")
     if start is None and importlib.util.find_spec("ray") is None:

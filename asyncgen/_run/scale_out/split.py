@@ -5,7 +5,10 @@ Server queries are dealt round robin (query ``q`` to shard ``q % n``), so each s
 ``1/n`` of the load spread evenly over the whole run; Offline's one query is cut into ``n``
 contiguous blocks of samples. Either way a shard's queries and samples are a ``range`` of the
 global numbering, so both the slice and the merge are strided copies, not index arrays.
-SingleStream and MultiStream are one closed loop each: they cannot be split.
+SingleStream and MultiStream are one closed loop each, and Server queries that wait on
+completions (``server_max_concurrency``, ``server_concurrency``, ``server_multi_turn``) depend
+on what every shard completes: none of them can be split. Arrival processes, trace replay and
+ramp-up only change the plan's offsets, which are dealt like the reference's.
 """
 
 from __future__ import annotations
@@ -15,19 +18,41 @@ import numpy as np
 
 from asyncgen._config.effective import NS_PER_MS, EffectiveSettings
 from asyncgen._config.enums import TestScenario
+from asyncgen._config.settings import TestSettings
 from asyncgen._errors import SettingsError
 from asyncgen._plan.queries import QueryPlan
 
 SPLITTABLE = (TestScenario.Server, TestScenario.Offline)
 
 
-def check_splittable(scenario: TestScenario, workers: int) -> None:
-    """Reject a scenario that one closed loop defines (SingleStream, MultiStream)."""
+def check_splittable(settings: TestSettings, workers: int) -> None:
+    """Reject what cannot be split exactly: a scenario that one closed loop defines
+    (SingleStream, MultiStream), and the Server workload options whose queries wait on
+    completions (a concurrency limit, closed-loop users, multi-turn sessions)."""
+    scenario = settings.scenario
     if scenario not in SPLITTABLE:
         raise SettingsError(
             f"workers={workers}: the {scenario.name} scenario is one closed loop (each query "
             "waits for the previous one), so it cannot be split across workers; use "
             "workers=1, or the Server or Offline scenario"
+        )
+    if scenario is not TestScenario.Server:
+        return
+    dependent = [
+        name
+        for name, value in (
+            ("server_max_concurrency", settings.server_max_concurrency),
+            ("server_concurrency", settings.server_concurrency),
+            ("server_multi_turn", settings.server_multi_turn),
+        )
+        if value
+    ]
+    if dependent:
+        raise SettingsError(
+            f"workers={workers}: {' and '.join(dependent)} make each query wait on other "
+            "queries' completions (one limit, user or conversation over the whole run), which "
+            "workers that do not see each other's completions cannot keep exactly; use "
+            "workers=1 (arrival processes, trace replay and ramp-up do scale out)"
         )
 
 

@@ -59,3 +59,25 @@ def small_qsl() -> asyncgen.SimulatedQSL:
 
 def refusing_sut() -> NullSUT:
     raise ConnectionRefusedError("the model server at 127.0.0.1:9 refused the connection")
+
+
+class CheckingSUT(NullSUT):
+    """A null SUT that asks for the arrival check (as the HTTP adapters do) and calls it after
+    each query it completes; every instance is kept in ``made`` with the checks it was given."""
+
+    name = "checking-sut"
+    made: list[CheckingSUT] = []  # noqa: RUF012 - the test reads what each shard made
+
+    def __init__(self) -> None:
+        self.checks: list[object] = []
+        self._check: object = None
+        CheckingSUT.made.append(self)
+
+    def set_arrival_check(self, check: object) -> None:
+        self.checks.append(check)
+        self._check = check
+
+    async def issue_query(self, samples: Sequence[asyncgen.QuerySample]) -> None:
+        await super().issue_query(samples)
+        if callable(self._check):
+            self._check()

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import asyncgen
@@ -36,6 +37,23 @@ SERVER = asyncgen.TestSettings(scenario=asyncgen.TestScenario.Server, server_tar
 def test_a_closed_loop_cannot_be_split(tmp_path: Path, scenario: str) -> None:
     settings = asyncgen.TestSettings(scenario=asyncgen.TestScenario[scenario])
     with pytest.raises(asyncgen.SettingsError, match="one closed loop"):
+        _run(settings, tmp_path, workers=2)
+    assert not list(tmp_path.iterdir())  # refused before any file was opened
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"server_max_concurrency": 8}, "server_max_concurrency"),
+        ({"server_concurrency": 4}, "server_concurrency"),
+        ({"server_multi_turn": True}, "server_multi_turn"),
+    ],
+)
+def test_queries_that_wait_on_completions_cannot_be_split(
+    tmp_path: Path, fields: dict[str, Any], named: str
+) -> None:
+    settings = attrs.evolve(SERVER, **fields)
+    with pytest.raises(asyncgen.SettingsError, match=f"workers=2: {named} make each query wait"):
         _run(settings, tmp_path, workers=2)
     assert not list(tmp_path.iterdir())  # refused before any file was opened
 

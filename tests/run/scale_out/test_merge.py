@@ -230,3 +230,44 @@ def test_the_limits_cut_the_plan_where_one_process_stops() -> None:
     assert int(plan.scheduled_offsets_ns[count - 2]) <= 100_000_000
     assert int(plan.scheduled_offsets_ns[count - 1]) > 100_000_000
     assert "Max test duration reached" in message
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"server_arrival": "gamma", "server_burstiness": 0.5, "server_ramp_up_ms": 200},
+        {"server_arrival": "constant"},
+        {"server_arrival": "trace"},
+    ],
+    ids=["gamma-ramp-up", "constant", "trace"],
+)
+def test_arrival_processes_split_exactly_and_fidelity_is_judged_on_the_whole_plan(
+    tmp_path: Path, fields: dict[str, Any]
+) -> None:
+    if fields["server_arrival"] == "trace":
+        trace = tmp_path / "trace.jsonl"
+        stamps = np.cumsum(np.random.default_rng(3).exponential(0.4, 1500))  # ms: ~2500/s
+        trace.write_text("".join(json.dumps({"timestamp": float(t)}) + "\n" for t in stamps))
+        fields = {**fields, "server_trace_path": str(trace)}
+    settings = _settings(TestScenario.Server, **fields)
+    one = _run(tmp_path / "one", settings, 1)
+    merged = _run(tmp_path / "merged", settings, 3)
+    assert _summary(tmp_path / "one") == _summary(tmp_path / "merged")
+    assert _samples(tmp_path / "one") == _samples(tmp_path / "merged")
+    assert one.health is not None and merged.health is not None
+    fidelity = merged.health.fidelity
+    assert fidelity is not None and fidelity == one.health.fidelity
+    # over the global plan's gaps, not a shard's (a shard's are every third arrival's)
+    assert one.summary is not None and fidelity.gaps == one.summary.query_count - 1
+    assert fidelity.process.startswith(fields["server_arrival"])
+    detail = (tmp_path / "merged" / "mlperf_log_detail.txt").read_text()
+    assert detail.count("arrival fidelity (") == 1
+
+
+def test_shards_pace_with_the_arrival_check_as_one_process_does(tmp_path: Path) -> None:
+    _suts.CheckingSUT.made.clear()
+    merged = _run(tmp_path, _settings(TestScenario.Server), 2, _suts.CheckingSUT)
+    shards = _suts.CheckingSUT.made
+    assert len(shards) == 2 and merged.valid
+    for sut in shards:  # each shard's Server shaper handed its SUT the check, then took it back
+        assert len(sut.checks) == 2 and callable(sut.checks[0]) and sut.checks[1] is None

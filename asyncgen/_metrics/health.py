@@ -136,7 +136,8 @@ def series_health(
     coalesced: bool = False,
 ) -> RunHealth | None:
     """``assess`` on a finished series, given its issue lags sorted; with the arrival
-    fidelity when ``model`` gives the process its plan was drawn from (not judged for
+    fidelity when ``model`` gives the process its plan was drawn from (none for a series
+    merged from scale-out shards with queries no shard recorded; not judged for
     ``coalesced`` queries, which leave in bunches on purpose, nor for a process without a
     continuous gap distribution)."""
     count = series.queries_issued
@@ -149,6 +150,8 @@ def series_health(
         start_ns=series.start_ns,
     )
     if health is None or model is None or series.schedule is not Schedule.PLAN:
+        return health
+    if series.unrecorded is not None:  # merged from shards, one lost: no whole process to test
         return health
     offsets = series.plan.scheduled_offsets_ns[:count]
     judge = count >= MIN_QUERIES and not coalesced and model.continuous

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ from tests.run.scale_out._recorder import Recorder, signal_worker
 pytestmark = pytest.mark.ray
 
 SUTS = "tests.run.scale_out._suts"
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _server(qps: float, duration_ms: int, **fields: Any) -> asyncgen.TestSettings:
@@ -203,6 +206,8 @@ def test_a_killed_worker_ends_the_run_invalid_and_keeps_the_others_records(
     traced = _trace_samples(tmp_path)  # shard 0's records are written: even sequence ids
     assert traced and {t["sample_seq"] % 2 for t in traced} == {0}
     assert len(traced) == alive.queries_issued  # the null SUT answers every sample at once
+    # arrival fidelity needs every query's send time: none is made up for the lost ones
+    assert result.health is None or result.health.fidelity is None
     assert verify(tmp_path) == []
     assert recorder.closed
 
@@ -299,6 +304,39 @@ def test_the_http_adapter_runs_on_every_worker(
     results = json.loads((tmp_path / "mlperf_log_results.json").read_text())
     assert results["failures"] == {}  # every request was answered by the server
     assert [w["queries_issued"] > 0 for w in results["workers"]] == [True, True]
+    assert verify(tmp_path) == []
+
+
+def test_ctrl_c_on_the_command_line_stops_every_worker_and_writes_the_files(
+    ray_cluster: Any, tmp_path: Path
+) -> None:
+    """A driver of its own that joins the running cluster (--ray-address), interrupted with
+    SIGINT as a terminal would once its workers are issuing."""
+    command = [
+        sys.executable, "-m", "asyncgen", "run", "-s", "Server", "--qps", "1000",
+        "--duration-ms", "60000", "--min-queries", "50", "--latency-ms", "500",
+        "--sut", f"{SUTS}:SleepSUT", "--qsl", f"{SUTS}:qsl", "--workers", "2",
+        "--ray-address", ray_cluster.address, "--progress", "plain",
+        "--progress-interval", "0.2", "-o", str(tmp_path), "--audit-config", "none",
+    ]  # fmt: skip
+    with subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as child:
+        assert child.stdout is not None
+        for line in child.stdout:  # wait until both workers are issuing
+            if "2 workers, slowest shard" in line:
+                break
+        interrupted = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=60)
+    assert "result " not in out  # no verdict for a run that did not finish
+    assert time.monotonic() - interrupted < 15  # the stop grace is 5 s; 59 s of plan were left
+    assert child.returncode == 130, err
+    assert "interrupted by SIGINT" in err
+    results = json.loads((tmp_path / "mlperf_log_results.json").read_text())
+    assert results["interrupted"] is True
+    traced = _trace_samples(tmp_path)
+    assert {t["sample_seq"] % 2 for t in traced} == {0, 1}  # both workers' records written
     assert verify(tmp_path) == []
 
 

@@ -75,7 +75,11 @@ def _settings(scenario: TestScenario, **fields: Any) -> asyncgen.TestSettings:
 
 
 def _run(
-    folder: Path, settings: asyncgen.TestSettings, workers: int, sut: type = _suts.NullSUT
+    folder: Path,
+    settings: asyncgen.TestSettings,
+    workers: int,
+    sut: type = _suts.NullSUT,
+    start: Any = start_local,
 ) -> asyncgen.TestResult:
     log = asyncgen.LogSettings(
         log_output=asyncgen.LogOutputSettings(outdir=str(folder)), enable_trace=True
@@ -86,7 +90,7 @@ def _run(
         )  # fmt: skip
     return asyncgen.run(
         sut, _suts.qsl, settings, log_settings=log, audit_config=None,
-        workers=workers, _start_shards=start_local,
+        workers=workers, _start_shards=start,
     )  # fmt: skip
 
 
@@ -271,3 +275,37 @@ def test_shards_pace_with_the_arrival_check_as_one_process_does(tmp_path: Path) 
     assert len(shards) == 2 and merged.valid
     for sut in shards:  # each shard's Server shaper handed its SUT the check, then took it back
         assert len(sut.checks) == 2 and callable(sut.checks[0]) and sut.checks[1] is None
+
+
+SKEW_NS = (-3_000_000_000, 7_000_000_000)  # shard 0's clock is 3 s behind, shard 1's 7 s ahead
+
+
+class SkewedShards(LocalShards):
+    """Shards on other hosts: shard ``k``'s clock reads the driver's plus ``SKEW_NS[k]``."""
+
+    async def ask(self, shard: int, method: str, *args: Any, timeout_s: float | None) -> Any:
+        if method == "clock_ns":
+            return time.perf_counter_ns() + SKEW_NS[shard]
+        return await super().ask(shard, method, *args, timeout_s=timeout_s)
+
+
+async def start_skewed(
+    *, workers: int, factories: tuple[object, object], **_: Any
+) -> tuple[LocalShards, list[dict[str, Any]]]:
+    shards, infos = await start_local(workers=workers, factories=factories)
+    return SkewedShards(shards.cores), [
+        {**info, "boot_id": f"another host {k}"} for k, info in enumerate(infos)
+    ]
+
+
+def test_workers_on_other_clocks_are_started_and_merged_on_the_drivers(tmp_path: Path) -> None:
+    settings = _settings(TestScenario.Server)
+    _run(tmp_path / "one", settings, 1)
+    merged = _run(tmp_path / "merged", settings, 2, start=start_skewed)
+    # each shard started at the common start on its own clock, and its times came back on
+    # the driver's: the same issue lags and latencies as one process
+    assert _summary(tmp_path / "one") == _summary(tmp_path / "merged")
+    assert _samples(tmp_path / "one") == _samples(tmp_path / "merged")
+    for worker, skew in zip(merged.workers, SKEW_NS, strict=True):
+        assert worker.clock_offset_applied_ns == worker.clock_offset_ns  # another host: applied
+        assert abs(worker.clock_offset_ns - skew) <= worker.clock_uncertainty_ns

@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._engine.watchdog import LoopStalls
+from asyncgen._metrics.goodput import Goodput
 from asyncgen._metrics.health import RunHealth
 from asyncgen._metrics.issue_lag import IssueLag
 from asyncgen._metrics.verdict import PerformanceSummary
@@ -54,6 +55,8 @@ class TestResult:
     health: RunHealth | None = None
     # event-loop stalls while queries were paced and drained (see asyncgen._engine.watchdog)
     loop_stalls: LoopStalls | None = None
+    # with SLOs (``run_test(slos=...)``): goodput and each SLO at its percentile
+    goodput: Goodput | None = None
 
     @property
     def latencies(self) -> npt.NDArray[np.int64]:
@@ -81,6 +84,7 @@ class TestResult:
             "health": None if self.health is None else self.health.to_dict(),
             "loop_stalls": None if self.loop_stalls is None else self.loop_stalls.to_dict(),
             "files": {kind: str(path) for kind, path in self.files.items()},
+            "goodput": None if self.goodput is None else self.goodput.to_dict(),
         }
 
     def to_json(self) -> str:
@@ -152,6 +156,7 @@ def build_result(
         failures=failures,
         health=state.health,
         loop_stalls=session.watchdog.stalls(),
+        goodput=state.goodput,
         files={
             kind: path
             for kind, path in writer.paths.items()

@@ -1,0 +1,385 @@
+"""``asyncgen sweep``: full runs at rising load, and the highest rate that met the SLOs.
+
+It takes every option of ``asyncgen run`` plus ``--rates 50,100,...``, ``--rates auto`` or
+``--concurrencies 1,2,4,...`` (the steps are chosen by ``asyncgen._run.sweep``). The SUT and
+QSL are made once; each step is a whole run in its own subfolder of ``-o DIR`` with all the
+usual files, and ``DIR/sweep.json`` is rewritten after every step.
+
+Exit status: 0 when some step met the SLOs, 1 when none did, 2 on errors, 128 + the signal
+number when interrupted (the finished steps are in sweep.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any, TextIO
+
+import attrs
+from rich.console import Console
+from rich.table import Table
+
+from asyncgen._cli import run as run_cli
+from asyncgen._cli import targets
+from asyncgen._cli.settings import Shortcuts, build_settings
+from asyncgen._cli.slo_options import percentile_label, slos_from_args
+from asyncgen._config.enums import TestMode, TestScenario
+from asyncgen._config.settings import TestSettings
+from asyncgen._errors import AsyncgenError, OutputError
+from asyncgen._metrics.goodput import ServiceLevelObjectives
+from asyncgen._run import sweep
+from asyncgen._run.result import TestResult
+
+EXIT_MET, EXIT_NONE_MET, EXIT_ERROR = 0, 1, 2
+SWEEP_FILE = "sweep.json"
+DESCRIPTION = "Run a test at rising load and find the highest rate that meets the SLOs."
+EPILOG = """\
+the steps: --rates 50,100,200 (Poisson rates, requests/s, ascending), --rates auto (an
+unthrottled Offline step measures the saturation throughput R, then rates R*i/K for i = 1..K,
+then bisection on the SLO verdict), or --concurrencies 1,2,4. Every step is a full run in
+DIR/NN-rate-R/; DIR/sweep.json has the steps and best_rate. Without --slo a step passes when
+the run meets LoadGen's own latency bound (as FindPeakPerformance judges).
+
+exit status: 0 some step met the SLOs, 1 none did, 2 error, 130/143 interrupted.
+
+examples:
+  asyncgen sweep --sut http://127.0.0.1:8000 --adapter openai --dataset prompts.jsonl \\
+      --rates 2,4,8,16 --slo ttft_ms=200 --slo tpot_ms=50 --duration-ms 30000 -o out/sweep
+  asyncgen sweep --sut http://127.0.0.1:8000 --adapter openai --dataset prompts.jsonl \\
+      --rates auto --slo e2e_ms=2000 -o out/sweep
+Full reference: docs/sweeps.md.
+"""
+
+
+def _number_list(kind: type[float] | type[int]) -> Any:
+    def parse(text: str) -> list[float] | list[int]:
+        try:
+            values = [kind(part) for part in text.split(",") if part.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: expected numbers separated by commas, e.g. 1,2,4"
+            ) from None
+        if not values or any(v <= 0 for v in values):
+            raise argparse.ArgumentTypeError(f"{text!r}: expected positive numbers")
+        return values
+
+    return parse
+
+
+def _rates(text: str) -> list[float] | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    parsed: list[float] = _number_list(float)(text)
+    return parsed
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a fraction from 0 to below 1")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
+    return value
+
+
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    """Add ``sweep`` to the ``asyncgen`` sub-command parsers."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "sweep",
+        help="run a SUT at rising load (rates or concurrencies) and find the highest rate "
+        "that meets the SLOs",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run_cli.add_run_options(parser)
+    parser.set_defaults(outdir=Path("out/sweep"), sweep_parser=parser)
+    group = parser.add_argument_group("sweep")
+    steps = group.add_mutually_exclusive_group()
+    steps.add_argument(
+        "--rates",
+        type=_rates,
+        metavar="R1,R2,...|auto",
+        help="Poisson rates in requests/s, one step each (run in ascending order), or auto",
+    )
+    steps.add_argument(
+        "--concurrencies",
+        type=_number_list(int),
+        metavar="N1,N2,...",
+        help="closed-loop steps with N requests in flight each",
+    )
+    group.add_argument(
+        "--stop-below",
+        type=_fraction,
+        default=sweep.DEFAULT_STOP_BELOW,
+        metavar="FRACTION",
+        help="stop after a step whose achieved rate is below FRACTION of its scheduled rate: "
+        f"clearly past saturation (default {sweep.DEFAULT_STOP_BELOW}; 0: never stop)",
+    )
+    group.add_argument(
+        "--auto-steps",
+        type=_positive_int,
+        default=sweep.DEFAULT_AUTO_STEPS,
+        metavar="K",
+        help=f"--rates auto: rates spread up to the saturation rate (default "
+        f"{sweep.DEFAULT_AUTO_STEPS})",
+    )
+    group.add_argument(
+        "--bisect-steps",
+        type=_positive_int,
+        default=sweep.DEFAULT_BISECT_STEPS,
+        metavar="B",
+        help=f"--rates auto: bisection steps after them at most (default "
+        f"{sweep.DEFAULT_BISECT_STEPS})",
+    )
+    return parser
+
+
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.rates is None and args.concurrencies is None:
+        parser.error("give the steps: --rates R1,R2,..., --rates auto or --concurrencies N1,...")
+    if args.scenario is None:
+        args.scenario = TestScenario.Server
+    if args.scenario is not TestScenario.Server:
+        parser.error("a sweep runs Server steps: leave out --scenario or give Server")
+    if args.mode not in (None, TestMode.PerformanceOnly):
+        parser.error("a sweep runs performance steps: leave out --mode")
+    if args.qps is not None:
+        parser.error("a sweep sets the rate of each step: leave out --qps")
+    if args.auto_steps < 1:
+        parser.error("--auto-steps must be at least 1")
+    if args.concurrencies is not None:
+        parser.error(
+            "--concurrencies needs closed-loop concurrency runs (asyncgen run --concurrency), "
+            "which this build does not have yet"
+        )
+    run_cli.check_arguments(parser, args)
+
+
+def sweep_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``asyncgen sweep``; returns the exit status."""
+    _check(parser, args)
+    out: TextIO = sys.stdout
+    try:
+        settings = build_settings(
+            scenario=TestScenario.Server,
+            mode=TestMode.PerformanceOnly,
+            config=args.config,
+            model=args.model,
+            shortcuts=Shortcuts(
+                latency_ms=args.latency_ms,
+                duration_ms=args.duration_ms,
+                min_queries=args.min_queries,
+                token_latencies=targets.is_url(args.sut) and args.adapter == "openai",
+            ),
+            assignments=args.assignments,
+        )
+        with run_cli._framework_logging(args.verbose):
+            outcome = run_cli._run_on_loop(_sweep(args, settings, out))
+    except AsyncgenError as exc:
+        return run_cli._error(exc, "asyncgen sweep")
+    except run_cli.InterruptedRunError as exc:
+        print(
+            f"asyncgen sweep: interrupted by {exc}; the finished steps are in "
+            f"{args.outdir / SWEEP_FILE}",
+            file=sys.stderr,
+        )
+        return 128 + exc.signum
+    except KeyboardInterrupt:
+        return 128 + signal.SIGINT
+    met = outcome.best_rate is not None or outcome.best_concurrency is not None
+    return EXIT_MET if met else EXIT_NONE_MET
+
+
+class _Sweep:
+    """Runs the steps of one sweep on one SUT and QSL, and keeps ``sweep.json`` current."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        settings: TestSettings,
+        console: Console,
+        slos: ServiceLevelObjectives | None,
+    ) -> None:
+        self.args, self.settings, self.console, self.slos = args, settings, console, slos
+        self.steps: list[sweep.SweepStep] = []
+        self.targets: tuple[Any, Any] | None = None
+
+    def settings_for(self, spec: sweep.StepSpec) -> TestSettings:
+        if spec.kind == "saturation":  # everything at once: LoadGen's Offline
+            return attrs.evolve(self.settings, scenario=TestScenario.Offline)
+        assert spec.value is not None
+        return attrs.evolve(self.settings, server_target_qps=spec.value)
+
+    async def run_step(self, spec: sweep.StepSpec) -> sweep.SweepStep:
+        assert self.targets is not None
+        sut, qsl = self.targets
+        name = f"{len(self.steps):02d}-{spec.label}"
+        outdir = Path(self.args.outdir) / name
+        self.say(f"[bold]step {len(self.steps) + 1}[/]: {_describe(spec)} -> {outdir}")
+        # every step is judged, so goodput and achieved rates exist even without --slo
+        slos = self.slos or ServiceLevelObjectives(percentile=self.args.slo_percentile)
+        result: TestResult = await run_cli.run_one(
+            self.args,
+            self.settings_for(spec),
+            sut=sut,
+            qsl=qsl,
+            console=self.console,
+            outdir=outdir,
+            slos=slos,
+        )
+        step = sweep.step_of(spec, result, name, judge_slos=self.slos is not None)
+        self.steps.append(step)
+        self.say("  " + _step_line(step))
+        self.write(sweep.SweepOutcome(steps=tuple(self.steps)))
+        return step
+
+    def say(self, text: str) -> None:
+        if not self.args.quiet:
+            self.console.print(text, soft_wrap=True, highlight=False)
+
+    def write(self, outcome: sweep.SweepOutcome) -> None:
+        document = sweep.sweep_document(
+            outcome,
+            slos=None if self.slos is None else self.slos.limits_ms(),
+            slo_percentile=self.args.slo_percentile,
+            stop_below=self.args.stop_below,
+        )
+        path = Path(self.args.outdir) / SWEEP_FILE
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+async def _sweep(
+    args: argparse.Namespace, settings: TestSettings, out: TextIO
+) -> sweep.SweepOutcome:
+    console = Console(file=out, highlight=False)
+    driver = _Sweep(args, settings, console, slos_from_args(args))
+    async with AsyncExitStack() as stack:
+        driver.targets = await run_cli.open_targets(args, stack)
+        sut, qsl = driver.targets
+        driver.say(
+            f"asyncgen sweep: {_plan_text(args)}, SUT {sut.name}, QSL {qsl.name}, "
+            f"folders in {args.outdir}"
+        )
+        if args.rates == "auto":
+            outcome = await sweep.sweep_auto(
+                driver.run_step,
+                steps=args.auto_steps,
+                bisect_steps=args.bisect_steps,
+                stop_below=args.stop_below,
+            )
+        else:
+            outcome = await sweep.sweep_rates(
+                args.rates, driver.run_step, stop_below=args.stop_below
+            )
+    driver.write(outcome)
+    if not args.quiet:
+        render_sweep(console, outcome, driver.slos)
+    return outcome
+
+
+def _plan_text(args: argparse.Namespace) -> str:
+    if args.rates == "auto":
+        return (
+            f"rates auto (saturation step, {args.auto_steps} rates, up to "
+            f"{args.bisect_steps} bisection steps)"
+        )
+    return "rates " + ", ".join(f"{r:g}" for r in sorted(set(args.rates)))
+
+
+def _describe(spec: sweep.StepSpec) -> str:
+    if spec.kind == "saturation":
+        return "saturation (unthrottled, every sample at once)"
+    if spec.kind == "concurrency":
+        return f"{spec.value:g} requests in flight"
+    return f"{spec.value:g} requests/s"
+
+
+def _fmt(value: float | None, digits: str = ".3g") -> str:
+    return "-" if value is None else format(value, digits)
+
+
+def _step_line(step: sweep.SweepStep) -> str:
+    verdict = "met" if step.slos_met else "missed"
+    return (
+        f"achieved {step.achieved_rps:.4g} requests/s, goodput {_fmt(step.goodput_rps, '.4g')}"
+        f", E2E p50 {_fmt(step.e2e_p50_ms)} ms p99 {_fmt(step.e2e_p99_ms)} ms, SLOs {verdict}"
+    )
+
+
+def sweep_rows(outcome: sweep.SweepOutcome) -> list[list[str]]:
+    """One row per step, as the table prints it."""
+    rows = []
+    for i, step in enumerate(outcome.steps, 1):
+        load = {"saturation": "saturate", "rate": f"{step.rate:g}/s"}.get(
+            step.spec.kind, f"{step.concurrency} conc."
+        )
+        rows.append(
+            [
+                str(i),
+                load,
+                f"{step.achieved_rps:.4g}",
+                f"{_fmt(step.ttft_p50_ms)}/{_fmt(step.ttft_p99_ms)}",
+                f"{_fmt(step.tpot_p50_ms)}/{_fmt(step.tpot_p99_ms)}",
+                f"{_fmt(step.e2e_p50_ms)}/{_fmt(step.e2e_p99_ms)}",
+                _fmt(step.goodput_rps, ".4g"),
+                "met" if step.slos_met else "missed",
+                _fmt(step.issue_lag_p99_ms, ".2g"),
+            ]
+        )
+    return rows
+
+
+def render_sweep(
+    console: Console, outcome: sweep.SweepOutcome, slos: ServiceLevelObjectives | None
+) -> None:
+    """The steps as a table, then best_rate and why the sweep stopped."""
+    table = Table(box=None, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold")
+    # about 80 columns: a CI log is no wider (latencies in ms, p50/p99)
+    for header in (
+        "#",
+        "load",
+        "achieved",
+        "TTFT ms",
+        "TPOT ms",
+        "E2E ms",
+        "goodput",
+        "SLOs",
+        "lag p99",
+    ):
+        table.add_column(
+            header, justify="left" if header in ("load", "SLOs") else "right", no_wrap=True
+        )
+    for row in sweep_rows(outcome):
+        table.add_row(*row)
+    console.print(table, crop=False)
+    console.print("(rates in requests/s; TTFT, TPOT, E2E: p50/p99 in ms; issue lag p99 in ms)")
+    judged = "LoadGen's latency bound"
+    if slos is not None:
+        limits = ", ".join(f"{name} {ms:g} ms" for name, ms in slos.limits_ms().items())
+        judged = f"{limits} at {percentile_label(slos.percentile)}"
+    best = outcome.best_rate
+    console.print(
+        f"best_rate: {'none' if best is None else f'{best:g} requests/s'} (SLOs: {judged})"
+    )
+    if outcome.stopped:
+        console.print(f"stopped early: {outcome.stopped}")

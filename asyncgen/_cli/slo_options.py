@@ -101,11 +101,13 @@ def goodput_rows(goodput: Goodput | None) -> list[Row]:
     rate = f"{goodput.requests_per_second:,.1f} requests/s"
     if tokens is not None:
         rate += f", {tokens:,.1f} output tokens/s"
+    share = goodput.good_requests / goodput.requests if goodput.requests else 0.0
     rows: list[Row] = [
+        ("goodput", rate),
         (
-            "goodput",
-            f"{rate} ({goodput.good_requests:,} of {goodput.requests:,} requests met every SLO)",
-        )
+            "met every SLO",
+            f"{goodput.good_requests:,} of {goodput.requests:,} requests ({100 * share:.1f}%)",
+        ),
     ]
     p = percentile_label(goodput.percentile)
     for slo in goodput.slos:
@@ -116,7 +118,7 @@ def goodput_rows(goodput: Goodput | None) -> list[Row]:
             (
                 f"SLO {LABELS[slo.name]}",
                 f"{p} {observed} {sign} {slo.limit_ms:g} ms: {verdict} "
-                f"({100 * slo.share_met:.1f}% of requests met it)",
+                f"({100 * slo.share_met:.1f}% met it)",
             )
         )
     if goodput.slos:

@@ -57,9 +57,7 @@ def test_tpot_is_vllms_and_one_token_has_none() -> None:
 
 
 def test_latencies_count_from_the_scheduled_time_and_ttft_defaults_to_e2e() -> None:
-    times = _times(
-        first_ms=[30, None], done_ms=[50, 80], tokens=[3, 3], scheduled_ms=[10.0, 20.0]
-    )
+    times = _times(first_ms=[30, None], done_ms=[50, 80], tokens=[3, 3], scheduled_ms=[10.0, 20.0])
     lat = request_latencies(times)
     assert lat.ttft_ns.tolist() == [30 * MS, 80 * MS]  # no first token: TTFT = E2E
     assert lat.e2e_ns.tolist() == [50 * MS, 80 * MS]

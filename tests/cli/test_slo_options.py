@@ -67,9 +67,7 @@ def test_goodput_rows_in_the_result_table() -> None:
         good_requests=8,
         output_tokens=None,
         duration_s=2.0,
-        slos=(
-            SloOutcome(name="e2e", limit_ms=100, observed_ms=None, share_met=0.8, holds=False),
-        ),
+        slos=(SloOutcome(name="e2e", limit_ms=100, observed_ms=None, share_met=0.8, holds=False),),
     )
     assert goodput_rows(goodput) == [
         ("goodput", "4.0 requests/s"),

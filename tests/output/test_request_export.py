@@ -45,7 +45,7 @@ def _exported(tmp_path: Path, fmt: str = "jsonl") -> tuple[Series, LogWriter, Fa
 
 def _run_four_requests(series: Series, clock: FakeClock) -> None:
     """Sample 0 meets both SLOs, 1 misses TTFT, 2 fails, 3 never completes."""
-    a, b, c, d = (series.start_query(q, 7 + q) for q in range(4))
+    a, b, c, _never = (series.start_query(q, 7 + q) for q in range(4))
     clock.advance(8 * MS)
     a[0].first_token(b"x")
     clock.advance(20 * MS)

@@ -16,18 +16,21 @@ from asyncgen._run.runner import run, run_test
 from asyncgen._version import __version__
 from asyncgen.function_sut import FunctionSUT
 from asyncgen.result import (
+    Goodput,
     IssueLag,
     LatencyStats,
     LoopStalls,
     PerformanceSummary,
     Rates,
     RunHealth,
+    SloOutcome,
     TestResult,
 )
 from asyncgen.settings import (
     LoggingMode,
     LogOutputSettings,
     LogSettings,
+    ServiceLevelObjectives,
     TestMode,
     TestScenario,
     TestSettings,
@@ -50,6 +53,7 @@ __all__ = [
     "DatasetError",
     "EffectiveSettings",
     "FunctionSUT",
+    "Goodput",
     "IssueLag",
     "LatencyStats",
     "LogOutputSettings",
@@ -70,10 +74,12 @@ __all__ = [
     "ResponseData",
     "RunError",
     "RunHealth",
+    "ServiceLevelObjectives",
     "ServiceTime",
     "SettingsError",
     "SimulatedQSL",
     "SimulatedSUT",
+    "SloOutcome",
     "SystemUnderTest",
     "TestMode",
     "TestResult",

@@ -4,6 +4,7 @@
 """
 
 from asyncgen._engine.watchdog import LoopStalls
+from asyncgen._metrics.goodput import Goodput, SloOutcome
 from asyncgen._metrics.health import RunHealth
 from asyncgen._metrics.issue_lag import IssueLag
 from asyncgen._metrics.statistics import LatencyStats, Rates
@@ -11,11 +12,13 @@ from asyncgen._metrics.verdict import PerformanceSummary
 from asyncgen._run.result import TestResult
 
 __all__ = [
+    "Goodput",
     "IssueLag",
     "LatencyStats",
     "LoopStalls",
     "PerformanceSummary",
     "Rates",
     "RunHealth",
+    "SloOutcome",
     "TestResult",
 ]

@@ -37,11 +37,13 @@ from asyncgen.settings import (
 )
 from asyncgen.simulated import ServiceTime, SimulatedQSL, SimulatedSUT
 from asyncgen.sut import (
+    ConversationLibrary,
     QuerySample,
     QuerySampleLibrary,
     QuerySampleResponse,
     ResponseData,
     SystemUnderTest,
+    TurnSample,
     first_token_complete,
     query_samples_complete,
 )
@@ -50,6 +52,7 @@ __all__ = [
     "AsyncgenError",
     "Clock",
     "ConfigError",
+    "ConversationLibrary",
     "DatasetError",
     "EffectiveSettings",
     "FunctionSUT",
@@ -85,6 +88,7 @@ __all__ = [
     "TestResult",
     "TestScenario",
     "TestSettings",
+    "TurnSample",
     "__version__",
     "first_token_complete",
     "query_samples_complete",

@@ -33,6 +33,7 @@ from asyncgen._cli.settings import (
     parse_scenario,
 )
 from asyncgen._cli.slo_options import add_slo_options, slos_from_args
+from asyncgen._cli.workload import add_workload_options, workload_changes
 from asyncgen._config.settings import LogOutputSettings, LogSettings, TestSettings
 from asyncgen._engine.clock import (
     DEFAULT_MODE,
@@ -51,8 +52,8 @@ LIVE_INTERVAL_S = 0.25
 DESCRIPTION = "Run one test of a system under test and write the MLPerf LoadGen log files."
 EPILOG = """\
 settings are applied in this order: TestSettings defaults (or --config, after the MLPerf rules
-in mlperf.conf), --mode, the shortcuts (--qps, --latency-ms, --duration-ms, --min-queries), then
-each --set in order.
+in mlperf.conf), --mode, the shortcuts (--qps, --latency-ms, --duration-ms, --min-queries), the
+workload options (--arrival, --concurrency, ...), then each --set in order.
 
 exit status: 0 VALID, 1 INVALID, 2 error (arguments, config, unreachable server, SUT raised),
 130 interrupted by Ctrl-C, 143 by SIGTERM (the logs written so far are complete and parse).
@@ -91,6 +92,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """Every option of ``asyncgen run`` (``asyncgen sweep`` takes them too)."""
     _test_options(parser.add_argument_group("test"))
+    add_workload_options(parser.add_argument_group("workload (Server scenario)"))
     _sut_options(parser.add_argument_group("system under test"))
     _sample_options(parser.add_argument_group("samples"))
     _output_options(parser.add_argument_group("output"))
@@ -335,6 +337,7 @@ def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
                 token_latencies=targets.is_url(args.sut) and args.adapter == "openai",
             ),
             assignments=args.assignments,
+            workload=workload_changes(args),
         )
         with _framework_logging(args.verbose):
             result = _run_on_loop(_session(args, settings, out))

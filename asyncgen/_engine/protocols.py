@@ -92,3 +92,16 @@ class QuerySampleLibrary(Protocol):
         """Release the samples loaded by the matching ``load_samples`` call: called once the
         series that used them has drained."""
         ...
+
+
+@runtime_checkable
+class ConversationLibrary(QuerySampleLibrary, Protocol):
+    """A sample library of conversations, for multi-turn runs (``server_multi_turn``).
+
+    Each sample is a conversation; the run sends its user turns one by one as ``TurnSample``
+    queries, each after the answer to the previous one (and the think time).
+    """
+
+    def turn_count(self, index: int) -> int:
+        """How many user turns conversation ``index`` has (at least 1)."""
+        ...

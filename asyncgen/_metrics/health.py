@@ -120,7 +120,7 @@ def series_health(series: Series, sorted_lags: npt.NDArray[np.int64]) -> RunHeal
         return None
     return assess(
         sorted_lags,
-        last_scheduled_ns=series.scheduled_at(last),
+        last_scheduled_ns=series.released_at(last),  # a wait for a slot is not asyncgen's
         last_issued_ns=series.issued_at(last),
         start_ns=series.start_ns,
     )

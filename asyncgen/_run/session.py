@@ -21,6 +21,7 @@ from asyncgen._engine.gc import quiet_gc
 from asyncgen._engine.memory import release_free_memory
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._engine.series import Series
+from asyncgen._engine.sessions import SessionSpec
 from asyncgen._engine.shapers import SCHEDULES, ShaperContext
 from asyncgen._engine.tally import RunTally
 from asyncgen._engine.watchdog import Watchdog
@@ -38,8 +39,8 @@ from asyncgen._output.provenance import power_timestamp
 from asyncgen._output.summary_text import detail_result_entries, summary_lines
 from asyncgen._output.writer import LogWriter
 from asyncgen._plan.loadable import LoadableSet, loadable_sets
-from asyncgen._plan.queries import generate_queries
 from asyncgen._plan.sequence import SequenceGen
+from asyncgen._run.workload import generated_entries, load_trace, make_series, plan_series
 
 CONTENTION_KEYS = (
     "logger_swap_request_slots_retry_count",
@@ -99,6 +100,7 @@ class RunSession:
         if eff.scenario in (TestScenario.SingleStream, TestScenario.MultiStream):
             # a closed loop waits on each query: bound that wait like the drain
             self.watchdog.wait_limit_ns = eff.requested.drain_timeout_ms * NS_PER_MS
+        self.trace = load_trace(eff)  # a trace to replay (server_arrival "trace"), read once
         self.current: Series | None = None  # the series being paced, for progress reports
         self.phase = "starting"
 
@@ -125,17 +127,14 @@ class RunSession:
     ) -> SeriesOutcome:
         """Generate, pace, flush and drain one series of the loaded set; log its timing."""
         writer = self.writer
-        plan = generate_queries(eff, loaded, accuracy=accuracy, seq=self.seq)
-        release_free_memory()  # the plan's temporaries, before the run's columns
-        writer.details(
-            [
-                ("generated_query_count", plan.query_count),
-                ("generated_samples_per_query", plan.samples_per_query),
-                ("generated_query_duration", plan.duration_ns),
-            ]
+        planned = plan_series(  # the reference's plan unless workload options say otherwise
+            eff, loaded, accuracy=accuracy, seq=self.seq, qsl=self.qsl, trace=self.trace
         )
-        series = Series(
-            plan,
+        plan = planned.plan
+        release_free_memory()  # the plan's temporaries, before the run's columns
+        writer.details([*planned.entries, *generated_entries(planned)])
+        series = make_series(
+            planned,
             clock=self.clock,
             events=writer,
             log_all_responses=accuracy,
@@ -150,7 +149,7 @@ class RunSession:
         writer.follow(series, export=not accuracy)
         self.current, self.phase = series, _phase(eff, accuracy)
         wall_start = time.time_ns()
-        missing = await self._pace(series, eff, accuracy)
+        missing = await self._pace(series, eff, accuracy, planned.sessions)
         # the reference's logger counters; asyncgen has no contention
         writer.details((key, 0) for key in CONTENTION_KEYS)
         active_ns = max_completion_ns(series) - series.start_ns
@@ -165,7 +164,13 @@ class RunSession:
         self.state.lags.append(lags)
         return SeriesOutcome(series, missing, lags)
 
-    async def _pace(self, series: Series, eff: EffectiveSettings, accuracy: bool) -> list[int]:
+    async def _pace(
+        self,
+        series: Series,
+        eff: EffectiveSettings,
+        accuracy: bool,
+        sessions: SessionSpec | None = None,
+    ) -> list[int]:
         """The hot window: the shaper, flush and drain, watched by the watchdog."""
         ctx = ShaperContext(
             series=series,
@@ -174,6 +179,7 @@ class RunSession:
             accuracy=accuracy,
             clock=self.clock,
             events=self.writer,
+            sessions=sessions,
         )
         watchdog = self.watchdog
         watchdog.series, watchdog.active = series, True

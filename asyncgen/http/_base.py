@@ -13,7 +13,7 @@ from asyncgen._version import __version__
 from asyncgen.http._failures import FailureCounts, FailureKind
 from asyncgen.http._payload import Payload, PayloadSource
 from asyncgen.http._pool import Exchange, Origin, Pool
-from asyncgen.sut import QuerySample
+from asyncgen.sut import QuerySample, TurnSample
 
 USER_AGENT = f"asyncgen/{__version__}"
 
@@ -84,7 +84,10 @@ class PooledSUT:
         self._flushed = False
         for sample in samples:
             try:
-                request = self._request_for(sample.index)
+                if isinstance(sample, TurnSample):  # a conversation's turn: built each time
+                    request = self._build_turn_request(self.source.payload(sample.index), sample)
+                else:
+                    request = self._request_for(sample.index)
             except Exception as exc:  # a payload we cannot send fails its sample, not the run
                 self.fail_sample(sample, "other", f"cannot build the request: {exc!r}")
                 continue
@@ -125,6 +128,13 @@ class PooledSUT:
     def _exchange(self, sample: QuerySample, request: Request) -> Exchange:
         """The exchange that sends ``request`` and answers ``sample``."""
         raise NotImplementedError
+
+    def _build_turn_request(self, payload: Payload, sample: TurnSample) -> Request:
+        """The request for a turn of a multi-turn conversation, with its history."""
+        raise ValueError(
+            f"{type(self).__name__} cannot send multi-turn conversations: use OpenAISUT with "
+            "api='chat', which sends each turn with the answers so far"
+        )
 
     def fail_sample(self, sample: QuerySample, kind: FailureKind, detail: str) -> None:
         """Count the failure and fail the sample with the reason ``"<kind>: <detail>"``."""

@@ -16,12 +16,13 @@ from asyncgen.http._openai_wire import (
     parse_event,
     parse_whole,
     request_json,
+    turn_messages,
 )
 from asyncgen.http._payload import Payload, PayloadSource
 from asyncgen.http._pool import Exchange
 from asyncgen.http._sse import SSEDecoder
 from asyncgen.http._wire import request_head
-from asyncgen.sut import QuerySample
+from asyncgen.sut import QuerySample, TurnSample
 
 
 class OpenAISUT(PooledSUT):
@@ -89,7 +90,19 @@ class OpenAISUT(PooledSUT):
         return f"OpenAISUT({self.base_url}, {self.options.api})"
 
     def _build_request(self, payload: Payload) -> Request:
-        body = encode_json(request_json(payload, self.options))
+        return self._encode(payload, request_json(payload, self.options))
+
+    def _build_turn_request(self, payload: Payload, sample: TurnSample) -> Request:
+        """Turn ``sample.turn`` of the conversation in ``payload`` (chat ``messages``), sent
+        with the user turns before it and the SUT's real answers to them."""
+        if not self.chat:
+            raise ValueError("multi-turn conversations need the chat API (api='chat')")
+        body = request_json(payload, self.options)
+        body["messages"] = turn_messages(body["messages"], sample.turn, sample.answers)
+        return self._encode(payload, body)
+
+    def _encode(self, payload: Payload, json_body: dict[str, Any]) -> Request:
+        body = encode_json(json_body)
         headers = {**self.default_headers, **payload.headers, "Content-Type": "application/json"}
         target = self.origin.target(payload.path or self.path)
         head = request_head("POST", target, self.origin.host_header, headers, len(body))

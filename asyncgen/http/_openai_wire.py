@@ -11,7 +11,7 @@ when not); ``data: {...}`` server-sent events ending with ``data: [DONE]``; the 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -69,6 +69,32 @@ def request_json(payload: Payload, options: BodyOptions) -> dict[str, Any]:
     if options.stream and options.include_usage:
         body["stream_options"] = {"include_usage": True}
     return body
+
+
+def turn_messages(
+    messages: Sequence[Mapping[str, Any]], turn: int, answers: Sequence[bytes]
+) -> list[dict[str, Any]]:
+    """The chat messages of user turn ``turn`` of a conversation, with its real history.
+
+    The conversation's system messages before its first user message come first; then its
+    user messages ``0..turn``, each earlier one followed by the SUT's answer to it (``answers``,
+    UTF-8) in place of whatever assistant message the dataset has. Other messages are left out.
+    """
+    if not isinstance(messages, list) or not all(isinstance(m, Mapping) for m in messages):
+        raise ValueError("a conversation is a list of messages (objects with role and content)")
+    system = []
+    for message in messages:
+        if message.get("role") != "system":
+            break
+        system.append(dict(message))
+    users = [dict(m) for m in messages if m.get("role") == "user"]
+    if turn >= len(users):
+        raise ValueError(f"the conversation has {len(users)} user turns, not {turn + 1}")
+    history: list[dict[str, Any]] = []
+    for user, answer in zip(users[:turn], answers, strict=True):
+        history.append(user)
+        history.append({"role": "assistant", "content": answer.decode("utf-8", "replace")})
+    return [*system, *history, users[turn]]
 
 
 def _payload_object(payload: Payload) -> dict[str, Any]:

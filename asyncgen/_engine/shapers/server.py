@@ -56,7 +56,7 @@ async def _run_single(ctx: ShaperContext, start: int) -> None:
         except Exception:
             series.note_failed_call(q, q)
             raise
-        if checks and _should_stop(ctx, series.issued_at(q)):
+        if checks and server_should_stop(ctx, series.issued_at(q)):
             return
 
 
@@ -76,7 +76,7 @@ async def _run_batched(ctx: ShaperContext, start: int) -> None:
             last = max(q, int(np.searchsorted(offsets, due_now, side="right")) - 1)
         now = await issue(ctx, q, last)
         q = last + 1
-        if not ctx.accuracy and _should_stop(ctx, now):
+        if not ctx.accuracy and server_should_stop(ctx, now):
             return
 
 
@@ -102,7 +102,8 @@ def _has_stop_rules(ctx: ShaperContext) -> bool:
     )
 
 
-def _should_stop(ctx: ShaperContext, now: int) -> bool:
+def server_should_stop(ctx: ShaperContext, now: int) -> bool:
+    """Server's stop rules: too many outstanding queries, the max query count or duration."""
     limit = ctx.settings.max_async_queries
     series = ctx.series
     if limit:

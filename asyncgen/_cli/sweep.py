@@ -27,6 +27,7 @@ from asyncgen._cli import run as run_cli
 from asyncgen._cli import targets
 from asyncgen._cli.settings import Shortcuts, build_settings
 from asyncgen._cli.slo_options import percentile_label, slos_from_args
+from asyncgen._cli.workload import workload_changes
 from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._config.settings import TestSettings
 from asyncgen._errors import AsyncgenError, OutputError
@@ -39,9 +40,10 @@ SWEEP_FILE = "sweep.json"
 DESCRIPTION = "Run a test at rising load and find the highest rate that meets the SLOs."
 EPILOG = """\
 the steps: --rates 50,100,200 (Poisson rates, requests/s, ascending), --rates auto (an
-unthrottled Offline step measures the saturation throughput R, then rates R*i/K for i = 1..K,
-then bisection on the SLO verdict), or --concurrencies 1,2,4. Every step is a full run in
-DIR/NN-rate-R/; DIR/sweep.json has the steps and best_rate. Without --slo a step passes when
+unthrottled Offline step, or with --concurrency N a closed loop of N users, measures the
+saturation throughput R, then rates R*i/K for i = 1..K, then bisection on the SLO verdict),
+or --concurrencies 1,2,4 (closed loops). Every step is a full run in DIR/NN-rate-R/;
+DIR/sweep.json has the steps, best_rate and best_concurrency. Without --slo a step passes when
 the run meets LoadGen's own latency bound (as FindPeakPerformance judges).
 
 exit status: 0 some step met the SLOs, 1 none did, 2 error, 130/143 interrupted.
@@ -163,10 +165,10 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         parser.error("a sweep sets the rate of each step: leave out --qps")
     if args.auto_steps < 1:
         parser.error("--auto-steps must be at least 1")
-    if args.concurrencies is not None:
+    if args.concurrency is not None and args.rates != "auto":
         parser.error(
-            "--concurrencies needs closed-loop concurrency runs (asyncgen run --concurrency), "
-            "which this build does not have yet"
+            "--concurrency N in a sweep sets the saturation step of --rates auto (a closed "
+            "loop of N users); use --concurrencies for a sweep of closed loops"
         )
     run_cli.check_arguments(parser, args)
 
@@ -188,6 +190,7 @@ def sweep_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
                 token_latencies=targets.is_url(args.sut) and args.adapter == "openai",
             ),
             assignments=args.assignments,
+            workload=workload_changes(args),
         )
         with run_cli._framework_logging(args.verbose):
             outcome = run_cli._run_on_loop(_sweep(args, settings, out))
@@ -221,10 +224,17 @@ class _Sweep:
         self.targets: tuple[Any, Any] | None = None
 
     def settings_for(self, spec: sweep.StepSpec) -> TestSettings:
-        if spec.kind == "saturation":  # everything at once: LoadGen's Offline
+        """A closed loop of N users for a concurrency step (and for the saturation step with
+        --concurrency N); every sample at once (LoadGen's Offline) for the saturation step
+        without; Poisson arrivals (or the --arrival process) for a rate."""
+        if spec.kind == "saturation":
+            if self.settings.server_concurrency:
+                return self.settings
             return attrs.evolve(self.settings, scenario=TestScenario.Offline)
         assert spec.value is not None
-        return attrs.evolve(self.settings, server_target_qps=spec.value)
+        if spec.kind == "concurrency":
+            return attrs.evolve(self.settings, server_concurrency=int(spec.value))
+        return attrs.evolve(self.settings, server_target_qps=spec.value, server_concurrency=0)
 
     async def run_step(self, spec: sweep.StepSpec) -> sweep.SweepStep:
         assert self.targets is not None
@@ -287,6 +297,10 @@ async def _sweep(
                 bisect_steps=args.bisect_steps,
                 stop_below=args.stop_below,
             )
+        elif args.concurrencies is not None:
+            outcome = await sweep.sweep_concurrencies(
+                args.concurrencies, driver.run_step, stop_below=args.stop_below
+            )
         else:
             outcome = await sweep.sweep_rates(
                 args.rates, driver.run_step, stop_below=args.stop_below
@@ -298,6 +312,8 @@ async def _sweep(
 
 
 def _plan_text(args: argparse.Namespace) -> str:
+    if args.concurrencies is not None:
+        return "concurrencies " + ", ".join(str(n) for n in sorted(set(args.concurrencies)))
     if args.rates == "auto":
         return (
             f"rates auto (saturation step, {args.auto_steps} rates, up to "
@@ -326,17 +342,22 @@ def _step_line(step: sweep.SweepStep) -> str:
     )
 
 
+def _load(spec: sweep.StepSpec) -> str:
+    if spec.kind == "saturation":
+        return "saturate"
+    if spec.kind == "concurrency":
+        return f"{spec.value:g} conc."
+    return f"{spec.value:g}/s"
+
+
 def sweep_rows(outcome: sweep.SweepOutcome) -> list[list[str]]:
     """One row per step, as the table prints it."""
     rows = []
     for i, step in enumerate(outcome.steps, 1):
-        load = {"saturation": "saturate", "rate": f"{step.rate:g}/s"}.get(
-            step.spec.kind, f"{step.concurrency} conc."
-        )
         rows.append(
             [
                 str(i),
-                load,
+                _load(step.spec),
                 f"{step.achieved_rps:.4g}",
                 f"{_fmt(step.ttft_p50_ms)}/{_fmt(step.ttft_p99_ms)}",
                 f"{_fmt(step.tpot_p50_ms)}/{_fmt(step.tpot_p99_ms)}",
@@ -378,8 +399,14 @@ def render_sweep(
         limits = ", ".join(f"{name} {ms:g} ms" for name, ms in slos.limits_ms().items())
         judged = f"{limits} at {percentile_label(slos.percentile)}"
     best = outcome.best_rate
-    console.print(
-        f"best_rate: {'none' if best is None else f'{best:g} requests/s'} (SLOs: {judged})"
-    )
+    if outcome.best_concurrency is not None or any(
+        s.spec.kind == "concurrency" for s in outcome.steps
+    ):
+        conc = outcome.best_concurrency
+        console.print(f"best_concurrency: {'none' if conc is None else conc} (SLOs: {judged})")
+    else:
+        console.print(
+            f"best_rate: {'none' if best is None else f'{best:g} requests/s'} (SLOs: {judged})"
+        )
     if outcome.stopped:
         console.print(f"stopped early: {outcome.stopped}")

@@ -2,7 +2,8 @@
 
 ``DIR/sweep.json`` lists the steps; the figure has one panel each for TTFT, TPOT and E2E (p50
 and p99 against the achieved rate, the SLO limit as a line) and one for throughput and goodput
-against the target rate, with ``best_rate`` marked in every panel. The saturation step of
+against the target rate (or the concurrency, for ``--concurrencies``), with ``best_rate`` (or
+``best_concurrency``) marked in every panel. The saturation step of
 ``--rates auto`` (everything at once) is listed in the table, not drawn: its latencies are those
 of a burst, not of a rate.
 """
@@ -35,14 +36,27 @@ class SweepData:
     folder: Path
     steps: tuple[dict[str, Any], ...]
     best_rate: float | None
+    best_concurrency: int | None
     slos_ms: dict[str, float]  # e.g. {"e2e": 250.0}; empty without --slo
     slo_percentile: float
     stopped: str | None
 
     @property
-    def rate_steps(self) -> list[dict[str, Any]]:
-        """The steps at a target rate, by rate (bisection steps come out of order)."""
-        return sorted((s for s in self.steps if s.get("rate") is not None), key=lambda s: s["rate"])
+    def load_key(self) -> str:
+        """``rate``, or ``concurrency`` for a sweep of closed loops."""
+        return "rate" if any(s.get("rate") is not None for s in self.steps) else "concurrency"
+
+    @property
+    def best(self) -> float | None:
+        """best_rate, or best_concurrency for a sweep of closed loops."""
+        return self.best_rate if self.load_key == "rate" else self.best_concurrency
+
+    @property
+    def curve_steps(self) -> list[dict[str, Any]]:
+        """The steps at a rate (or concurrency), in its order (bisection steps come out of
+        order); not the saturation step."""
+        key = self.load_key
+        return sorted((s for s in self.steps if s.get(key) is not None), key=lambda s: s[key])
 
 
 def is_sweep(folder: Path) -> bool:
@@ -63,6 +77,7 @@ def load_sweep(folder: str | Path) -> SweepData:
         folder=folder,
         steps=steps,
         best_rate=document.get("best_rate"),
+        best_concurrency=document.get("best_concurrency"),
         slos_ms=dict(document.get("slos") or {}),
         slo_percentile=float(document.get("slo_percentile", 0.99)),
         stopped=document.get("stopped"),
@@ -74,14 +89,14 @@ def _values(steps: list[dict[str, Any]], key: str) -> np.ndarray:
 
 
 def _best_step(data: SweepData) -> dict[str, Any] | None:
-    for step in data.rate_steps:
-        if step["rate"] == data.best_rate:
+    for step in data.curve_steps:
+        if step[data.load_key] == data.best:
             return step
     return None
 
 
 def _latency_panel(ax: Axes, data: SweepData, name: str, label: str) -> None:
-    steps = data.rate_steps
+    steps = data.curve_steps
     achieved = _values(steps, "achieved_rps")
     for percentile, style in (("p50", "o-"), ("p99", "s--")):
         ax.plot(achieved, _values(steps, f"{name}_{percentile}_ms"), style, label=percentile)
@@ -91,7 +106,7 @@ def _latency_panel(ax: Axes, data: SweepData, name: str, label: str) -> None:
         ax.axhline(limit, color="#555", linestyle=":", label=f"SLO {limit:g} ms at {judged}")
     best = _best_step(data)
     if best is not None:
-        ax.axvline(best["achieved_rps"], color=MARK_COLOR, alpha=0.6, label="best_rate")
+        ax.axvline(best["achieved_rps"], color=MARK_COLOR, alpha=0.6, label=f"best_{data.load_key}")
     values = _values(steps, f"{name}_p99_ms")
     finite = values[np.isfinite(values) & (values > 0)]
     if finite.size and finite.max() / finite.min() > 20:
@@ -104,24 +119,26 @@ def _latency_panel(ax: Axes, data: SweepData, name: str, label: str) -> None:
 
 
 def _throughput_panel(ax: Axes, data: SweepData) -> None:
-    steps = data.rate_steps
-    rates = _values(steps, "rate")
-    ax.plot(rates, _values(steps, "achieved_rps"), "o-", label="achieved")
-    ax.plot(rates, _values(steps, "goodput_rps"), "s-", label="goodput")
-    if rates.size:
-        ax.plot([0, rates.max()], [0, rates.max()], color="#999", linestyle=":", label="target")
-    if data.best_rate is not None:
-        ax.axvline(data.best_rate, color=MARK_COLOR, alpha=0.6)
+    steps, key = data.curve_steps, data.load_key
+    loads = _values(steps, key)
+    ax.plot(loads, _values(steps, "achieved_rps"), "o-", label="achieved")
+    ax.plot(loads, _values(steps, "goodput_rps"), "s-", label="goodput")
+    if loads.size and key == "rate":
+        ax.plot([0, loads.max()], [0, loads.max()], color="#999", linestyle=":", label="target")
+    if data.best is not None:
+        unit = "/s" if key == "rate" else ""
+        ax.axvline(data.best, color=MARK_COLOR, alpha=0.6)
         ax.annotate(
-            f"best_rate {data.best_rate:g}/s",
-            (data.best_rate, 0),
+            f"best_{key} {data.best:g}{unit}",
+            (data.best, 0),
             xytext=(-4, 6),
             textcoords="offset points",
             ha="right",
             color=MARK_COLOR,
         )
-    ax.set_title("throughput and goodput against target rate")
-    ax.set_xlabel("target requests/s")
+    what = "target rate" if key == "rate" else "concurrency"
+    ax.set_title(f"throughput and goodput against {what}")
+    ax.set_xlabel("target requests/s" if key == "rate" else "requests in flight")
     ax.set_ylabel("requests/s")
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
@@ -135,9 +152,17 @@ def sweep_figure(data: SweepData) -> bytes:
     for ax, (name, label) in zip(axes, PANELS, strict=False):
         _latency_panel(ax, data, name, label)
     _throughput_panel(axes[3], data)
-    best = "none" if data.best_rate is None else f"{data.best_rate:g} requests/s"
-    fig.suptitle(f"asyncgen sweep: {len(data.steps)} steps, best_rate {best}")
+    fig.suptitle(f"asyncgen sweep: {len(data.steps)} steps, {_best_text(data)}")
     return png_bytes(fig)
+
+
+def _best_text(data: SweepData, *, html_bold: bool = False) -> str:
+    """``best_rate: 80 requests/s`` (or ``best_concurrency: 4``; ``none`` when no step met)."""
+    value = data.best
+    text = "none" if value is None else f"{value:g}"
+    if value is not None and data.load_key == "rate":
+        text += " requests/s"
+    return f"best_{data.load_key}: " + (f"<b>{text}</b>" if html_bold else text)
 
 
 def _cell(value: Any, digits: str = ".3g") -> str:
@@ -177,7 +202,6 @@ def write_sweep_report(data: SweepData, out: str | Path) -> Path:
     (folder / "figures" / FIGURE_NAME).write_bytes(png)
     slos = ", ".join(f"{name} {ms:g} ms" for name, ms in data.slos_ms.items())
     judged = f"{slos} at p{data.slo_percentile * 100:g}" if slos else "LoadGen's latency bound"
-    best = "none" if data.best_rate is None else f"{data.best_rate:g} requests/s"
     caption = "p50 and p99 latencies against achieved rate; goodput against target rate"
     name = html.escape(data.folder.resolve().name)
     parts = [
@@ -187,7 +211,7 @@ def write_sweep_report(data: SweepData, out: str | Path) -> Path:
         f"<h1>asyncgen sweep: {name}</h1>",
         f"<p class='meta'>asyncgen {__version__}, generated {time.strftime('%Y-%m-%d %H:%M:%S')}"
         "</p>",
-        f"<p class='verdict'>best_rate: <b>{best}</b> (SLOs: {judged})</p>",
+        f"<p class='verdict'>{_best_text(data, html_bold=True)} (SLOs: {judged})</p>",
     ]
     if data.stopped:
         parts.append(f"<p class='notes'>stopped early: {html.escape(data.stopped)}</p>")

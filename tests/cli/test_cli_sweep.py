@@ -148,3 +148,17 @@ def test_run_with_slos_reports_goodput(
     assert goodput["slos"]["tpot_ms"]["share_met"] == 1.0
     # the reference's summary file is untouched: no goodput in it
     assert "goodput" not in (out / "mlperf_log_summary.txt").read_text().lower()
+
+
+def test_a_sweep_of_closed_loops(tmp_path: Path, slot_server_url: str, prompts: Path) -> None:
+    # one user: 50 ms an answer; 16 users share 4 slots: about 200 ms
+    out = tmp_path / "closed"
+    args = _args("sweep", slot_server_url, prompts, out, "--concurrencies", "16,1", "-q")
+    args += ["--slo", "e2e_ms=125", "--slo-percentile", "0.9"]
+    assert main(args) == 0
+    sweep = json.loads((out / "sweep.json").read_text())
+    assert [s["concurrency"] for s in sweep["steps"]] == [1, 16]
+    assert [s["slos_met"] for s in sweep["steps"]] == [True, False]
+    assert sweep["best_concurrency"] == 1 and sweep["best_rate"] is None
+    # more users than slots: the server's capacity, not the users, limits the rate
+    assert sweep["steps"][1]["achieved_rps"] <= 1.05 * CAPACITY_RPS

@@ -41,7 +41,7 @@ def _write_sweep(folder: Path) -> None:
 def test_the_figure_and_page_of_a_sweep(tmp_path: Path) -> None:
     _write_sweep(tmp_path / "sweep")
     data = load_sweep(tmp_path / "sweep")
-    assert [s["rate"] for s in data.rate_steps] == [40, 60, 80]
+    assert [s["rate"] for s in data.curve_steps] == [40, 60, 80]
     assert data.slos_ms == {"e2e": 250.0} and data.best_rate == 60.0
     assert sweep_figure(data).startswith(PNG_MAGIC)
     page = write_sweep_report(data, tmp_path / "out").read_text()

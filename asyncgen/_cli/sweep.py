@@ -331,7 +331,11 @@ def _describe(spec: sweep.StepSpec) -> str:
 
 
 def _fmt(value: float | None, digits: str = ".3g") -> str:
-    return "-" if value is None else format(value, digits)
+    if value is None:
+        return "-"
+    if value >= 1000:  # no exponents: 1650, not 1.65e+03
+        return f"{value:.0f}"
+    return format(value, digits)
 
 
 def _step_line(step: sweep.SweepStep) -> str:
@@ -376,24 +380,17 @@ def render_sweep(
     """The steps as a table, then best_rate and why the sweep stopped."""
     table = Table(box=None, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold")
     # about 80 columns: a CI log is no wider (latencies in ms, p50/p99)
-    for header in (
-        "#",
-        "load",
-        "achieved",
-        "TTFT ms",
-        "TPOT ms",
-        "E2E ms",
-        "goodput",
-        "SLOs",
-        "lag p99",
-    ):
+    for header in ("#", "load", "achieved", "TTFT ms", "TPOT ms", "E2E ms", "good", "SLOs", "lag"):
         table.add_column(
             header, justify="left" if header in ("load", "SLOs") else "right", no_wrap=True
         )
     for row in sweep_rows(outcome):
         table.add_row(*row)
     console.print(table, crop=False)
-    console.print("(rates in requests/s; TTFT, TPOT, E2E: p50/p99 in ms; issue lag p99 in ms)")
+    console.print(
+        "(achieved and good(put) in requests/s; TTFT, TPOT, E2E: p50/p99 in ms; lag: issue lag "
+        "p99 in ms)"
+    )
     judged = "LoadGen's latency bound"
     if slos is not None:
         limits = ", ".join(f"{name} {ms:g} ms" for name, ms in slos.limits_ms().items())

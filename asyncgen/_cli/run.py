@@ -324,21 +324,7 @@ def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
         return 0
     check_arguments(parser, args)
     try:
-        settings = build_settings(
-            scenario=args.scenario,
-            mode=args.mode,
-            config=args.config,
-            model=args.model,
-            shortcuts=Shortcuts(
-                qps=args.qps,
-                latency_ms=args.latency_ms,
-                duration_ms=args.duration_ms,
-                min_queries=args.min_queries,
-                token_latencies=targets.is_url(args.sut) and args.adapter == "openai",
-            ),
-            assignments=args.assignments,
-            workload=workload_changes(args),
-        )
+        settings = settings_from_args(args)
         with _framework_logging(args.verbose):
             result = _run_on_loop(_session(args, settings, out))
     except AsyncgenError as exc:
@@ -352,6 +338,25 @@ def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
     except KeyboardInterrupt:  # Ctrl-C before our handler was in place
         return 128 + signal.SIGINT
     return EXIT_VALID if result.valid else EXIT_INVALID
+
+
+def settings_from_args(args: argparse.Namespace) -> TestSettings:
+    """The settings the options give (see ``build_settings`` for the order)."""
+    return build_settings(
+        scenario=args.scenario,
+        mode=args.mode,
+        config=args.config,
+        model=args.model,
+        shortcuts=Shortcuts(
+            qps=args.qps,
+            latency_ms=args.latency_ms,
+            duration_ms=args.duration_ms,
+            min_queries=args.min_queries,
+            token_latencies=targets.is_url(args.sut) and args.adapter == "openai",
+        ),
+        assignments=args.assignments,
+        workload=workload_changes(args),
+    )
 
 
 def _error(exc: AsyncgenError, prog: str = "asyncgen run") -> int:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import difflib
 import math
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from asyncgen._cli.progress_view import fmt_ms
 from asyncgen._metrics.goodput import SLO_NAMES, Goodput, ServiceLevelObjectives
@@ -19,6 +21,7 @@ from asyncgen._output.request_export import EXPORT_FORMATS
 SLO_KEYS = tuple(f"{name}_ms" for name in SLO_NAMES)
 LABELS = {"ttft": "TTFT", "tpot": "TPOT", "e2e": "E2E"}
 Row = tuple[str, str]
+Number = TypeVar("Number", int, float)
 
 
 def parse_slo(text: str) -> tuple[str, float]:
@@ -42,15 +45,24 @@ def parse_slo(text: str) -> tuple[str, float]:
     return key, value
 
 
-def parse_percentile(text: str) -> float:
-    """A fraction strictly between 0 and 1; an argparse ``type``."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a fraction between 0 and 1, e.g. 0.99")
-    return value
+def bounded(kind: Callable[[str], Number], ok: Callable[[Number], bool], wanted: str) -> Any:
+    """An argparse ``type``: ``kind(text)`` when ``ok`` accepts it, else an error that says
+    what is ``wanted``."""
+
+    def parse(text: str) -> Number:
+        try:
+            value = kind(text)
+        except ValueError:
+            whole = "whole " if kind is int else ""
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {whole}number") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{text!r}: {wanted}")
+        return value
+
+    return parse
+
+
+parse_percentile = bounded(float, lambda v: 0 < v < 1, "give a fraction between 0 and 1, e.g. 0.99")
 
 
 def add_slo_options(parser: argparse.ArgumentParser) -> None:

@@ -21,13 +21,10 @@ from typing import Any, TextIO
 
 import attrs
 from rich.console import Console
-from rich.table import Table
 
 from asyncgen._cli import run as run_cli
-from asyncgen._cli import targets
-from asyncgen._cli.settings import Shortcuts, build_settings
-from asyncgen._cli.slo_options import percentile_label, slos_from_args
-from asyncgen._cli.workload import workload_changes
+from asyncgen._cli.slo_options import bounded, slos_from_args
+from asyncgen._cli.sweep_table import render_sweep, step_line
 from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._config.settings import TestSettings
 from asyncgen._errors import AsyncgenError, OutputError
@@ -79,24 +76,8 @@ def _rates(text: str) -> list[float] | str:
     return parsed
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a fraction from 0 to below 1")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
-    return value
+_fraction = bounded(float, lambda v: 0 <= v < 1, "give a fraction from 0 to below 1")
+_count = bounded(int, lambda v: v >= 0, "must not be negative")
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -135,7 +116,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--auto-steps",
-        type=_positive_int,
+        type=_count,
         default=sweep.DEFAULT_AUTO_STEPS,
         metavar="K",
         help=f"--rates auto: rates spread up to the saturation rate (default "
@@ -143,7 +124,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--bisect-steps",
-        type=_positive_int,
+        type=_count,
         default=sweep.DEFAULT_BISECT_STEPS,
         metavar="B",
         help=f"--rates auto: bisection steps after them at most (default "
@@ -178,20 +159,8 @@ def sweep_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     _check(parser, args)
     out: TextIO = sys.stdout
     try:
-        settings = build_settings(
-            scenario=TestScenario.Server,
-            mode=TestMode.PerformanceOnly,
-            config=args.config,
-            model=args.model,
-            shortcuts=Shortcuts(
-                latency_ms=args.latency_ms,
-                duration_ms=args.duration_ms,
-                min_queries=args.min_queries,
-                token_latencies=targets.is_url(args.sut) and args.adapter == "openai",
-            ),
-            assignments=args.assignments,
-            workload=workload_changes(args),
-        )
+        # a config file may name another mode: every step is a performance run
+        settings = attrs.evolve(run_cli.settings_from_args(args), mode=TestMode.PerformanceOnly)
         with run_cli._framework_logging(args.verbose):
             outcome = run_cli._run_on_loop(_sweep(args, settings, out))
     except AsyncgenError as exc:
@@ -241,7 +210,8 @@ class _Sweep:
         sut, qsl = self.targets
         name = f"{len(self.steps):02d}-{spec.label}"
         outdir = Path(self.args.outdir) / name
-        self.say(f"[bold]step {len(self.steps) + 1}[/]: {_describe(spec)} -> {outdir}")
+        what = _describe(spec, self.settings)
+        self.say(f"[bold]step {len(self.steps) + 1}[/]: {what} -> {outdir}")
         # every step is judged, so goodput and achieved rates exist even without --slo
         slos = self.slos or ServiceLevelObjectives(percentile=self.args.slo_percentile)
         result: TestResult = await run_cli.run_one(
@@ -255,7 +225,7 @@ class _Sweep:
         )
         step = sweep.step_of(spec, result, name, judge_slos=self.slos is not None)
         self.steps.append(step)
-        self.say("  " + _step_line(step))
+        self.say("  " + step_line(step))
         self.write(sweep.SweepOutcome(steps=tuple(self.steps)))
         return step
 
@@ -322,88 +292,11 @@ def _plan_text(args: argparse.Namespace) -> str:
     return "rates " + ", ".join(f"{r:g}" for r in sorted(set(args.rates)))
 
 
-def _describe(spec: sweep.StepSpec) -> str:
+def _describe(spec: sweep.StepSpec, settings: TestSettings) -> str:
+    if spec.kind == "saturation" and settings.server_concurrency:
+        return f"saturation (a closed loop of {settings.server_concurrency} users)"
     if spec.kind == "saturation":
-        return "saturation (unthrottled, every sample at once)"
+        return "saturation (unthrottled: every sample at once)"
     if spec.kind == "concurrency":
         return f"{spec.value:g} requests in flight"
     return f"{spec.value:g} requests/s"
-
-
-def _fmt(value: float | None, digits: str = ".3g") -> str:
-    if value is None:
-        return "-"
-    if value >= 1000:  # no exponents: 1650, not 1.65e+03
-        return f"{value:.0f}"
-    return format(value, digits)
-
-
-def _step_line(step: sweep.SweepStep) -> str:
-    verdict = "met" if step.slos_met else "missed"
-    return (
-        f"achieved {step.achieved_rps:.4g} requests/s, goodput {_fmt(step.goodput_rps, '.4g')}"
-        f", E2E p50 {_fmt(step.e2e_p50_ms)} ms p99 {_fmt(step.e2e_p99_ms)} ms, SLOs {verdict}"
-    )
-
-
-def _load(spec: sweep.StepSpec) -> str:
-    if spec.kind == "saturation":
-        return "saturate"
-    if spec.kind == "concurrency":
-        return f"{spec.value:g} conc."
-    return f"{spec.value:g}/s"
-
-
-def sweep_rows(outcome: sweep.SweepOutcome) -> list[list[str]]:
-    """One row per step, as the table prints it."""
-    rows = []
-    for i, step in enumerate(outcome.steps, 1):
-        rows.append(
-            [
-                str(i),
-                _load(step.spec),
-                f"{step.achieved_rps:.4g}",
-                f"{_fmt(step.ttft_p50_ms)}/{_fmt(step.ttft_p99_ms)}",
-                f"{_fmt(step.tpot_p50_ms)}/{_fmt(step.tpot_p99_ms)}",
-                f"{_fmt(step.e2e_p50_ms)}/{_fmt(step.e2e_p99_ms)}",
-                _fmt(step.goodput_rps, ".4g"),
-                "met" if step.slos_met else "missed",
-                _fmt(step.issue_lag_p99_ms, ".2g"),
-            ]
-        )
-    return rows
-
-
-def render_sweep(
-    console: Console, outcome: sweep.SweepOutcome, slos: ServiceLevelObjectives | None
-) -> None:
-    """The steps as a table, then best_rate and why the sweep stopped."""
-    table = Table(box=None, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold")
-    # about 80 columns: a CI log is no wider (latencies in ms, p50/p99)
-    for header in ("#", "load", "achieved", "TTFT ms", "TPOT ms", "E2E ms", "good", "SLOs", "lag"):
-        table.add_column(
-            header, justify="left" if header in ("load", "SLOs") else "right", no_wrap=True
-        )
-    for row in sweep_rows(outcome):
-        table.add_row(*row)
-    console.print(table, crop=False)
-    console.print(
-        "(achieved and good(put) in requests/s; TTFT, TPOT, E2E: p50/p99 in ms; lag: issue lag "
-        "p99 in ms)"
-    )
-    judged = "LoadGen's latency bound"
-    if slos is not None:
-        limits = ", ".join(f"{name} {ms:g} ms" for name, ms in slos.limits_ms().items())
-        judged = f"{limits} at {percentile_label(slos.percentile)}"
-    best = outcome.best_rate
-    if outcome.best_concurrency is not None or any(
-        s.spec.kind == "concurrency" for s in outcome.steps
-    ):
-        conc = outcome.best_concurrency
-        console.print(f"best_concurrency: {'none' if conc is None else conc} (SLOs: {judged})")
-    else:
-        console.print(
-            f"best_rate: {'none' if best is None else f'{best:g} requests/s'} (SLOs: {judged})"
-        )
-    if outcome.stopped:
-        console.print(f"stopped early: {outcome.stopped}")

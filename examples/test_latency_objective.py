@@ -19,8 +19,9 @@ from asyncgen.testing import LoadTest, assert_slos
 from examples.digits_model import DigitsQSL, load_split, train
 from examples.digits_server import start
 
-# Few queries: judge at p90. A prediction takes well under a millisecond.
-OBJECTIVE = asyncgen.ServiceLevelObjectives(e2e_ms=100, percentile=0.9)
+# A prediction takes well under a millisecond; the limit leaves room for a busy CI machine
+# (at p90: a one-second run has too few queries for a steady p99).
+OBJECTIVE = asyncgen.ServiceLevelObjectives(e2e_ms=500, percentile=0.9)
 
 
 @pytest.mark.asyncio

@@ -92,6 +92,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     )
     run_cli.add_run_options(parser)
     parser.set_defaults(outdir=Path("out/sweep"), sweep_parser=parser)
+    for action in parser._actions:
+        if action.dest == "outdir":
+            action.help = "sweep.json and one subfolder per step (default out/sweep)"
     group = parser.add_argument_group("sweep")
     steps = group.add_mutually_exclusive_group()
     steps.add_argument(
@@ -156,6 +159,8 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
 
 def sweep_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """``asyncgen sweep``; returns the exit status."""
+    if args.list_settings:
+        return run_cli.run_command(parser, args)
     _check(parser, args)
     out: TextIO = sys.stdout
     try:

@@ -7,7 +7,9 @@ from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._metrics.goodput import Goodput, SloOutcome
 from asyncgen._metrics.health import RunHealth
 from asyncgen._metrics.issue_lag import IssueLag
+from asyncgen._metrics.sessions import QueueWait, TurnStats
 from asyncgen._metrics.statistics import LatencyStats, Rates
+from asyncgen._metrics.tokens import TokenCounts, TokenDistribution
 from asyncgen._metrics.verdict import PerformanceSummary
 from asyncgen._run.result import TestResult
 
@@ -17,8 +19,12 @@ __all__ = [
     "LatencyStats",
     "LoopStalls",
     "PerformanceSummary",
+    "QueueWait",
     "Rates",
     "RunHealth",
     "SloOutcome",
     "TestResult",
+    "TokenCounts",
+    "TokenDistribution",
+    "TurnStats",
 ]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from benchmarks import (
+    arrival_processes,
     issue_lag,
     offline_throughput,
     peak_rss,
@@ -38,6 +39,7 @@ MODULES: tuple[ModuleType, ...] = (
     issue_lag,
     offline_throughput,
     peak_rss,
+    arrival_processes,
 )
 BENCHMARKS: dict[str, Callable[[Options], Report]] = {m.NAME: m.run for m in MODULES}
 

@@ -192,9 +192,15 @@ def paced_clock(mode: str) -> Any:
 
 
 async def asyncgen_adapter(
-    url: str, rate: float, duration_s: float, stream: bool, mode: str = "precise"
+    url: str,
+    rate: float,
+    duration_s: float,
+    stream: bool,
+    mode: str = "precise",
+    **workload: Any,
 ) -> dict[str, Any]:
-    """``asyncgen.run_test`` in the Server scenario through ``OpenAISUT`` or ``HttpSUT``."""
+    """``asyncgen.run_test`` in the Server scenario through ``OpenAISUT`` or ``HttpSUT``;
+    ``workload`` sets asyncgen's arrival options (``server_arrival``, ...)."""
     import asyncgen  # noqa: PLC0415
     from asyncgen.http import HttpSUT, OpenAISUT, Payload  # noqa: PLC0415
 
@@ -227,6 +233,7 @@ async def asyncgen_adapter(
         server_target_latency_ns=10**9,
         ttft_latency=10**9,
         tpot_latency=10**9,
+        **workload,
     )
     with tempfile.TemporaryDirectory() as outdir:
         log = asyncgen.LogSettings(log_output=asyncgen.LogOutputSettings(outdir=outdir))
@@ -269,6 +276,26 @@ async def asyncgen_adapter(
         "issue_lag_p99_us": lags[0.99] / 1e3,
         "cpu_us_per_request": cpu / issued * 1e6,
     }
+
+
+async def trace_replay(url: str, rate: float, duration_s: float) -> dict[str, Any]:
+    """``openai-hrtimer`` replaying a trace of the bare client's own Poisson arrival times
+    (``poisson_offsets``, in milliseconds to the microsecond), written for the run."""
+    with tempfile.TemporaryDirectory() as folder:
+        trace = Path(folder) / "trace.jsonl"
+        lines = (
+            f'{{"timestamp": {offset * 1e3:.3f}}}\n' for offset in poisson_offsets(rate, duration_s)
+        )
+        trace.write_text("".join(lines))
+        return await asyncgen_adapter(
+            url,
+            rate,
+            duration_s,
+            True,
+            mode="hrtimer",
+            server_arrival="trace",
+            server_trace_path=str(trace),
+        )
 
 
 async def capacity(url: str, client: str, requests: int) -> dict[str, Any]:
@@ -367,6 +394,11 @@ CLIENTS: dict[str, Callable[..., Coroutine[Any, Any, dict[str, Any]]]] = {
     "http-timer": lambda url, rate, d: asyncgen_adapter(url, rate, d, False, mode="timer"),
     "openai-hrtimer": lambda url, rate, d: asyncgen_adapter(url, rate, d, True, mode="hrtimer"),
     "http-hrtimer": lambda url, rate, d: asyncgen_adapter(url, rate, d, False, mode="hrtimer"),
+    # asyncgen's other arrival processes (benchmarks/arrival_processes.py), on the hrtimer clock
+    "openai-gamma": lambda url, rate, d: asyncgen_adapter(
+        url, rate, d, True, mode="hrtimer", server_arrival="gamma", server_burstiness=0.5
+    ),
+    "openai-trace": trace_replay,
 }
 
 
@@ -523,12 +555,14 @@ def main(argv: list[str] | None = None) -> None:
             c: run_client(f"capacity-{c}", server, args, client_cpu) for c in clients
         }
         runs: dict[str, Any] = {}
-        streamed = ("openai", "openai-timer", "openai-hrtimer")
+        streamed = ("openai", "openai-timer", "openai-hrtimer", "openai-gamma", "openai-trace")
         generic = ("http", "http-timer", "http-hrtimer")
         if args.runs:
             wanted = set(args.runs.split(","))
             streamed = tuple(n for n in streamed if n in wanted)
             generic = tuple(n for n in generic if n in wanted)
+        else:  # the other arrival processes are benchmarks/arrival_processes.py's
+            streamed = streamed[:3]
         order = ("bare-stream",) * bool(streamed) + streamed
         order += ("bare-generate",) * bool(generic) + generic
         for name in order:

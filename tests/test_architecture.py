@@ -29,6 +29,8 @@ DEFERRED = {
     # (`--export-requests parquet`) imports it.
     ("asyncgen._output.request_export", "pyarrow"),
     ("asyncgen._output.request_export", "pyarrow.parquet"),
+    # tokenizers is the optional `tokenizers` extra: only a run given a tokenizer.json needs it.
+    ("asyncgen.datasets._tokenizer", "tokenizers"),
 }
 
 

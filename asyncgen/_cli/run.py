@@ -21,7 +21,7 @@ from typing import Any, TextIO, TypeVar, cast
 import structlog
 from rich.console import Console
 
-from asyncgen._cli import targets
+from asyncgen._cli import data_options, targets
 from asyncgen._cli.progress_view import ProgressView, ViewKind
 from asyncgen._cli.result_table import render_result
 from asyncgen._cli.settings import (
@@ -33,7 +33,13 @@ from asyncgen._cli.settings import (
     parse_scenario,
 )
 from asyncgen._cli.slo_options import add_slo_options, slos_from_args
-from asyncgen._cli.workload import add_workload_options, workload_changes
+from asyncgen._cli.workload import (
+    add_workload_options,
+    check_samples,
+    replays_trace_data,
+    trace_qsl,
+    workload_changes,
+)
 from asyncgen._config.settings import LogOutputSettings, LogSettings, TestSettings
 from asyncgen._engine.clock import (
     DEFAULT_MODE,
@@ -95,6 +101,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     add_workload_options(parser.add_argument_group("workload (Server scenario)"))
     _sut_options(parser.add_argument_group("system under test"))
     _sample_options(parser.add_argument_group("samples"))
+    data_options.add_options(parser.add_argument_group("token-shaped data"))
     _output_options(parser.add_argument_group("output"))
     add_slo_options(parser)
 
@@ -202,7 +209,9 @@ def _sample_options(group: argparse._ArgumentGroup) -> None:
         type=Path,
         metavar="PATH",
         help="the samples: a .jsonl/.ndjson/.json file (one request body or prompt per "
-        "line), a .npy file (one sample per row), or a folder (one file per sample)",
+        "line; records with 'conversations' (ShareGPT) or 'messages' (OpenAI chat): one "
+        "request per conversation), a .npy file (one sample per row), a folder (one file per "
+        "sample), or synthetic:isl=N,osl=N,... (prompts of drawn token lengths; --tokenizer)",
     )
     group.add_argument(
         "-D",
@@ -299,11 +308,12 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         parser.error("the following arguments are required: --sut")
     if args.dataset is not None and args.qsl is not None:
         parser.error("--dataset and --qsl are alternatives; give one")
-    if targets.is_url(args.sut) and args.dataset is None and args.qsl is None:
+    no_samples = args.dataset is None and args.qsl is None and not replays_trace_data(args)
+    if targets.is_url(args.sut) and no_samples:
         parser.error(f"--sut {args.sut} needs the samples to send: --dataset or --qsl")
     if args.sut_options and not targets.is_url(args.sut):
         parser.error("--sut-option applies to URL SUTs only")
-    if args.dataset_options and args.dataset is None:
+    if args.dataset_options and args.dataset is None and not replays_trace_data(args):
         parser.error("--dataset-option needs --dataset")
     if args.performance_sample_count is not None and args.qsl is not None:
         parser.error("--performance-sample-count applies to --dataset and --samples, not --qsl")
@@ -313,6 +323,7 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.progress_interval <= 0:
         parser.error("--progress-interval must be positive")
+    data_options.check_arguments(parser, args)
 
 
 def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -352,7 +363,7 @@ def settings_from_args(args: argparse.Namespace) -> TestSettings:
             latency_ms=args.latency_ms,
             duration_ms=args.duration_ms,
             min_queries=args.min_queries,
-            token_latencies=targets.is_url(args.sut) and args.adapter == "openai",
+            token_latencies=data_options.token_latencies(args),
         ),
         assignments=args.assignments,
         workload=workload_changes(args),
@@ -391,7 +402,7 @@ async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO
     """Make the QSL and SUT, run the test with progress, print the result."""
     console = Console(file=out, highlight=False)
     async with AsyncExitStack() as stack:
-        sut, qsl = await open_targets(args, stack)
+        sut, qsl = await open_targets(args, settings, stack)
         if not args.quiet:
             console.print(
                 f"asyncgen run: {describe(settings)}\n  SUT {sut.name}, QSL {qsl.name} "
@@ -413,10 +424,13 @@ async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO
 
 
 async def open_targets(
-    args: argparse.Namespace, stack: AsyncExitStack
+    args: argparse.Namespace, settings: TestSettings, stack: AsyncExitStack
 ) -> tuple[SystemUnderTest, QuerySampleLibrary]:
-    """The SUT and QSL the options name, entered on ``stack`` (closed when it closes)."""
-    qsl = await _enter(stack, await _make_qsl(args))
+    """The SUT and QSL the options name for ``settings`` (a synthetic QSL's seed, a
+    conversation QSL's multi-turn, a trace's records), entered on ``stack`` (closed when it
+    closes)."""
+    qsl = await _enter(stack, await _make_qsl(args, settings))
+    check_samples(args, settings, qsl)  # asyncgen._cli.workload: multi-turn needs chats
     sut = await _enter(stack, await _make_sut(args, qsl))
     return sut, qsl
 
@@ -454,10 +468,11 @@ async def run_one(
         )
 
 
-async def _make_qsl(args: argparse.Namespace) -> QuerySampleLibrary:
+async def _make_qsl(args: argparse.Namespace, settings: TestSettings) -> QuerySampleLibrary:
     if args.dataset is not None:
-        options = targets.parse_options(args.dataset_options, "--dataset-option")
-        return targets.dataset_qsl(args.dataset, args.performance_sample_count, options)
+        return data_options.dataset_qsl(args, settings)
+    if replays_trace_data(args):
+        return trace_qsl(args, settings)
     if args.qsl is not None:
         return await targets.python_qsl(args.qsl)
     return targets.placeholder_qsl(args.samples, args.performance_sample_count)

@@ -27,21 +27,31 @@ from asyncgen._cli.slo_options import bounded, slos_from_args
 from asyncgen._cli.sweep_table import render_sweep, step_line
 from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._config.settings import TestSettings
-from asyncgen._errors import AsyncgenError, OutputError
+from asyncgen._config.validate import validate_settings
+from asyncgen._errors import AsyncgenError, ConfigError, OutputError
 from asyncgen._metrics.goodput import ServiceLevelObjectives
 from asyncgen._run import sweep
 from asyncgen._run.result import TestResult
 
 EXIT_MET, EXIT_NONE_MET, EXIT_ERROR = 0, 1, 2
+# what an arrival process is made of: nothing of it applies to a closed loop or to Offline
+ARRIVAL_FIELDS = (
+    "server_arrival",
+    "server_burstiness",
+    "server_ramp_up_ms",
+    "server_max_concurrency",
+)
 SWEEP_FILE = "sweep.json"
 DESCRIPTION = "Run a test at rising load and find the highest rate that meets the SLOs."
 EPILOG = """\
 the steps: --rates 50,100,200 (Poisson rates, requests/s, ascending), --rates auto (an
-unthrottled Offline step, or with --concurrency N a closed loop of N users, measures the
-saturation throughput R, then rates R*i/K for i = 1..K, then bisection on the SLO verdict),
-or --concurrencies 1,2,4 (closed loops). Every step is a full run in DIR/NN-rate-R/;
-DIR/sweep.json has the steps, best_rate and best_concurrency. Without --slo a step passes when
-the run meets LoadGen's own latency bound (as FindPeakPerformance judges).
+unthrottled Offline step, or with --concurrency N or --max-concurrency N a closed loop of N
+users, measures the saturation throughput R, then rates R*i/K for i = 1..K, then bisection on
+the SLO verdict), or --concurrencies 1,2,4 (closed loops). Every step is a full run in
+DIR/NN-rate-R/; DIR/sweep.json has the steps, best_rate and best_concurrency. Without --slo a
+step passes when the run meets LoadGen's own latency bound (as FindPeakPerformance judges).
+With --multi-turn a rate is conversations started per second. A trace replay (--arrival
+trace:FILE) has its own times, and --rates auto cannot scale a multi-turn rate: both refused.
 
 exit status: 0 some step met the SLOs, 1 none did, 2 error, 130/143 interrupted.
 
@@ -166,6 +176,7 @@ def sweep_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     try:
         # a config file may name another mode: every step is a performance run
         settings = attrs.evolve(run_cli.settings_from_args(args), mode=TestMode.PerformanceOnly)
+        check_steps(args, settings)
         with run_cli._framework_logging(args.verbose):
             outcome = run_cli._run_on_loop(_sweep(args, settings, out))
     except AsyncgenError as exc:
@@ -183,6 +194,50 @@ def sweep_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
     return EXIT_MET if met else EXIT_NONE_MET
 
 
+def check_steps(args: argparse.Namespace, settings: TestSettings) -> None:
+    """Refuse, before any step runs, a workload the steps cannot vary and settings one of
+    its steps could not run with (``ConfigError``/``SettingsError``, exit 2)."""
+    if settings.server_arrival == "trace":
+        raise ConfigError(
+            "a sweep sets each step's rate, and a trace replay (--arrival trace:FILE) keeps "
+            "the trace's own times: replay it with asyncgen run (--trace-speed to scale it)"
+        )
+    if settings.server_multi_turn and args.rates == "auto":
+        raise ConfigError(
+            "--rates auto with --multi-turn: the saturation step measures requests (turns) "
+            "per second, and a multi-turn rate is conversations started per second; give "
+            "--rates R1,R2,... (conversations/s) or --concurrencies N1,N2,..."
+        )
+    if args.concurrencies is not None:
+        specs = [sweep.StepSpec("concurrency", float(min(args.concurrencies)))]
+    elif args.rates == "auto":
+        specs = [sweep.StepSpec("saturation"), sweep.StepSpec("rate", 1.0)]
+    else:
+        specs = [sweep.StepSpec("rate", min(args.rates))]
+    for spec in specs:
+        validate_settings(step_settings(settings, spec))
+
+
+def step_settings(settings: TestSettings, spec: sweep.StepSpec) -> TestSettings:
+    """A step's settings: a closed loop of N users for a concurrency step; for the saturation
+    step a closed loop of the --concurrency N users, or of the --max-concurrency N slots, else
+    every sample at once (LoadGen's Offline), with no arrival process either way; Poisson
+    arrivals (or the --arrival process) for a rate."""
+    if spec.kind == "saturation":
+        unpaced = {name: getattr(_DEFAULTS, name) for name in ARRIVAL_FIELDS}
+        users = settings.server_concurrency or settings.server_max_concurrency
+        if users:
+            return attrs.evolve(settings, **unpaced, server_concurrency=users)
+        return attrs.evolve(settings, **unpaced, scenario=TestScenario.Offline)
+    assert spec.value is not None
+    if spec.kind == "concurrency":
+        return attrs.evolve(settings, server_concurrency=int(spec.value))
+    return attrs.evolve(settings, server_target_qps=spec.value, server_concurrency=0)
+
+
+_DEFAULTS = TestSettings()
+
+
 class _Sweep:
     """Runs the steps of one sweep on one SUT and QSL, and keeps ``sweep.json`` current."""
 
@@ -197,19 +252,6 @@ class _Sweep:
         self.steps: list[sweep.SweepStep] = []
         self.targets: tuple[Any, Any] | None = None
 
-    def settings_for(self, spec: sweep.StepSpec) -> TestSettings:
-        """A closed loop of N users for a concurrency step (and for the saturation step with
-        --concurrency N); every sample at once (LoadGen's Offline) for the saturation step
-        without; Poisson arrivals (or the --arrival process) for a rate."""
-        if spec.kind == "saturation":
-            if self.settings.server_concurrency:
-                return self.settings
-            return attrs.evolve(self.settings, scenario=TestScenario.Offline)
-        assert spec.value is not None
-        if spec.kind == "concurrency":
-            return attrs.evolve(self.settings, server_concurrency=int(spec.value))
-        return attrs.evolve(self.settings, server_target_qps=spec.value, server_concurrency=0)
-
     async def run_step(self, spec: sweep.StepSpec) -> sweep.SweepStep:
         assert self.targets is not None
         sut, qsl = self.targets
@@ -221,7 +263,7 @@ class _Sweep:
         slos = self.slos or ServiceLevelObjectives(percentile=self.args.slo_percentile)
         result: TestResult = await run_cli.run_one(
             self.args,
-            self.settings_for(spec),
+            step_settings(self.settings, spec),
             sut=sut,
             qsl=qsl,
             console=self.console,
@@ -259,7 +301,7 @@ async def _sweep(
     console = Console(file=out, highlight=False)
     driver = _Sweep(args, settings, console, slos_from_args(args))
     async with AsyncExitStack() as stack:
-        driver.targets = await run_cli.open_targets(args, stack)
+        driver.targets = await run_cli.open_targets(args, settings, stack)
         sut, qsl = driver.targets
         driver.say(
             f"asyncgen sweep: {_plan_text(args)}, SUT {sut.name}, QSL {qsl.name}, "
@@ -298,8 +340,9 @@ def _plan_text(args: argparse.Namespace) -> str:
 
 
 def _describe(spec: sweep.StepSpec, settings: TestSettings) -> str:
-    if spec.kind == "saturation" and settings.server_concurrency:
-        return f"saturation (a closed loop of {settings.server_concurrency} users)"
+    users = settings.server_concurrency or settings.server_max_concurrency
+    if spec.kind == "saturation" and users:
+        return f"saturation (a closed loop of {users} users)"
     if spec.kind == "saturation":
         return "saturation (unthrottled: every sample at once)"
     if spec.kind == "concurrency":

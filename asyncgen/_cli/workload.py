@@ -9,10 +9,17 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from asyncgen._cli import targets
+from asyncgen._cli.progress_view import fmt_ms
+from asyncgen._config.effective import EffectiveSettings
 from asyncgen._config.settings import ARRIVAL_KINDS, TestSettings
+from asyncgen._engine.protocols import QuerySampleLibrary
 from asyncgen._errors import ConfigError
+from asyncgen._run.result import TestResult
+from asyncgen.datasets import Tokenizer, TraceQSL
 
 _PLAIN_ARRIVALS = tuple(kind for kind in ARRIVAL_KINDS if kind != "trace")
+MAX_TURN_ROWS = 8  # turn numbers shown in the result table
 
 
 def add_workload_options(group: argparse._ArgumentGroup) -> None:
@@ -145,3 +152,82 @@ def describe_workload(settings: TestSettings) -> list[str]:
         think = settings.server_think_time_ms
         parts.append("multi-turn" + (f", think time {think:g} ms" if think else ""))
     return parts
+
+
+def load_label(eff: EffectiveSettings) -> str:
+    """What the Server's completed-samples rate is compared with in the result table."""
+    s = eff.requested
+    if s.server_concurrency:
+        return f"closed loop, {s.server_concurrency} users"
+    if s.server_arrival == "trace":
+        return "trace replay"
+    return f"target {eff.target_qps:g} QPS"
+
+
+def workload_rows(result: TestResult) -> list[tuple[str, str]]:
+    """Result-table rows of the workload options: slot waits, and TTFT (or latency) by turn."""
+    rows: list[tuple[str, str]] = []
+    wait = result.queue_wait
+    if wait is not None:
+        p = wait.percentiles_ns
+        rows.append(
+            (
+                "queueing",
+                f"{wait.waited:,} of {wait.count:,} waited for a slot: p50 {fmt_ms(p[0.5])}  "
+                f"p99 {fmt_ms(p[0.99])}  max {fmt_ms(wait.max_ns)}",
+            )
+        )
+    for turn in result.turns[:MAX_TURN_ROWS]:
+        label, values = "latency", turn.latency_ns
+        if turn.first_token_ns is not None:
+            label, values = "TTFT", turn.first_token_ns
+        spread = f"p50 {fmt_ms(values[0.5])}  p99 {fmt_ms(values[0.99])}"
+        rows.append((f"turn {turn.turn + 1}", f"{turn.count:,} done, {label} {spread}"))
+    if len(result.turns) > MAX_TURN_ROWS:
+        rows.append(("turns", f"{len(result.turns)} in all: every one in results.json"))
+    return rows
+
+
+def replays_trace_data(args: argparse.Namespace) -> bool:
+    """``--arrival trace:FILE`` with neither ``--dataset`` nor ``--qsl``, for a URL SUT or with
+    ``--tokenizer``: the trace's own records are the samples (``TraceQSL``)."""
+    replaying = args.arrival is not None and args.arrival[0] == "trace"
+    no_samples = args.dataset is None and args.qsl is None
+    return replaying and no_samples and (targets.is_url(args.sut) or args.tokenizer is not None)
+
+
+def trace_qsl(args: argparse.Namespace, settings: TestSettings) -> QuerySampleLibrary:
+    """The trace's records as samples: prompts made from their lengths and hash ids."""
+    path = args.arrival[1]
+    if args.tokenizer is None:
+        raise ConfigError(
+            f"--arrival trace:{path} without --dataset: each request is made from its "
+            "record's input_length and hash_ids, which needs the server's tokenizer: give "
+            "--tokenizer PATH (or the prompts with --dataset)"
+        )
+    options = targets.parse_options(args.dataset_options, "--dataset-option")
+    options.setdefault("seed", settings.qsl_rng_seed)
+    tokenizer = Tokenizer.from_file(args.tokenizer)
+    try:
+        return TraceQSL(
+            path, tokenizer, performance_sample_count=args.performance_sample_count, **options
+        )
+    except TypeError as exc:  # an unknown -D option
+        raise ConfigError(f"--dataset-option for TraceQSL: {exc}") from exc
+
+
+def check_samples(
+    args: argparse.Namespace, settings: TestSettings, qsl: QuerySampleLibrary
+) -> None:
+    """A multi-turn run needs conversations, and the OpenAI adapter their chat API."""
+    if not settings.server_multi_turn:
+        return
+    if not callable(getattr(qsl, "turn_count", None)):
+        raise ConfigError(
+            f"--multi-turn needs conversations: a ShareGPT or OpenAI chat --dataset (or a "
+            f"--qsl with turn_count), not {qsl.name}"
+        )
+    if targets.is_url(args.sut) and args.adapter == "openai":
+        api = targets.parse_options(args.sut_options).get("api", "completions")
+        if api != "chat":
+            raise ConfigError("--multi-turn sends chat messages: use -O api=chat")

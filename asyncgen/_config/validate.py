@@ -150,6 +150,12 @@ def _workload_problems(s: TestSettings, scenario: TestScenario, mode: TestMode) 
                 "server_concurrency is a closed loop of users, with no arrival process or "
                 f"limit of its own: leave {', '.join(arrival)} unset"
             )
+    sessions = s.server_max_concurrency or s.server_concurrency or s.server_multi_turn
+    if sessions and s.server_coalesce_queries:
+        yield (
+            "server_coalesce_queries does not combine with server_max_concurrency, "
+            "server_concurrency or server_multi_turn (their queries go one by one)"
+        )
     if s.server_think_time_ms and not s.server_multi_turn:
         yield "server_think_time_ms needs server_multi_turn (it is the pause between turns)"
     if mode is TestMode.FindPeakPerformance and (s.server_concurrency or trace):

@@ -18,6 +18,7 @@ The plain ``Series`` does none of this, so a run without these options pays noth
 
 from __future__ import annotations
 
+import asyncio
 from array import array
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,8 @@ from asyncgen._engine.series import UNSET, Series
 from asyncgen._engine.sink import ResponseData
 from asyncgen._plan.queries import QueryPlan
 from asyncgen._plan.sessions import joined
+
+FIRST_SLOTS = 4096  # a closed loop's query slots at first; doubled whenever they run out
 
 # Called on the loop thread when query ``q`` is done: (q, completion time, the response bytes
 # when answers are kept, b"" when not, None when the query failed).
@@ -128,6 +131,17 @@ class SessionSeries(Series):
         mask = self.plan.accuracy_log_mask
         if not self._log_all and mask.any():
             self._log_mask = np.asarray(mask, dtype=np.uint8).tobytes()
+
+    async def wait_for_any(self, wake: asyncio.Future[None], watched: int) -> None:
+        """Await ``wake`` (the shaper's: any completion resolves it) as a closed loop awaits a
+        query: the run's watchdog ends a wait on ``watched`` that lasts the drain deadline by
+        raising ``QueryWaitExpired`` here, so a query that never completes cannot hang a
+        shaper with nothing else to do."""
+        self._query_waiter = (watched, wake)
+        try:
+            await wake
+        finally:
+            self._query_waiter = None
 
     # -- the generator's own lag, without the slot waits --------------------------------------
 

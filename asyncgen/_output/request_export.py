@@ -9,12 +9,14 @@ export: the text or the Arrow batch is written and dropped.
 Columns (times in ns from the series start, null where there is none):
 
 ``series`` (0 for the first performance series; FindPeakPerformance probes count up),
-``seq_id``, ``sample_index`` (the QSL index), ``scheduled_ns``, ``issued_ns``,
-``first_token_ns``, ``completed_ns`` (when it completed or failed), ``input_tokens`` (from
-the QSL's ``input_tokens(index)`` when it has one), ``output_tokens`` (token mode; null for
-a request that failed or never completed),
-``slo_met`` (met every SLO; null without SLOs) and ``failure`` (null, the failure's kind, or
-``never_completed``).
+``seq_id``, ``sample_index`` (the QSL index), ``turn`` (multi-turn: the conversation's turn,
+from 0; else null), ``scheduled_ns``, ``queue_wait_ns`` (under a concurrency limit: the wait
+for a slot, part of the latency; else null), ``issued_ns``, ``first_token_ns``,
+``completed_ns`` (when it completed or failed), ``input_tokens`` (from the QSL's
+``input_tokens(index)`` when it has one; null for a multi-turn run's later turns, which also
+send the history), ``output_tokens`` (token mode; null for a request that failed or never
+completed), ``slo_met`` (met every SLO; null without SLOs) and ``failure`` (null, the
+failure's kind, or ``never_completed``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asyncgen._engine.series import UNSET, Series
+from asyncgen._engine.sessions import SessionSeries
 from asyncgen._engine.tally import failure_kind
 from asyncgen._errors import ConfigError
 from asyncgen._metrics.goodput import ServiceLevelObjectives, met_all, request_latencies
@@ -42,7 +45,9 @@ COLUMNS = (
     "series",
     "seq_id",
     "sample_index",
+    "turn",
     "scheduled_ns",
+    "queue_wait_ns",
     "issued_ns",
     "first_token_ns",
     "completed_ns",
@@ -149,14 +154,20 @@ class RequestExport:
             for s, done in zip(times.samples.tolist(), finished.tolist(), strict=True)
         ]
         indices = series.plan.sample_indices[times.samples].tolist()
+        queries = times.samples // series.spq
+        turns = _session_column(series, "turn", queries)
         inputs: list[Any] = [None] * n
         if self._input_tokens is not None:
             inputs = [self._input_tokens(i) for i in indices]
+            if turns is not None:  # a later turn sends the history too: not the QSL's count
+                inputs = [v if t == 0 else None for v, t in zip(inputs, turns, strict=True)]
         return {
             "series": [self._series_number] * n,
             "seq_id": (times.samples + series.plan.first_sample_id).tolist(),
             "sample_index": indices,
+            "turn": turns or [None] * n,
             "scheduled_ns": (times.scheduled_ns - start).tolist(),
+            "queue_wait_ns": _session_column(series, "queue_wait_ns", queries) or [None] * n,
             "issued_ns": (times.issued_ns - start).tolist(),
             "first_token_ns": _relative(times.first_token_ns, start, n),
             "completed_ns": _relative(times.completed_ns, start, n),
@@ -194,6 +205,16 @@ class RequestExport:
         if self._parquet is None:
             self._write_parquet({name: [] for name in COLUMNS})
         self._parquet.close()
+
+
+def _session_column(series: Series, name: str, queries: IntArray) -> list[Any] | None:
+    """A ``SessionSeries``' per-query column (``turn``, ``queue_wait_ns``) at ``queries``;
+    None when the series keeps no such column (not multi-turn, no concurrency limit)."""
+    column = getattr(series, name, None) if isinstance(series, SessionSeries) else None
+    if column is None:
+        return None
+    values = np.frombuffer(column, dtype=np.int32 if column.typecode == "i" else np.int64)
+    return values[queries].tolist()  # type: ignore[no-any-return]
 
 
 def _where(mask: npt.NDArray[np.bool_], column: IntArray | None, n: int) -> list[Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import attrs
@@ -52,7 +53,7 @@ class Trace:
         return offsets
 
 
-def read_trace(path: str | Path) -> Trace:
+def read_trace(path: str | os.PathLike[str]) -> Trace:
     """Read a trace file; raises ``DatasetError`` naming the file and line of any problem."""
     name = str(path)
     try:

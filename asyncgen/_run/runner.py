@@ -29,6 +29,7 @@ from asyncgen._engine.watchdog import Watchdog
 from asyncgen._errors import OutputError, SettingsError
 from asyncgen._log import get_logger
 from asyncgen._metrics.goodput import ServiceLevelObjectives
+from asyncgen._metrics.tokens import InputTokenSource
 from asyncgen._output.provenance import test_datetime
 from asyncgen._output.request_export import ExportFormat, ExportSettings, check_format
 from asyncgen._output.writer import LogWriter
@@ -83,7 +84,9 @@ async def run_test(
     export = None
     if export_requests is not None:
         export = ExportSettings(
-            fmt=check_format(export_requests), slos=slos, input_tokens=_input_tokens(qsl)
+            fmt=check_format(export_requests),
+            slos=slos,
+            input_tokens=qsl.input_tokens if isinstance(qsl, InputTokenSource) else None,
         )
     log_settings = log_settings or LogSettings()
     clock = clock or MonotonicClock()
@@ -150,14 +153,9 @@ def _check_slos(slos: ServiceLevelObjectives | None, settings: TestSettings) -> 
     if slos is not None and slos.needs_tokens and not settings.use_token_latencies:
         raise SettingsError(
             "the ttft_ms and tpot_ms objectives need token latencies: set "
-            "use_token_latencies=True (asyncgen run --adapter openai turns it on)"
+            "use_token_latencies=True (asyncgen run --adapter openai turns it on for its "
+            "generation APIs; embeddings have no tokens to time: judge them by e2e_ms)"
         )
-
-
-def _input_tokens(qsl: QuerySampleLibrary) -> Callable[[int], int | None] | None:
-    """The QSL's ``input_tokens(index)``, if it has one (the request export's input counts)."""
-    method = getattr(qsl, "input_tokens", None)
-    return method if callable(method) else None
 
 
 def _close(writer: LogWriter, stopped: BaseException | None) -> None:
@@ -185,15 +183,16 @@ async def _report_progress(
             continue
         eff, series = session.eff, session.current
         expected_s = series.plan.duration_ns / 1e9 if eff.scenario is TestScenario.Server else None
-        callback(
-            snapshot(
-                series,
-                phase=session.phase,
-                now_ns=clock.now_ns(),
-                target_qps=eff.target_qps,
-                expected_s=expected_s,
-            )
+        progress = snapshot(
+            series,
+            phase=session.phase,
+            now_ns=clock.now_ns(),
+            target_qps=eff.target_qps,
+            expected_s=expected_s,
         )
+        if eff.requested.server_concurrency:  # a closed loop: no plan, rate or end to show
+            progress = attrs.evolve(progress, queries_planned=0, target_qps=0.0, expected_s=None)
+        callback(progress)
 
 
 def _stopped_run(session: RunSession | None, settings: TestSettings) -> StoppedRun:

@@ -21,7 +21,7 @@ from asyncgen._engine.gc import quiet_gc
 from asyncgen._engine.memory import release_free_memory
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._engine.series import Series
-from asyncgen._engine.sessions import SessionSpec
+from asyncgen._engine.sessions import SessionSeries, SessionSpec
 from asyncgen._engine.shapers import SCHEDULES, ShaperContext
 from asyncgen._engine.tally import RunTally
 from asyncgen._engine.watchdog import Watchdog
@@ -34,13 +34,21 @@ from asyncgen._metrics.measurements import (
     sample_latencies,
     sorted_issue_lags,
 )
+from asyncgen._metrics.sessions import QueueWait, TurnStats, queue_wait, turn_stats
+from asyncgen._metrics.tokens import InputTokenSource, TokenCounts, token_counts
 from asyncgen._metrics.verdict import PerformanceSummary, summarize
 from asyncgen._output.provenance import power_timestamp
 from asyncgen._output.summary_text import detail_result_entries, summary_lines
 from asyncgen._output.writer import LogWriter
 from asyncgen._plan.loadable import LoadableSet, loadable_sets
 from asyncgen._plan.sequence import SequenceGen
-from asyncgen._run.workload import generated_entries, load_trace, make_series, plan_series
+from asyncgen._run.workload import (
+    generated_entries,
+    load_trace,
+    make_series,
+    plan_series,
+    trace_reasons,
+)
 
 CONTENTION_KEYS = (
     "logger_swap_request_slots_retry_count",
@@ -73,6 +81,9 @@ class RunState:
     invalid_reasons: list[str] = attrs.field(factory=list)
     health: RunHealth | None = None
     goodput: Goodput | None = None  # with SLOs: how the reported series did against them
+    queue_wait: QueueWait | None = None  # waits for a slot, under server_max_concurrency
+    turns: tuple[TurnStats, ...] = ()  # by turn number, in multi-turn runs
+    tokens: TokenCounts | None = None
 
 
 class RunSession:
@@ -97,8 +108,11 @@ class RunSession:
         self.tally = RunTally()  # late completions and failures, across the run's series
         self.drain = Drain(writer, eff.requested.drain_timeout_ms, self.state.missing)
         self.watchdog = watchdog or Watchdog()
-        if eff.scenario in (TestScenario.SingleStream, TestScenario.MultiStream):
-            # a closed loop waits on each query: bound that wait like the drain
+        s = eff.requested
+        dependent = s.server_concurrency or s.server_multi_turn or s.server_max_concurrency
+        if eff.scenario in (TestScenario.SingleStream, TestScenario.MultiStream) or dependent:
+            # a closed loop waits on each query (and the session shaper on completions):
+            # bound that wait like the drain
             self.watchdog.wait_limit_ns = eff.requested.drain_timeout_ms * NS_PER_MS
         self.trace = load_trace(eff)  # a trace to replay (server_arrival "trace"), read once
         self.current: Series | None = None  # the series being paced, for progress reports
@@ -203,10 +217,15 @@ class RunSession:
         self.writer.details([*detail_result_entries(summary), ("num_errors", self.writer.errors)])
         self.state.summary = summary
         self.state.latencies = pr.sample_latencies
+        self.state.invalid_reasons.extend(trace_reasons(eff, summary))  # a trace that ended short
+        self.state.tokens = self._token_counts(outcome.series, pr.tokens_per_sample)
         if outcome.missing:
             self.state.invalid_reasons.append(
                 f"{len(outcome.missing)} samples never completed within the drain deadline"
             )
+        if isinstance(outcome.series, SessionSeries):  # asyncgen's workload options
+            self.state.queue_wait = queue_wait(outcome.series)
+            self.state.turns = turn_stats(outcome.series)
         # the generator's own health
         self.state.health = series_health(outcome.series, outcome.sorted_lags)
         if self.slos is not None:
@@ -214,6 +233,18 @@ class RunSession:
             self.state.goodput = evaluate(self.slos, request_times(series), series.start_ns)
         for message in self.state.health.warnings if self.state.health else ():
             self.writer.warning(message)
+
+    def _token_counts(self, series: Series, output: np.ndarray) -> TokenCounts | None:
+        """Input counts from a QSL that knows them, output counts in token mode."""
+        qsl = self.qsl
+        counts = qsl.input_tokens if isinstance(qsl, InputTokenSource) else None
+        if self.eff.requested.server_multi_turn:  # a sample's count is its first turn's only
+            counts = None
+        return token_counts(
+            series.plan.sample_indices[: series.samples_issued],
+            counts,
+            output if series.use_tokens else None,
+        )
 
     def name_in_flight(self) -> None:
         """Name the samples of the current series that never completed (the run stopped)."""

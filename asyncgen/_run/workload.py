@@ -2,10 +2,11 @@
 
 Arrival processes (``asyncgen._plan.arrivals``) change only the planned offsets of a
 performance series; accuracy series keep the reference's schedule, since they exist to issue
-every sample once. A concurrency limit, closed-loop users and multi-turn sessions make queries
-depend on completions: their series is a ``SessionSeries`` paced by
-``asyncgen._engine.shapers.sessions`` from a ``SessionSpec``. With none of the options set, this
-module returns the reference's plan and nothing else, and the run is the reference's.
+every sample once (a trace replay's at the trace's mean rate). A concurrency limit,
+closed-loop users and multi-turn sessions make queries depend on completions: their series is
+a ``SessionSeries`` paced by ``asyncgen._engine.shapers.sessions`` from a ``SessionSpec``. With
+none of the options set, this module returns the reference's plan and nothing else, and the run
+is the reference's.
 """
 
 from __future__ import annotations
@@ -18,16 +19,16 @@ import attrs
 from asyncgen._config.effective import NS_PER_MS, EffectiveSettings
 from asyncgen._engine.protocols import QuerySampleLibrary
 from asyncgen._engine.series import Series
-from asyncgen._engine.sessions import SessionSeries, SessionSpec
+from asyncgen._engine.sessions import FIRST_SLOTS, SessionSeries, SessionSpec
 from asyncgen._errors import SettingsError
-from asyncgen._plan.arrivals import arrival_process
+from asyncgen._metrics.verdict import PerformanceSummary
+from asyncgen._plan.arrivals import ArrivalProcess, arrival_process
 from asyncgen._plan.loadable import LoadableSet
 from asyncgen._plan.queries import QueryPlan, generate_queries
 from asyncgen._plan.sequence import SequenceGen
 from asyncgen._plan.sessions import SessionSamples, blank, joined, query_slots
 from asyncgen._plan.trace import Trace, read_trace
 
-FIRST_SLOTS = 4096  # a closed loop's query slots at first (it grows them as it goes)
 Entries = list[tuple[str, Any]]
 
 
@@ -65,9 +66,11 @@ def plan_series(
         entries.append(("session_options", options))
     if s.server_concurrency:
         return _closed_loop(eff, loaded, accuracy=accuracy, seq=seq, turns=turns, entries=entries)
-    arrivals = None if accuracy else arrival_process(eff, trace)
-    if arrivals is not None and arrivals.is_reference:
-        arrivals = None
+    arrivals: ArrivalProcess | None = arrival_process(eff, trace)
+    if accuracy and arrivals is not None:  # every sample once: see _accuracy_arrivals
+        arrivals = _accuracy_arrivals(arrivals)
+    if arrivals is not None and arrivals.is_reference and arrivals.rate_qps == eff.target_qps:
+        arrivals = None  # the reference's own schedule
     if arrivals is not None:
         entries.insert(0, ("arrival_process", arrivals.to_dict()))
     plan = generate_queries(eff, loaded, accuracy=accuracy, seq=seq, arrivals=arrivals)
@@ -116,6 +119,14 @@ def _closed_loop(
     return SeriesPlan(plan=more_slots(first), sessions=spec, entries=entries)
 
 
+def _accuracy_arrivals(asked: ArrivalProcess) -> ArrivalProcess | None:
+    """An accuracy series' arrivals: the reference's Poisson at the target rate, or, when a
+    trace is replayed (the target rate is not the trace's), at the trace's mean rate."""
+    if asked.kind != "trace" or asked.mean_gap_s <= 0:
+        return None
+    return ArrivalProcess(kind="poisson", rate_qps=1.0 / asked.mean_gap_s, seed=asked.seed)
+
+
 def make_series(planned: SeriesPlan, **series: Any) -> Series:
     """The series for ``planned``: a ``SessionSeries`` when sessions pace it."""
     spec = planned.sessions
@@ -138,6 +149,25 @@ def generated_entries(planned: SeriesPlan) -> Entries:
         ("generated_query_count", 0 if closed else plan.query_count),
         ("generated_samples_per_query", plan.samples_per_query),
         ("generated_query_duration", 0 if closed else plan.duration_ns),
+    ]
+
+
+def trace_reasons(eff: EffectiveSettings, summary: PerformanceSummary) -> list[str]:
+    """Why a trace replay is INVALID when the trace ended before the run's minimums."""
+    if eff.requested.server_arrival != "trace":
+        return []
+    short = []
+    if not summary.min_duration_met:
+        short.append(f"min_duration_ms {eff.min_duration_ms}")
+    if not summary.min_queries_met:
+        short.append(f"min_query_count {eff.min_query_count}")
+    if not short:
+        return []
+    span_s = summary.result.final_query_scheduled_s
+    return [
+        f"the trace ended after {summary.result.queries_issued} queries over {span_s:.3f} s "
+        f"(at speed {eff.requested.server_trace_speed:g}), short of {' and '.join(short)}: "
+        "replay a longer trace, or lower the minimums"
     ]
 
 

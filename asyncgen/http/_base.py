@@ -85,7 +85,7 @@ class PooledSUT:
         for sample in samples:
             try:
                 if isinstance(sample, TurnSample):  # a conversation's turn: built each time
-                    request = self._build_turn_request(self.source.payload(sample.index), sample)
+                    request = self._turn_request(sample)
                 else:
                     request = self._request_for(sample.index)
             except Exception as exc:  # a payload we cannot send fails its sample, not the run
@@ -129,12 +129,18 @@ class PooledSUT:
         """The exchange that sends ``request`` and answers ``sample``."""
         raise NotImplementedError
 
-    def _build_turn_request(self, payload: Payload, sample: TurnSample) -> Request:
-        """The request for a turn of a multi-turn conversation, with its history."""
-        raise ValueError(
-            f"{type(self).__name__} cannot send multi-turn conversations: use OpenAISUT with "
-            "api='chat', which sends each turn with the answers so far"
-        )
+    def _turn_request(self, sample: TurnSample) -> Request:
+        """The request of a turn of a conversation, with the SUT's answers so far (multi-turn:
+        the source builds it, see ``ConversationSource``)."""
+        turn_payload = getattr(self.source, "turn_payload", None)
+        if turn_payload is None:
+            raise ValueError(
+                "a multi-turn run needs a conversation source (one with turn_payload), such "
+                "as asyncgen.datasets.ConversationQSL"
+            )
+        answers = [answer.decode("utf-8", "replace") for answer in sample.answers]
+        payload: Payload = turn_payload(sample.index, sample.turn, answers)
+        return self._build_request(payload)
 
     def fail_sample(self, sample: QuerySample, kind: FailureKind, detail: str) -> None:
         """Count the failure and fail the sample with the reason ``"<kind>: <detail>"``."""

@@ -14,9 +14,14 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import attrs
 import pytest
 
 from asyncgen.__main__ import main
+from asyncgen._cli.sweep import step_settings
+from asyncgen._config.validate import validate_settings
+from asyncgen._run.sweep import StepSpec
+from asyncgen.settings import TestScenario, TestSettings
 from tests.cli.test_cli_http import _serve
 
 SLOTS, TTFT_MS, TPOT_MS, TOKENS = 4, 10, 5, 9
@@ -162,3 +167,93 @@ def test_a_sweep_of_closed_loops(tmp_path: Path, slot_server_url: str, prompts: 
     assert sweep["best_concurrency"] == 1 and sweep["best_rate"] is None
     # more users than slots: the server's capacity, not the users, limits the rate
     assert sweep["steps"][1]["achieved_rps"] <= 1.05 * CAPACITY_RPS
+
+
+def _chats(tmp_path: Path) -> Path:
+    path = tmp_path / "chats.jsonl"
+    records = [
+        {"messages": [{"role": "user", "content": f"conversation {i} turn {k}"} for k in range(n)]}
+        for i, n in enumerate([3, 1, 2, 2, 3, 1, 2, 3])
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_a_sweep_of_multi_turn_closed_loops_exports_each_turn(
+    tmp_path: Path, slot_server_url: str, tiny_tokenizer: Path
+) -> None:
+    out = tmp_path / "turns"
+    args = _args("sweep", slot_server_url, _chats(tmp_path), out, "--concurrencies", "2", "-q")
+    args += ["--multi-turn", "-O", "api=chat", "--tokenizer", str(tiny_tokenizer)]
+    args += ["--slo", f"e2e_ms={E2E_SLO_MS}", "--slo-percentile", "0.9", "--export-requests"]
+    assert main(args) in (0, 1)  # two users on four slots: the verdict is not the point
+    step = json.loads((out / "sweep.json").read_text())["steps"][0]
+    folder = out / step["outdir"]
+    results = json.loads((folder / "mlperf_log_results.json").read_text())
+    rows = [json.loads(line) for line in (folder / "requests.jsonl").read_text().splitlines()]
+    requests, good = _good_from_rows(folder / "requests.jsonl", E2E_SLO_MS)
+    assert (requests, good) == (results["goodput"]["requests"], results["goodput"]["good_requests"])
+    turns = {t["turn"]: t["count"] for t in results["turns"]}
+    assert max(turns) >= 1 and sum(turns.values()) == requests
+    assert {r["turn"] for r in rows} == set(turns)
+    assert all((r["input_tokens"] is None) == (r["turn"] > 0) for r in rows)
+
+
+def test_auto_with_a_concurrency_limit_saturates_a_closed_loop_of_that_many(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], slot_server_url: str, prompts: Path
+) -> None:
+    out = tmp_path / "limited"
+    args = _args("sweep", slot_server_url, prompts, out, "--rates", "auto", "--max-concurrency")
+    args += ["2", "--auto-steps", "1", "--bisect-steps", "0", "--slo", "e2e_ms=10000"]
+    assert main(args) == 0
+    assert "saturation (a closed loop of 2 users)" in capsys.readouterr().out
+    sweep = json.loads((out / "sweep.json").read_text())
+    saturation, rate = sweep["steps"]
+    # two of the four slots: half the capacity at most
+    assert 0.25 * CAPACITY_RPS <= sweep["saturation_rps"] <= 0.55 * CAPACITY_RPS
+    detail = (out / saturation["outdir"] / "mlperf_log_detail.txt").read_text()
+    assert '"concurrency":2' in detail.replace(" ", "")
+    results = json.loads((out / rate["outdir"] / "mlperf_log_results.json").read_text())
+    assert results["queue_wait"]["count"] == results["goodput"]["requests"]  # the limit held
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--rates", "5", "--arrival", "trace:t.jsonl"], "a trace replay (--arrival trace:FILE)"),
+        (["--rates", "auto", "--multi-turn"], "--rates auto with --multi-turn"),
+        (["--concurrencies", "2", "--max-concurrency", "4"], "leave server_max_concurrency"),
+        (["--concurrencies", "2", "--arrival", "gamma"], "leave server_arrival unset"),
+    ],
+)
+def test_steps_that_cannot_run_are_refused_before_the_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    args = ["sweep", "--sut", "no_such_module:sut", "-o", str(tmp_path), "-q", *extra]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "sweep.json").exists()
+
+
+def test_each_kind_of_step_keeps_what_applies_to_it() -> None:
+    base = TestSettings(
+        scenario=TestScenario.Server,
+        server_arrival="gamma",
+        server_burstiness=0.5,
+        server_ramp_up_ms=500,
+        server_max_concurrency=8,
+    )
+    rate = step_settings(base, StepSpec("rate", 40.0))
+    assert (rate.server_target_qps, rate.server_arrival, rate.server_max_concurrency) == (
+        40.0,
+        "gamma",
+        8,
+    )
+    saturation = step_settings(base, StepSpec("saturation"))
+    assert saturation.server_concurrency == 8 and saturation.server_max_concurrency == 0
+    assert (saturation.server_arrival, saturation.server_ramp_up_ms) == ("poisson", 0)
+    unlimited = attrs.evolve(base, server_max_concurrency=0)
+    offline = step_settings(unlimited, StepSpec("saturation"))
+    assert offline.scenario is TestScenario.Offline and offline.server_arrival == "poisson"
+    for settings in (rate, saturation, offline):
+        validate_settings(settings)

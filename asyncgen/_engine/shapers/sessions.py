@@ -28,12 +28,11 @@ from typing import Any
 
 import attrs
 
-from asyncgen._engine.sessions import SessionSeries
+from asyncgen._engine.sessions import FIRST_SLOTS, SessionSeries
 from asyncgen._engine.shapers.common import IssueOutcome, ShaperContext, closed_or_offline_stop
 from asyncgen._engine.shapers.server import server_should_stop
 
 YIELD_EVERY = 16  # queries issued back to back between loop turns
-FIRST_SLOTS = 4096  # a closed loop's query slots at first; doubled whenever they run out
 _NEVER = 1 << 62
 
 
@@ -79,6 +78,7 @@ class _SessionPacer:
         self.in_progress: dict[int, _Session] = {}  # query -> its session, while it may go on
         self.wake: asyncio.Future[None] | None = None
         self.samples_left = True  # closed loop: False once an accuracy run has sent every sample
+        self.oldest = 0  # no query before this one is in flight
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -159,12 +159,19 @@ class _SessionPacer:
                 return
         wake = self.wake = asyncio.get_running_loop().create_future()
         try:
-            if due is None or due == _NEVER:
-                await wake
+            if due is None or due == _NEVER:  # only a completion: watched like a closed loop
+                await self.series.wait_for_any(wake, self._oldest_in_flight())
             else:
                 await _first_of(self.clock.sleep_until(due), wake)
         finally:
             self.wake = None
+
+    def _oldest_in_flight(self) -> int:
+        """The oldest query not done yet (what a wait on completions is named after)."""
+        series = self.series
+        while self.oldest < series.queries_issued - 1 and series.query_done(self.oldest):
+            self.oldest += 1
+        return self.oldest
 
     # -- issuing -----------------------------------------------------------------------------
 

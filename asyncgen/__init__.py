@@ -16,6 +16,7 @@ from asyncgen._run.runner import run, run_test
 from asyncgen._version import __version__
 from asyncgen.function_sut import FunctionSUT
 from asyncgen.result import (
+    ArrivalFidelity,
     Goodput,
     IssueLag,
     LatencyStats,
@@ -53,6 +54,7 @@ from asyncgen.sut import (
 )
 
 __all__ = [
+    "ArrivalFidelity",
     "AsyncgenError",
     "Clock",
     "ConfigError",

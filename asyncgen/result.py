@@ -4,6 +4,7 @@
 """
 
 from asyncgen._engine.watchdog import LoopStalls
+from asyncgen._metrics.fidelity import ArrivalFidelity
 from asyncgen._metrics.goodput import Goodput, SloOutcome
 from asyncgen._metrics.health import RunHealth
 from asyncgen._metrics.issue_lag import IssueLag
@@ -14,6 +15,7 @@ from asyncgen._metrics.verdict import PerformanceSummary
 from asyncgen._run.result import TestResult
 
 __all__ = [
+    "ArrivalFidelity",
     "Goodput",
     "IssueLag",
     "LatencyStats",

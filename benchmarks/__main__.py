@@ -15,6 +15,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from benchmarks import (
+    arrival_fidelity,
     arrival_processes,
     issue_lag,
     offline_throughput,
@@ -40,6 +41,7 @@ MODULES: tuple[ModuleType, ...] = (
     offline_throughput,
     peak_rss,
     arrival_processes,
+    arrival_fidelity,
 )
 BENCHMARKS: dict[str, Callable[[Options], Report]] = {m.NAME: m.run for m in MODULES}
 

@@ -54,6 +54,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "Goodput",
         "SloOutcome",
         "RunHealth",
+        "ArrivalFidelity",
         "LoopStalls",
         "TokenCounts",
         "TokenDistribution",

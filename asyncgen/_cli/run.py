@@ -256,7 +256,7 @@ def _output_options(group: argparse._ArgumentGroup) -> None:
         choices=("auto", *PACING_MODES),
         default="auto",
         help="how Server arrivals are paced: precise (timer, then polling; a whole core), "
-        "hrtimer (a kernel timer 100 us ahead, then polling; Linux; far less CPU), timer (loop "
+        "hrtimer (a kernel timer 30 us ahead, then a short spin; Linux; far less CPU), timer (loop "
         "timers only; ~1 ms lag). auto (default): hrtimer for a URL SUT where the kernel has "
         "it, else precise",
     )

@@ -25,6 +25,7 @@ from asyncgen._engine.sessions import SessionSeries, SessionSpec
 from asyncgen._engine.shapers import SCHEDULES, ShaperContext
 from asyncgen._engine.tally import RunTally
 from asyncgen._engine.watchdog import Watchdog
+from asyncgen._metrics.fidelity import gap_model
 from asyncgen._metrics.goodput import Goodput, ServiceLevelObjectives, evaluate
 from asyncgen._metrics.health import RunHealth, series_health
 from asyncgen._metrics.measurements import (
@@ -226,12 +227,20 @@ class RunSession:
         if isinstance(outcome.series, SessionSeries):  # asyncgen's workload options
             self.state.queue_wait = queue_wait(outcome.series)
             self.state.turns = turn_stats(outcome.series)
-        # the generator's own health
-        self.state.health = series_health(outcome.series, outcome.sorted_lags)
+        # the generator's own health, and how closely its arrivals followed the process
+        health = series_health(
+            outcome.series,
+            outcome.sorted_lags,
+            gap_model(eff, self.trace),
+            coalesced=eff.requested.server_coalesce_queries,
+        )
+        self.state.health = health
+        if health is not None and health.fidelity is not None:
+            self.writer.detail("generic_message", health.fidelity.text)
         if self.slos is not None:
             series = outcome.series
             self.state.goodput = evaluate(self.slos, request_times(series), series.start_ns)
-        for message in self.state.health.warnings if self.state.health else ():
+        for message in health.warnings if health else ():
             self.writer.warning(message)
 
     def _token_counts(self, series: Series, output: np.ndarray) -> TokenCounts | None:

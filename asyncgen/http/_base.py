@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Self
 
 from asyncgen._version import __version__
 from asyncgen.http._failures import FailureCounts, FailureKind
 from asyncgen.http._payload import Payload, PayloadSource
-from asyncgen.http._pool import Exchange, Origin, Pool
+from asyncgen.http._pool import Exchange, Origin, Pool, nothing_due
 from asyncgen.sut import QuerySample, TurnSample
 
 USER_AGENT = f"asyncgen/{__version__}"
@@ -67,6 +67,7 @@ class PooledSUT:
         self.default_headers = {"User-Agent": USER_AGENT, "Accept": "*/*", **(headers or {})}
         Payload(headers=self.default_headers)  # validates the header names and values
         self._pool: Pool | None = None
+        self._arrival_check: Callable[[], None] | None = None
         self._flushed = False
         self._requests: dict[int, tuple[Payload, Request]] = {}
 
@@ -92,6 +93,13 @@ class PooledSUT:
                 self.fail_sample(sample, "other", f"cannot build the request: {exc!r}")
                 continue
             pool.submit(self._exchange(sample, request))
+
+    def set_arrival_check(self, check: Callable[[], None] | None) -> None:
+        """While a Server series is paced, ``check`` issues any query already due: it is called
+        after every piece of a response is handled (see ``asyncgen._engine.protocols``)."""
+        self._arrival_check = check
+        if self._pool is not None:
+            self._pool.arrival_check = check or nothing_due
 
     async def flush_queries(self) -> None:
         """No more queries for now: idle connections close once the last response is in."""
@@ -177,6 +185,8 @@ class PooledSUT:
             ssl_context=self._ssl,
         )
         pool.on_idle = self._when_idle
+        if self._arrival_check is not None:
+            pool.arrival_check = self._arrival_check
         return pool
 
     def _when_idle(self) -> None:

@@ -25,6 +25,14 @@ NAME = "request_export"
 BASELINE = "none"
 EXPORTS = ("jsonl", "parquet")
 WORKLOAD = "server-null"
+FIGURES = (  # (measure, figure name, note)
+    (
+        "cpu_us_per_request",
+        "CPU per request",
+        "process CPU of the test call over completed requests; null SUT, timer pacing",
+    ),
+    ("issue_lag_p99_us", "issue lag p99", ""),
+)
 
 
 def run(options: Options) -> Report:
@@ -49,24 +57,15 @@ def run(options: Options) -> Report:
         )
     figures = [
         Figure(
-            name=f"CPU per request, {export} export",
+            name=f"{label}, {export} export",
             unit="us",
-            asyncgen_runs=[r["cpu_us_per_request"] for r in runs[export]],
-            reference_runs=[r["cpu_us_per_request"] for r in runs[BASELINE]],
+            asyncgen_runs=[r[key] for r in runs[export]],
+            reference_runs=[r[key] for r in runs[BASELINE]],
             target=None,
             labels=(export, "no export"),
-            note="process CPU of the test call over completed requests; null SUT, timer pacing",
+            note=note,
         )
-        for export in EXPORTS
-    ] + [
-        Figure(
-            name=f"issue lag p99, {export} export",
-            unit="us",
-            asyncgen_runs=[r["issue_lag_p99_us"] for r in runs[export]],
-            reference_runs=[r["issue_lag_p99_us"] for r in runs[BASELINE]],
-            target=None,
-            labels=(export, "no export"),
-        )
+        for key, label, note in FIGURES
         for export in EXPORTS
     ]
     return Report(

@@ -20,6 +20,7 @@ from benchmarks import (
     issue_lag,
     offline_throughput,
     peak_rss,
+    request_export,
     scale_out,
     server_async_qps,
     server_null_qps,
@@ -43,6 +44,7 @@ MODULES: tuple[ModuleType, ...] = (
     peak_rss,
     arrival_processes,
     arrival_fidelity,
+    request_export,
     scale_out,
 )
 BENCHMARKS: dict[str, Callable[[Options], Report]] = {m.NAME: m.run for m in MODULES}

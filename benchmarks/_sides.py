@@ -10,6 +10,7 @@ SPEC is a JSON object::
      "precise": true,         # asyncgen only: the pacing mode of MonotonicClock
      "mode": "hrtimer",       # asyncgen only, optional: the mode by name (wins over precise)
      "workers": 2,            # asyncgen only, optional: scale out on a local Ray cluster
+     "export": "jsonl",       # asyncgen only, optional: run_test's export_requests
      "outdir": "/tmp/..."}
 
 The run prints one JSON object on its last stdout line: the summary fields (parsed from
@@ -117,7 +118,14 @@ def run_asyncgen(spec: dict[str, Any]) -> dict[str, Any]:
         sut, qsl = f"benchmarks._workloads:{factory}", BenchQSL
     started, cpu = time.perf_counter(), _cpu_s()
     result = asyncgen.run(
-        sut, qsl, settings, log_settings=log, audit_config=None, clock=clock, workers=workers
+        sut,
+        qsl,
+        settings,
+        log_settings=log,
+        audit_config=None,
+        clock=clock,
+        workers=workers,
+        export_requests=spec.get("export"),
     )
     wall_s, cpu_s = time.perf_counter() - started, _cpu_s() - cpu
     rss = _peak_rss_kib()
@@ -125,6 +133,8 @@ def run_asyncgen(spec: dict[str, Any]) -> dict[str, Any]:
     outcome = _outcome(spec, wall_s, cpu_s, rss, lag)
     outcome["workers"] = [w.to_dict() for w in result.workers]
     outcome["queries"] = result.summary.query_count if result.summary else 0
+    if result.summary is not None:
+        outcome["samples"] = result.summary.sample_count
     return outcome
 
 

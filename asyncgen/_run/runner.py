@@ -26,9 +26,12 @@ from asyncgen._engine.clock import Clock, MonotonicClock
 from asyncgen._engine.progress import ProgressCallback
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._engine.watchdog import Watchdog
-from asyncgen._errors import OutputError
+from asyncgen._errors import OutputError, SettingsError
 from asyncgen._log import get_logger
+from asyncgen._metrics.goodput import ServiceLevelObjectives
+from asyncgen._metrics.tokens import InputTokenSource
 from asyncgen._output.provenance import test_datetime
+from asyncgen._output.request_export import ExportFormat, ExportSettings, check_format
 from asyncgen._output.writer import LogWriter
 from asyncgen._run.modes import run_mode
 from asyncgen._run.result import TestResult, build_result
@@ -60,6 +63,8 @@ async def run_test(
     fail_on_sample_errors: bool = True,
     workers: int = 1,
     ray_address: str | None = None,
+    slos: ServiceLevelObjectives | None = None,
+    export_requests: ExportFormat | None = None,
     _early_errors: Sequence[tuple[str, str]] = (),
     _scale_out_options: ScaleOutOptions | None = None,
     _start_shards: StartShards | None = None,
@@ -80,6 +85,11 @@ async def run_test(
     are zero-argument factories (a class or a module-level function) or ``"module:object"``
     strings, and every worker makes its own. The plan is the one a single process makes,
     dealt to the workers and merged back; ``TestResult.workers`` has each worker's figures.
+
+    ``slos`` judges every request of the performance series against latency objectives:
+    ``TestResult.goodput`` (and ``goodput`` in results.json) says how the run did; the verdict
+    is unchanged. ``export_requests`` (``"jsonl"`` or ``"parquet"``) writes one row per
+    request to ``requests.jsonl`` (``.parquet``) in the log folder as the run goes.
     """
     validate_settings(settings)
     scale = plan_scale_out(
@@ -92,10 +102,18 @@ async def run_test(
         options=_scale_out_options,
         start=_start_shards,
     )
+    _check_slos(slos, settings)
+    export = None
+    if export_requests is not None:
+        export = ExportSettings(
+            fmt=check_format(export_requests),
+            slos=slos,
+            input_tokens=qsl.input_tokens if isinstance(qsl, InputTokenSource) else None,
+        )
     log_settings = log_settings or LogSettings()
     clock = clock or MonotonicClock()
     datetime_label = test_datetime()
-    writer = LogWriter(log_settings, datetime_label, time.perf_counter_ns())
+    writer = LogWriter(log_settings, datetime_label, time.perf_counter_ns(), export=export)
     for key, message in _early_errors:  # asyncgen.compat: errors the reference logged pre-test
         writer.error(key, message)
     _log.info(
@@ -126,6 +144,7 @@ async def run_test(
                 audit_config=audit_config,
                 watchdog=watchdog,
                 pacer=pacer,
+                slos=slos,
             )
             try:
                 await run_mode(session)
@@ -153,6 +172,17 @@ async def run_test(
     write_text(writer.paths["results"], result.to_json() + "\n")
     _log.info("run finished", result="VALID" if result.valid else "INVALID", errors=result.errors)
     return result
+
+
+def _check_slos(slos: ServiceLevelObjectives | None, settings: TestSettings) -> None:
+    if slos is not None and not isinstance(slos, ServiceLevelObjectives):
+        raise SettingsError(f"slos must be a ServiceLevelObjectives, got {slos!r}")
+    if slos is not None and slos.needs_tokens and not settings.use_token_latencies:
+        raise SettingsError(
+            "the ttft_ms and tpot_ms objectives need token latencies: set "
+            "use_token_latencies=True (asyncgen run --adapter openai turns it on for its "
+            "generation APIs; embeddings have no tokens to time: judge them by e2e_ms)"
+        )
 
 
 def _close(writer: LogWriter, stopped: BaseException | None) -> None:

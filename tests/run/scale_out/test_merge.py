@@ -80,6 +80,7 @@ def _run(
     workers: int,
     sut: type = _suts.NullSUT,
     start: Any = start_local,
+    **options: Any,
 ) -> asyncgen.TestResult:
     log = asyncgen.LogSettings(
         log_output=asyncgen.LogOutputSettings(outdir=str(folder)), enable_trace=True
@@ -87,10 +88,11 @@ def _run(
     if workers == 1:
         return asyncgen.run(
             sut(), _suts.qsl(), settings, log_settings=log, audit_config=None, clock=FakeClock(),
+            **options,
         )  # fmt: skip
     return asyncgen.run(
         sut, _suts.qsl, settings, log_settings=log, audit_config=None,
-        workers=workers, _start_shards=start,
+        workers=workers, _start_shards=start, **options,
     )  # fmt: skip
 
 
@@ -309,3 +311,18 @@ def test_workers_on_other_clocks_are_started_and_merged_on_the_drivers(tmp_path:
     for worker, skew in zip(merged.workers, SKEW_NS, strict=True):
         assert worker.clock_offset_applied_ns == worker.clock_offset_ns  # another host: applied
         assert abs(worker.clock_offset_ns - skew) <= worker.clock_uncertainty_ns
+
+
+def test_goodput_and_the_request_export_come_from_the_merged_run(tmp_path: Path) -> None:
+    settings = _settings(TestScenario.Server, use_token_latencies=True)
+    slos = asyncgen.ServiceLevelObjectives(ttft_ms=1.0, e2e_ms=5.0, percentile=0.9)
+    options = {"slos": slos, "export_requests": "jsonl"}
+    one = _run(tmp_path / "one", settings, 1, _suts.TokenSUT, **options)
+    merged = _run(tmp_path / "merged", settings, 3, _suts.TokenSUT, **options)
+    assert merged.goodput is not None and merged.goodput == one.goodput
+    assert one.summary is not None and merged.goodput.requests == one.summary.sample_count
+    rows = [
+        sorted((tmp_path / d / "requests.jsonl").read_text().splitlines())
+        for d in ("one", "merged")
+    ]
+    assert rows[0] == rows[1] and len(rows[1]) == one.summary.sample_count

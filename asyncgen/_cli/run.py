@@ -382,7 +382,7 @@ def _error(exc: AsyncgenError, prog: str = "asyncgen run") -> int:
     return EXIT_ERROR
 
 
-def _clock(args: argparse.Namespace, workers: int) -> MonotonicClock:
+def _clock(args: argparse.Namespace, workers: int = 1) -> MonotonicClock:
     """The pacing clock; a network SUT's own costs dwarf the last microseconds of precision."""
     mode = args.pacing
     if mode == "auto":

@@ -33,3 +33,10 @@ def test_auto_paces_url_suts_with_the_kernel_timer_where_there_is_one() -> None:
     clock = _clock(_args("--sut", "http://127.0.0.1:1/predict"))  # type: ignore[arg-type]
     assert clock.mode == ("hrtimer" if kernel_timers_available() else "precise")
     clock.close()
+
+
+def test_auto_paces_workers_with_the_kernel_timer_where_there_is_one() -> None:
+    """Precise pacing would keep a core busy per worker and starve the driver and Ray."""
+    clock = _clock(_args("--sut", "tests.helpers:RecordingSUT", "--workers", "2"), 2)  # type: ignore[arg-type]
+    assert clock.mode == ("hrtimer" if kernel_timers_available() else "precise")
+    clock.close()

@@ -11,7 +11,9 @@ short and their latency bound generous.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -338,6 +340,42 @@ def test_ctrl_c_on_the_command_line_stops_every_worker_and_writes_the_files(
     traced = _trace_samples(tmp_path)
     assert {t["sample_seq"] % 2 for t in traced} == {0, 1}  # both workers' records written
     assert verify(tmp_path) == []
+
+
+def _processes_of_session(driver_pid: int) -> list[str]:
+    """The processes of the Ray cluster a driver started (its session folder ends in the
+    driver's pid), by name."""
+    session = re.compile(rf"/session_[0-9_-]+_{driver_pid}\b".encode())
+    names = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            if session.search((proc / "cmdline").read_bytes()):
+                names.append((proc / "comm").read_text().strip())
+    return names
+
+
+def test_without_an_address_a_run_starts_a_private_cluster_and_stops_it(
+    ray_cluster: Any, tmp_path: Path
+) -> None:
+    """What a user gets by default: a cluster of its own (never one already running on the
+    machine, here the session's), gone when the run ends."""
+    command = [
+        sys.executable, "-m", "asyncgen", "run", "-s", "Server", "--qps", "500",
+        "--duration-ms", "300", "--min-queries", "20", "--latency-ms", "500",
+        "--sut", f"{SUTS}:NullSUT", "--qsl", f"{SUTS}:qsl", "--workers", "2",
+        "-o", str(tmp_path), "--audit-config", "none", "-q",
+    ]  # fmt: skip
+    with subprocess.Popen(command, cwd=REPO, stderr=subprocess.PIPE, text=True) as child:
+        _, err = child.communicate(timeout=120)
+    assert child.returncode in (0, 1), err  # the verdict may depend on the machine
+    workers = json.loads((tmp_path / "mlperf_log_results.json").read_text())["workers"]
+    assert [w["error"] is None and w["queries_issued"] > 0 for w in workers] == [True, True]
+    session_nodes = {node.node_id for node in [ray_cluster.head_node, *ray_cluster.steady]}
+    assert not {w["node"] for w in workers} & session_nodes
+    deadline = time.monotonic() + 15  # its processes have gone (bounded: they exit as Ray stops)
+    while _processes_of_session(child.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_of_session(child.pid) == []
 
 
 def test_a_lost_node_ends_the_run_invalid(ray_cluster: Any, tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ def result_rows(result: TestResult) -> list[Row]:
             )
         )
     rows += _stall_rows(result.loop_stalls)
+    rows += health_rows(result)
     if result.accuracy_entries:
         rows.append(("accuracy log", f"{result.accuracy_entries:,} responses"))
     rows.append(("errors", f"{result.errors} errors, {result.warnings} warnings"))
@@ -47,6 +48,29 @@ def result_rows(result: TestResult) -> list[Row]:
         rows.append(("never completed", f"{len(result.missing_samples):,} samples"))
     if result.late_completions:
         rows.append(("late completions", f"{result.late_completions:,}"))
+    return rows
+
+
+def health_rows(result: TestResult) -> list[Row]:
+    """Whether the generator kept to its schedule, then the text of every warning."""
+    rows: list[Row] = []
+    health = result.health
+    if health is not None:
+        if health.fell_behind:
+            rows.append(("health", "fell behind: " + "; ".join(health.reasons)))
+        elif result.scenario in (TestScenario.SingleStream, TestScenario.MultiStream):
+            rows.append(("health", "kept up (closed loop: each query waits for the previous one)"))
+        else:
+            rows.append(
+                (
+                    "health",
+                    f"kept up: issued {health.achieved_qps:,.1f} of "
+                    f"{health.scheduled_qps:,.1f} queries/s scheduled "
+                    f"({100 * health.achieved_fraction:.1f}%), p99 issue lag "
+                    f"{fmt_ms(health.issue_lag_p99_ns)}",
+                )
+            )
+    rows += [("warning", text) for text in result.warning_messages]
     return rows
 
 
@@ -118,6 +142,8 @@ def render_result(console: Console, result: TestResult) -> None:
         style = ""
         if label == "result":
             style = "bold green" if result.valid else "bold red"
+        elif label == "warning" or value.startswith("fell behind"):
+            style = "yellow"
         table.add_row(label, Text(value, style=style))
     console.print(table)
     console.print("files:")

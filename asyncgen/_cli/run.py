@@ -399,6 +399,7 @@ async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO
                 progress_interval_s=LIVE_INTERVAL_S if kind == "live" else args.progress_interval,
                 fail_on_sample_errors=not args.allow_failures,
                 clock=stack.enter_context(contextlib.closing(_clock(args))),
+                _entry="cli",
             )
     if not args.quiet:
         render_result(console, result)

@@ -21,6 +21,10 @@ has three pacing modes:
 
 Whatever the mode, ``sleep_until`` never returns before the deadline: callers re-read
 ``now_ns`` after waking and issue every arrival already due.
+
+``MonotonicClock()`` paces **precise**ly: the default of ``run_test``, ``run`` and
+``asyncgen.compat``. ``asyncgen run --pacing auto`` picks **hrtimer** for URL SUTs where the
+kernel has it (``asyncgen._cli.run``).
 """
 
 from __future__ import annotations
@@ -122,6 +126,16 @@ class MonotonicClock:
         if self._kernel_timer is None and kernel_timers_available():
             self._kernel_timer = KernelTimer()
         return self._kernel_timer
+
+
+def pacing_mode(clock: Clock) -> PacingMode | None:
+    """The pacing ``clock`` actually uses: its mode, except that hrtimer without a kernel
+    timer paces as precise does; None for a clock that is not a ``MonotonicClock``."""
+    if not isinstance(clock, MonotonicClock):
+        return None
+    if clock.mode == "hrtimer" and not kernel_timers_available():
+        return "precise"
+    return clock.mode
 
 
 def _resolve_mode(mode: PacingMode | None, precise: bool | None) -> PacingMode:

@@ -13,6 +13,9 @@ signs say the generator itself fell behind, judged on the reported performance s
 Runs of fewer than ``MIN_QUERIES`` queries are too short to judge (a p99 over a few hundred
 lags is one unlucky wake-up). Closed-loop scenarios schedule each query when it is issued, so
 they are always healthy by this measure.
+
+Each sign is a detail-log warning (its diagnosis, then a remedy the caller words for how the
+run was started: ``asyncgen._run.advice``) and a short reason for one-line displays.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ BEHIND_RATE = 0.99  # achieved / scheduled below this is a backlog
 LAG_GAPS = 10  # lateness measured in mean inter-arrival times
 MIN_P99_LAG_NS = 1_000_000  # below a millisecond, lateness is never called a burst
 MIN_QUERIES = 1000
+BURSTS_REMEDY = "Use precise pacing, a less loaded machine, or a lower target QPS."
 
 
 @attrs.frozen(kw_only=True)
@@ -43,6 +47,8 @@ class RunHealth:
     final_issue_lag_ns: int
     fell_behind: bool
     warnings: tuple[str, ...]
+    # one short phrase per warning, e.g. "issued in bursts (p99 issue lag 4.500 ms)"
+    reasons: tuple[str, ...] = ()
 
     @property
     def achieved_fraction(self) -> float:
@@ -61,6 +67,7 @@ class RunHealth:
             "final_issue_lag_ns": self.final_issue_lag_ns,
             "fell_behind": self.fell_behind,
             "warnings": list(self.warnings),
+            "reasons": list(self.reasons),
         }
 
 
@@ -70,9 +77,10 @@ def assess(
     last_scheduled_ns: int,
     last_issued_ns: int,
     start_ns: int,
+    bursts_remedy: str = BURSTS_REMEDY,
 ) -> RunHealth | None:
     """Health of one series from its sorted issue lags and its last query's times; None
-    without a schedule span."""
+    without a schedule span. ``bursts_remedy`` ends the bursts warning."""
     n = int(sorted_lags.size)
     if n < 2:
         return None
@@ -85,22 +93,27 @@ def assess(
     gap = scheduled_span / (n - 1)
     scheduled_qps, achieved_qps = n * 1e9 / scheduled_span, n * 1e9 / issued_span
     warnings: list[str] = []
+    reasons: list[str] = []
     if n >= MIN_QUERIES:
         if achieved_qps < BEHIND_RATE * scheduled_qps and final_lag > LAG_GAPS * gap:
+            percent = f"{100 * achieved_qps / scheduled_qps:.1f}%"
             warnings.append(
                 "asyncgen fell behind its schedule: issued "
                 f"{achieved_qps:.2f} queries/s of {scheduled_qps:.2f} scheduled "
-                f"({100 * achieved_qps / scheduled_qps:.1f}%); the last query went out "
+                f"({percent}); the last query went out "
                 f"{_ms(final_lag)} late. The load generator, not the SUT, "
                 "limited the offered load: lower the target QPS or give the run more CPU."
+            )
+            reasons.append(
+                f"issued {percent} of the scheduled rate, the last query {_ms(final_lag)} late"
             )
         if p99 > LAG_GAPS * gap and p99 > MIN_P99_LAG_NS:
             warnings.append(
                 f"asyncgen issued in bursts: p99 issue lag {_ms(p99)} is more "
                 f"than {LAG_GAPS} mean inter-arrival times ({_ms(int(gap))}), "
-                "so queries left in clumps rather than on schedule. Use precise pacing "
-                "(the default MonotonicClock), a less loaded machine, or a lower target QPS."
+                f"so queries left in clumps rather than on schedule. {bursts_remedy}"
             )
+            reasons.append(f"issued in bursts (p99 issue lag {_ms(p99)})")
     return RunHealth(
         queries=n,
         scheduled_qps=scheduled_qps,
@@ -110,10 +123,13 @@ def assess(
         final_issue_lag_ns=final_lag,
         fell_behind=bool(warnings),
         warnings=tuple(warnings),
+        reasons=tuple(reasons),
     )
 
 
-def series_health(series: Series, sorted_lags: npt.NDArray[np.int64]) -> RunHealth | None:
+def series_health(
+    series: Series, sorted_lags: npt.NDArray[np.int64], *, bursts_remedy: str = BURSTS_REMEDY
+) -> RunHealth | None:
     """``assess`` on a finished series, given its issue lags sorted."""
     last = series.queries_issued - 1
     if last < 0:
@@ -123,6 +139,7 @@ def series_health(series: Series, sorted_lags: npt.NDArray[np.int64]) -> RunHeal
         last_scheduled_ns=series.scheduled_at(last),
         last_issued_ns=series.issued_at(last),
         start_ns=series.start_ns,
+        bursts_remedy=bursts_remedy,
     )
 
 

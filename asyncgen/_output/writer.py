@@ -95,6 +95,7 @@ class LogWriter:
         self._accuracy_entries = 0
         self._trace_events = 0
         self.warnings = 0
+        self.warning_messages: list[str] = []  # every warning's text, for the console
         self.errors = 0
         self._series: Series | None = None
         self._accuracy_cursor = 0  # position in the followed series' ``logged`` column
@@ -167,6 +168,8 @@ class LogWriter:
 
     def warning(self, message: str) -> None:
         self.detail("warning_generic_message", message, warning=True)
+        if not self._closed:
+            self.warning_messages.append(message)
 
     def summary(self, lines: list[str]) -> None:
         text = "".join(line + "\n" for line in lines)

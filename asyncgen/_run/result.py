@@ -54,6 +54,8 @@ class TestResult:
     health: RunHealth | None = None
     # event-loop stalls while queries were paced and drained (see asyncgen._engine.watchdog)
     loop_stalls: LoopStalls | None = None
+    # the text of every warning in the detail log, in order (``warnings`` counts them)
+    warning_messages: tuple[str, ...] = ()
 
     @property
     def latencies(self) -> npt.NDArray[np.int64]:
@@ -81,6 +83,7 @@ class TestResult:
             "health": None if self.health is None else self.health.to_dict(),
             "loop_stalls": None if self.loop_stalls is None else self.loop_stalls.to_dict(),
             "files": {kind: str(path) for kind, path in self.files.items()},
+            "warning_messages": list(self.warning_messages),
         }
 
     def to_json(self) -> str:
@@ -152,6 +155,7 @@ def build_result(
         failures=failures,
         health=state.health,
         loop_stalls=session.watchdog.stalls(),
+        warning_messages=tuple(writer.warning_messages),
         files={
             kind: path
             for kind, path in writer.paths.items()

@@ -30,6 +30,7 @@ from asyncgen._errors import OutputError
 from asyncgen._log import get_logger
 from asyncgen._output.provenance import test_datetime
 from asyncgen._output.writer import LogWriter
+from asyncgen._run.advice import Entry
 from asyncgen._run.modes import run_mode
 from asyncgen._run.result import TestResult, build_result
 from asyncgen._run.session import RunSession
@@ -57,6 +58,7 @@ async def run_test(
     progress_interval_s: float = 0.5,
     fail_on_sample_errors: bool = True,
     _early_errors: Sequence[tuple[str, str]] = (),
+    _entry: Entry = "api",  # who started the run: the warnings' advice is worded for it
 ) -> TestResult:
     """Run one test on the running event loop and return its result.
 
@@ -102,6 +104,7 @@ async def run_test(
                 label=datetime_label,
                 audit_config=audit_config,
                 watchdog=watchdog,
+                entry=_entry,
             )
             await run_mode(session)
             _report_stalls(session)
@@ -187,7 +190,7 @@ def _report_stalls(session: RunSession | None) -> None:
         return
     stalls = session.watchdog.stalls()
     if stalls.count:
-        session.writer.warning(stalls.warning())
+        session.writer.warning(stalls.warning(session.advice.stall))
 
 
 def run(

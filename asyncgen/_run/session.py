@@ -38,6 +38,7 @@ from asyncgen._output.writer import LogWriter
 from asyncgen._plan.loadable import LoadableSet, loadable_sets
 from asyncgen._plan.queries import generate_queries
 from asyncgen._plan.sequence import SequenceGen
+from asyncgen._run.advice import Entry, RunAdvice
 
 CONTENTION_KEYS = (
     "logger_swap_request_slots_retry_count",
@@ -84,8 +85,10 @@ class RunSession:
         clock: Clock,
         *,
         watchdog: Watchdog | None = None,
+        entry: Entry = "api",
     ) -> None:
         self.sut, self.qsl, self.eff, self.writer, self.clock = sut, qsl, eff, writer, clock
+        self.advice = RunAdvice.for_run(clock, entry)  # the warnings' remedies
         self.seq = SequenceGen()
         self.state = RunState()
         self.tally = RunTally()  # late completions and failures, across the run's series
@@ -197,7 +200,9 @@ class RunSession:
                 f"{len(outcome.missing)} samples never completed within the drain deadline"
             )
         # the generator's own health
-        self.state.health = series_health(outcome.series, outcome.sorted_lags)
+        self.state.health = series_health(
+            outcome.series, outcome.sorted_lags, bursts_remedy=self.advice.bursts
+        )
         for message in self.state.health.warnings if self.state.health else ():
             self.writer.warning(message)
 

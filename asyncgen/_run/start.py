@@ -22,6 +22,7 @@ from asyncgen._log import get_logger
 from asyncgen._output.provenance import version_entries
 from asyncgen._output.settings_entries import effective_entries, requested_entries
 from asyncgen._output.writer import LogWriter
+from asyncgen._run.advice import Entry
 from asyncgen._run.session import RunSession
 from asyncgen._version import __version__
 
@@ -38,6 +39,7 @@ async def start_run(
     label: str,
     audit_config: str | os.PathLike[str] | None,
     watchdog: Watchdog | None = None,
+    entry: Entry = "api",
 ) -> RunSession:
     """Log the run's identity and settings; the ``RunSession`` that will run its mode."""
     before = time.perf_counter_ns()
@@ -64,7 +66,7 @@ async def start_run(
     _check_against_qsl(eff)
     writer.details(requested_entries(settings))
     writer.details(effective_entries(eff))
-    return RunSession(sut, qsl, eff, writer, clock, watchdog=watchdog)
+    return RunSession(sut, qsl, eff, writer, clock, watchdog=watchdog, entry=entry)
 
 
 def _apply_overrides(

@@ -57,6 +57,8 @@ def test_valid_run_exits_0_with_table_and_files(
     assert re.fullmatch(r"[\d,.]+ \(target 500 QPS\)", rows["completed samples/s"])
     assert re.fullmatch(r"p50 \S+ ms  p90 \S+ ms  p99 \S+ ms", rows["latency"])
     assert re.fullmatch(r"p50 \S+ ms  p99 \S+ ms  max \S+ ms", rows["issue lag"])
+    assert rows["health"].startswith("kept up: issued ")
+    assert "warning" not in rows
     assert rows["errors"] == "0 errors, 0 warnings"
     assert rows["failures"] == "0"
     results = json.loads((tmp_path / "mlperf_log_results.json").read_text())
@@ -85,7 +87,9 @@ def test_loop_stalls_get_a_row(tmp_path: Path, capsys: pytest.CaptureFixture[str
     stalls = json.loads((tmp_path / "mlperf_log_results.json").read_text())["loop_stalls"]
     assert stalls["count"] >= 1 and stalls["max_ns"] > stalls["threshold_ns"]
     row = f"{stalls['count']} over 250 ms, longest {fmt_ms(stalls['max_ns'])}"
-    assert _rows(capsys.readouterr().out)["loop stalls"] == row
+    rows = _rows(capsys.readouterr().out)
+    assert rows["loop stalls"] == row
+    assert rows["warning"].startswith("The event loop stalled")  # the text, under health
 
 
 def test_plain_progress_lines_when_not_a_terminal(

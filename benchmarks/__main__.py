@@ -15,6 +15,7 @@ from collections.abc import Callable
 from types import ModuleType
 
 from benchmarks import (
+    compat_overhead,
     issue_lag,
     offline_throughput,
     peak_rss,
@@ -35,6 +36,7 @@ MODULES: tuple[ModuleType, ...] = (
     server_async_qps,
     server_null_qps,
     single_stream_overhead,
+    compat_overhead,
     issue_lag,
     offline_throughput,
     peak_rss,

@@ -57,13 +57,13 @@ class LoopStalls:
             "threshold_ns": self.threshold_ns,
         }
 
-    def warning(self, advice: str = STALL_ADVICE) -> str:
+    def warning(self, advice: str | None = None) -> str:
         """The detail-log warning that says the loop stalled; ``advice`` says what blocks it
-        and what to do about it."""
+        and what to do about it (default: advice for an asyncio SUT)."""
         return (
             f"The event loop stalled {self.count} times for {self.total_ns / 1e6:.1f} ms in "
             f"all (longest {self.max_ns / 1e6:.1f} ms). Latencies and issue lag include it. "
-            + advice
+            + (advice or STALL_ADVICE)
         )
 
 

@@ -45,17 +45,19 @@ _log = get_logger("asyncgen")
 
 
 def log_paths(log_settings: LogSettings, test_datetime: str) -> dict[str, Path]:
-    """The four reference file names, plus ``results.json``."""
+    """The four reference file names, plus ``results.json`` unless it is not written."""
     out = log_settings.log_output
     stem = out.prefix + (test_datetime + "_" if out.prefix_with_datetime else "")
     folder = Path(out.outdir)
-    return {
+    paths = {
         "summary": folder / f"{stem}summary{out.suffix}.txt",
         "detail": folder / f"{stem}detail{out.suffix}.txt",
         "accuracy": folder / f"{stem}accuracy{out.suffix}.json",
         "trace": folder / f"{stem}trace{out.suffix}.json",
-        "results": folder / f"{stem}results{out.suffix}.json",
     }
+    if log_settings.write_results_json:
+        paths["results"] = folder / f"{stem}results{out.suffix}.json"
+    return paths
 
 
 def _open(path: Path) -> IO[str]:

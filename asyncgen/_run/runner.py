@@ -126,7 +126,8 @@ async def run_test(
         raise stopped
     assert session is not None
     result = build_result(session, writer, fail_on_sample_errors=fail_on_sample_errors)
-    write_text(writer.paths["results"], result.to_json() + "\n")
+    if "results" in writer.paths:  # unless LogSettings.write_results_json is False
+        write_text(writer.paths["results"], result.to_json() + "\n")
     _log.info("run finished", result="VALID" if result.valid else "INVALID", errors=result.errors)
     return result
 

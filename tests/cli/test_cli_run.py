@@ -270,3 +270,17 @@ def test_an_error_is_printed_with_its_notes(capsys: pytest.CaptureFixture[str]) 
         "asyncgen run: error: the run stopped (RuntimeError('the SUT broke'))\n"
         "  also: cannot write mlperf_log_accuracy.json: Input/output error\n"
     )
+
+
+def test_mlperf_files_only_writes_what_the_submission_checker_accepts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(_args(tmp_path, "--mlperf-files-only", "--no-trace", "-q")) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "mlperf_log_accuracy.json",
+        "mlperf_log_detail.txt",
+        "mlperf_log_summary.txt",
+    ]
+    assert main(_args(tmp_path / "all", "--mlperf-files-only")) == 0
+    out = capsys.readouterr().out
+    assert "mlperf_log_trace.json" in out and "mlperf_log_results.json" not in out

@@ -128,6 +128,17 @@ def test_the_accuracy_log_has_the_same_entries(runs: dict[str, Any], case: str) 
         assert bytes.fromhex(entry["data"]) == expected
 
 
+@pytest.mark.parametrize("case", ["sync_single_stream", "asyncio_offline"])
+def test_without_results_json_the_folder_holds_the_reference_files(
+    runs: dict[str, Any], case: str, tmp_path: Path
+) -> None:
+    """What the MLPerf submission checker sees: no file the reference does not write."""
+    harness.run_case(asyncgen.compat, case, tmp_path, write_results_json=False)
+    reference = sorted(p.name for p in (runs["root"] / "ref" / case).iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == reference
+    assert "mlperf_log_results.json" in {p.name for p in (runs["root"] / "ours" / case).iterdir()}
+
+
 def test_the_cases_cover_valid_runs_and_sampling(runs: dict[str, Any]) -> None:
     """Guards the comparisons above against cases that stopped exercising anything."""
     root = runs["root"] / "ours"
@@ -167,6 +178,8 @@ def test_names_defaults_and_conversions_read_back_alike(tmp_path: Path) -> None:
     ours = harness.probe_describe(asyncgen.compat, tmp_path / "ours")
     _, stderr = reference.communicate(timeout=60)
     assert reference.returncode == 0, stderr
+    # asyncgen's one extension of LogSettings (docs/porting.md), on by default
+    assert ours["log_settings"].pop("write_results_json") == "True"
     assert ours == json.loads((tmp_path / "ref" / "describe.json").read_text())
 
 

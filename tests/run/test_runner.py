@@ -8,6 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import attrs
 import pytest
 
 import asyncgen
@@ -244,3 +245,41 @@ def test_trace_carries_first_tokens_counters_and_series_markers(
         assert all(0 <= ends[s["id"]] <= s["args"]["complete_ns"] for s in samples)
     # The footer's origin is wall-clock epoch time in microseconds, as the reference writes it.
     assert abs(trace["otherData"]["ts"] / 1e6 - time.time()) < 60
+
+
+REFERENCE_FILES = [
+    "mlperf_log_accuracy.json",
+    "mlperf_log_detail.txt",
+    "mlperf_log_summary.txt",
+    "mlperf_log_trace.json",
+]
+
+
+def test_without_results_json_only_the_reference_files_are_written(tmp_path: Path) -> None:
+    log = attrs.evolve(log_to(tmp_path), write_results_json=False)
+    result = asyncgen.run(
+        asyncgen.FunctionSUT(_echo),
+        ListQSL(),
+        short_settings(TestScenario.Offline),
+        log_settings=log,
+        audit_config=None,
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == REFERENCE_FILES
+    assert sorted(result.files) == ["accuracy", "detail", "summary", "trace"]
+    assert result.to_dict()["files"] == {k: str(v) for k, v in result.files.items()}
+
+
+def test_a_stopped_run_writes_no_results_json_when_asked_not_to(tmp_path: Path) -> None:
+    class Raising(RecordingSUT):
+        async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+            raise RuntimeError("the model fell over")
+
+    log = attrs.evolve(log_to(tmp_path, trace=False), write_results_json=False)
+    with pytest.raises(asyncgen.RunError):
+        asyncgen.run(
+            Raising(), ListQSL(), short_settings(TestScenario.Server), log_settings=log,
+            audit_config=None,
+        )  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        name for name in REFERENCE_FILES if name != "mlperf_log_trace.json"
+    ]

@@ -142,15 +142,18 @@ class TokenServer(asyncio.Protocol):
 
     def stream(self, t0: int, *, chat: bool, usage: bool) -> None:
         self.write(_STREAM_HEAD)
-        timing, start = self.timing, self.loop.time()
-        for i in range(timing.tokens):
-            self.loop.call_at(
-                start + timing.ttft_s + i * timing.tpot_s, self.token, t0, i, chat, usage
-            )
+        start = self.loop.time()
+        self.loop.call_at(start + self.timing.ttft_s, self.token, t0, 0, start, chat, usage)
 
-    def token(self, t0: int, i: int, chat: bool, usage: bool) -> None:
+    def token(self, t0: int, i: int, start: float, chat: bool, usage: bool) -> None:
+        # Each token schedules the next, on the stream's own fixed schedule: timers armed all
+        # at once may fire out of order on a loaded loop (uvloop rounds each to the ms from a
+        # clock that moves while they are armed), which put a token after the stream's end.
         timing = self.timing
         event = _CHAT_EVENT if chat else _TEXT_EVENT
+        if i < timing.tokens - 1:
+            due = start + timing.ttft_s + (i + 1) * timing.tpot_s
+            self.loop.call_at(due, self.token, t0, i + 1, start, chat, usage)
         if i == 0:
             self.write(_chunk(_CHAT_ROLE + event if chat else event))
             timing.first_ns.append(time.perf_counter_ns() - t0)

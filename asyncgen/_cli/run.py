@@ -401,6 +401,8 @@ async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO
                 f"({qsl.total_sample_count} samples), logs in {args.outdir}",
                 soft_wrap=True,
             )
+            if (note := targets.connections_note(sut)) is not None:
+                console.print(f"  {note}", soft_wrap=True)
         with ProgressView(kind, out, console) as view:
             result = await run_test(
                 sut,

@@ -181,8 +181,9 @@ class Pool:
     """Keep-alive connections to one origin, reused most-recent first.
 
     ``max_connections`` 0 means no limit; otherwise exchanges wait in order for a free
-    connection (their timeout running). Idle connections older than ``keepalive_s`` are closed rather than reused,
-    so a server's idle timeout (uvicorn's is 5 s) rarely races a request.
+    connection (their timeout running). Idle connections older than ``keepalive_s`` are
+    closed rather than reused, so a server's idle timeout (uvicorn's is 5 s) rarely races a
+    request.
     """
 
     def __init__(

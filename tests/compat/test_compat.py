@@ -194,7 +194,7 @@ async def test_start_test_from_async_code_runs_on_a_helper_thread(tmp_path: Path
 
 def test_a_completion_from_another_thread_is_timed_at_the_call(tmp_path: Path) -> None:
     """The loop thread stays busy long after the worker completed; that must not count."""
-    busy_ns = 200_000_000  # far above a thread hand-off, even on a loaded machine
+    busy_ns = 1_000_000_000  # far above a thread hand-off, even on a busy machine
     inbox: queue.Queue[list[lg.QuerySample] | None] = queue.Queue()
     done = threading.Event()
 
@@ -214,11 +214,11 @@ def test_a_completion_from_another_thread_is_timed_at_the_call(tmp_path: Path) -
     thread = threading.Thread(target=worker)
     thread.start()
     try:
-        detail = _run(tmp_path, issue, _settings(min_query_count=2))
+        detail = _run(tmp_path, issue, _settings(min_query_count=1))
     finally:
         inbox.put(None)
         thread.join()
-    assert detail["result_query_count"] == 2
+    assert detail["result_query_count"] == 1
     assert detail["result_max_latency_ns"] < busy_ns
 
 

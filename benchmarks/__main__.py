@@ -15,6 +15,8 @@ from collections.abc import Callable
 from types import ModuleType
 
 from benchmarks import (
+    arrival_fidelity,
+    arrival_processes,
     compat_overhead,
     issue_lag,
     offline_throughput,
@@ -40,6 +42,8 @@ MODULES: tuple[ModuleType, ...] = (
     issue_lag,
     offline_throughput,
     peak_rss,
+    arrival_processes,
+    arrival_fidelity,
 )
 BENCHMARKS: dict[str, Callable[[Options], Report]] = {m.NAME: m.run for m in MODULES}
 

@@ -9,8 +9,11 @@ from rich.table import Table
 from rich.text import Text
 
 from asyncgen._cli.progress_view import fmt_ms
+from asyncgen._cli.workload import load_label, workload_rows
 from asyncgen._config.enums import TestScenario
 from asyncgen._engine.watchdog import LoopStalls
+from asyncgen._metrics.health import RunHealth
+from asyncgen._metrics.tokens import TokenCounts
 from asyncgen._metrics.verdict import PerformanceSummary
 from asyncgen._run.result import TestResult
 
@@ -29,6 +32,7 @@ def result_rows(result: TestResult) -> list[Row]:
         rows.append(("peak QPS", f"{result.peak_qps:g}"))
     if result.summary is not None:
         rows += _performance_rows(result.summary)
+    rows += _token_count_rows(result.tokens)
     lag = result.issue_lag
     if lag.count:
         rows.append(
@@ -38,6 +42,7 @@ def result_rows(result: TestResult) -> list[Row]:
                 f"max {fmt_ms(lag.max_ns)}",
             )
         )
+    rows += workload_rows(result)  # asyncgen._cli.workload
     rows += _stall_rows(result.loop_stalls)
     rows += health_rows(result)
     if result.accuracy_entries:
@@ -56,22 +61,27 @@ def health_rows(result: TestResult) -> list[Row]:
     rows: list[Row] = []
     health = result.health
     if health is not None:
-        if health.fell_behind:
-            rows.append(("health", "fell behind: " + "; ".join(health.reasons)))
-        elif result.scenario in (TestScenario.SingleStream, TestScenario.MultiStream):
-            rows.append(("health", "kept up (closed loop: each query waits for the previous one)"))
-        else:
-            rows.append(
-                (
-                    "health",
-                    f"kept up: issued {health.achieved_qps:,.1f} of "
-                    f"{health.scheduled_qps:,.1f} queries/s scheduled "
-                    f"({100 * health.achieved_fraction:.1f}%), p99 issue lag "
-                    f"{fmt_ms(health.issue_lag_p99_ns)}",
-                )
-            )
+        rows.append(("health", _health_text(result.scenario, health)))
     rows += [("warning", text) for text in result.warning_messages]
     return rows
+
+
+def _health_text(scenario: TestScenario, health: RunHealth) -> str:
+    """``kept up: ...`` or ``fell behind: <reasons>``, and the arrival fidelity if measured."""
+    if health.reasons:  # a backlog, bursts, or arrivals that strayed from the process
+        return "fell behind: " + "; ".join(health.reasons)
+    if scenario in (TestScenario.SingleStream, TestScenario.MultiStream):
+        return "kept up (closed loop: each query waits for the previous one)"
+    text = (
+        f"kept up: issued {health.achieved_qps:,.1f} of {health.scheduled_qps:,.1f} queries/s "
+        f"scheduled ({100 * health.achieved_fraction:.1f}%), p99 issue lag "
+        f"{fmt_ms(health.issue_lag_p99_ns)}"
+    )
+    fidelity = health.fidelity
+    if fidelity is not None:
+        judged = f"poor above {fidelity.threshold_ks:.3f}" if fidelity.judged else "not judged"
+        text += f", arrivals KS D {fidelity.ks_statistic:.3f} ({fidelity.process}, {judged})"
+    return text
 
 
 def _stall_rows(stalls: LoopStalls | None) -> list[Row]:
@@ -86,6 +96,19 @@ def _stall_rows(stalls: LoopStalls | None) -> list[Row]:
     ]
 
 
+def _token_count_rows(tokens: TokenCounts | None) -> list[Row]:
+    """Input tokens sent and output tokens received per sample, when known."""
+    if tokens is None:
+        return []
+    rows: list[Row] = []
+    for label, dist in (("input tokens", tokens.input), ("output tokens", tokens.output)):
+        if dist is not None:
+            p = dist.percentiles
+            text = f"mean {dist.mean:,.1f}  p50 {p[0.5]:,}  p99 {p[0.99]:,}  max {dist.max:,}"
+            rows.append((label, f"{text}  total {dist.total:,}"))
+    return rows
+
+
 def _performance_rows(summary: PerformanceSummary) -> list[Row]:
     eff, rates = summary.settings, summary.rates
     percentile = f"p{eff.target_latency_percentile * 100:g}"
@@ -95,8 +118,7 @@ def _performance_rows(summary: PerformanceSummary) -> list[Row]:
             rows.append(
                 (
                     "completed samples/s",
-                    f"{rates.completed_samples_per_second or 0:,.1f} "
-                    f"(target {eff.target_qps:g} QPS)",
+                    f"{rates.completed_samples_per_second or 0:,.1f} ({load_label(eff)})",
                 )
             )
         case TestScenario.Offline:

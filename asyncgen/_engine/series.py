@@ -245,6 +245,11 @@ class Series:
             return self._issue[q]
         return self._scheduled_of(q)
 
+    def released_at(self, q: int) -> int:
+        """When issued query ``q`` was free to go: its scheduled time (a concurrency limit can
+        hold it longer, see ``asyncgen._engine.sessions``)."""
+        return self.scheduled_at(q)
+
     # -- completion (any thread) -----------------------------------------------------------
 
     @property

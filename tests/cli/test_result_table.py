@@ -13,6 +13,7 @@ import asyncgen
 from asyncgen import TestMode, TestScenario
 from asyncgen._cli.result_table import failures_text, result_rows
 from asyncgen._engine.watchdog import LoopStalls
+from asyncgen._metrics.fidelity import ArrivalFidelity
 from asyncgen._metrics.health import RunHealth
 from asyncgen.sut import QuerySample
 from tests.helpers import log_to, short_settings
@@ -136,3 +137,24 @@ def test_warnings_are_shown_even_when_health_was_not_judged(tmp_path: Path) -> N
     result = _run(tmp_path, TestScenario.Offline, TestMode.PerformanceOnly)
     rows = result_rows(attrs.evolve(result, warning_messages=("Test05 flag detected",)))
     assert ("warning", "Test05 flag detected") in rows and "health" not in dict(rows)
+
+
+def test_the_health_row_carries_the_arrival_fidelity(tmp_path: Path) -> None:
+    result = _run(tmp_path, TestScenario.Offline, TestMode.PerformanceOnly)
+    fidelity = ArrivalFidelity(
+        process="poisson",
+        gaps=19_999,
+        ks_statistic=0.0123,
+        planned_ks_statistic=0.004,
+        noise_ks=0.013,
+        threshold_ks=0.05,
+        judged=True,
+        poor=False,
+    )
+    kept = attrs.evolve(result, scenario=TestScenario.Server, health=_health(fidelity=fidelity))
+    assert dict(result_rows(kept))["health"].endswith(
+        ", arrivals KS D 0.012 (poisson, poor above 0.050)"
+    )
+    poor = attrs.evolve(fidelity, ks_statistic=0.072, poor=True)
+    strayed = attrs.evolve(kept, health=_health().with_fidelity(poor))
+    assert dict(result_rows(strayed))["health"] == "fell behind: arrivals bunched (KS D 0.072)"

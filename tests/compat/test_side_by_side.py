@@ -44,7 +44,8 @@ TIMED = re.compile(
     r"early_stopping_(?!met$)|result_(?!validity$|.*_met$|query_count$|invalid_reason$))"
 )
 # The reference's logger reports its own buffer growth; asyncgen has no such buffers. asyncgen
-# reports its own timing (a stalled loop, a late schedule) when the machine is busy.
+# reports its own timing (a stalled loop, a late schedule, arrival fidelity); the reference
+# measures none of it.
 ONE_SIDED = ("Logging allocation detected", *(prefix for _, prefix in OURS_ONLY))
 NUMBER = re.compile(r"-?\d+(\.\d+)?(e[+-]?\d+)?")
 

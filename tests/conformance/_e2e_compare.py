@@ -33,6 +33,13 @@ REFERENCE_ONLY: dict[tuple[str, str], str] = {
 # series) reuse the reference's error_runtime key and never occur in these runs. Its reports on
 # its own timing do, when the machine is busy: they say what the machine did, not the run.
 OURS_ONLY: dict[tuple[str, str], str] = {
+    ("generic_message", "arrival fidelity ("): (
+        "asyncgen reports how closely a Server series' sent arrivals followed the Poisson "
+        "process (the run's health, docs/conformance.md); the reference measures no such thing."
+    ),
+    ("warning_generic_message", "asyncgen's arrivals strayed from"): (
+        "the same, when the fidelity was poor: a measurement."
+    ),
     ("warning_generic_message", "The event loop stalled"): (
         "asyncgen's watchdog: the loop could not run for over 250 ms, which on a busy machine "
         "the operating system does to any process. The reference has no watchdog."

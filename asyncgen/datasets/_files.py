@@ -1,17 +1,4 @@
-"""Sample libraries over common dataset files; each is also a ``PayloadSource``.
-
-- ``JsonLinesQSL``: one sample per line of a JSON Lines file — a request object (sent as the
-  JSON body), a prompt string, or ``{"prompt": ...}`` / ``{"messages": [...]}`` for
-  ``OpenAISUT``.
-- ``FolderQSL``: one sample per file of a folder (sorted by name), sent as raw bytes.
-- ``NumpyQSL``: one sample per row of a ``.npy`` array (or an ``.npz`` member), sent as raw
-  bytes or a JSON list.
-
-Files are read and checked when the library is made, so a bad file fails at once with its path
-and line; a folder's files are read when their samples are loaded (untimed), as the reference
-QSL contract has it. ``payload(index)`` returns the same ``Payload`` object for an index every
-time, so the HTTP SUTs encode each request once.
-"""
+"""The file QSLs: JSON Lines, a folder of files, a NumPy array (see ``asyncgen.datasets``)."""
 
 from __future__ import annotations
 
@@ -26,8 +13,6 @@ import numpy as np
 
 from asyncgen._errors import DatasetError
 from asyncgen.http._payload import Payload
-
-__all__ = ["DatasetError", "FolderQSL", "JsonLinesQSL", "NumpyQSL"]
 
 StrPath = str | os.PathLike[str]
 

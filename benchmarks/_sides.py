@@ -157,29 +157,7 @@ def run_reference(spec: dict[str, Any]) -> dict[str, Any]:
         def issue(samples: Any) -> None:
             loop.call_soon_threadsafe(sut.accept, samples)
 
-    settings = lg.TestSettings()
-    settings.scenario = getattr(lg.TestScenario, SCENARIOS[workload])
-    settings.mode = lg.TestMode.PerformanceOnly
-    for name, value in spec["settings"].items():
-        setattr(settings, name, value)
-    log = lg.LogSettings()
-    log.log_output.outdir = spec["outdir"]
-    log.enable_trace = spec["trace"]
-    qsl_spec = BenchQSL()
-    sut_handle = lg.ConstructSUT(issue, lambda: None)
-    qsl = lg.ConstructQSL(
-        qsl_spec.total_sample_count,
-        qsl_spec.performance_sample_count,
-        lambda _indices: None,
-        lambda _indices: None,
-    )
-    started, cpu = time.perf_counter(), _cpu_s()
-    no_audit = str(Path(spec["outdir"]) / "no-audit.config")  # never read: it does not exist
-    lg.StartTestWithLogSettings(sut_handle, qsl, settings, log, no_audit)
-    wall_s, cpu_s = time.perf_counter() - started, _cpu_s() - cpu
-    rss = _peak_rss_kib()
-    lg.DestroyQSL(qsl)
-    lg.DestroySUT(sut_handle)
+    wall_s, cpu_s, rss = start_test(lg, spec, issue, lambda: None)
     lag: dict[str, int] = {}
     if spec["trace"] and spec.get("lags", True):
         lag = lag_percentiles(trace_issue_delays(Path(spec["outdir"]) / "mlperf_log_trace.json"))
@@ -192,6 +170,16 @@ def run_reference(spec: dict[str, Any]) -> dict[str, Any]:
 def run_harness(lg: Any, spec: dict[str, Any]) -> dict[str, Any]:
     """The ``compat-*`` workloads: the same harness code on ``lg``, whichever module it is."""
     harness = CompatHarness(lg, spec["workload"].removeprefix(COMPAT))
+    try:
+        wall_s, cpu_s, rss = start_test(lg, spec, harness.issue_query, harness.flush_queries)
+    finally:
+        harness.close()
+    return _outcome(spec, wall_s, cpu_s, rss, {})
+
+
+def start_test(lg: Any, spec: dict[str, Any], issue: Any, flush: Any) -> tuple[float, float, int]:
+    """One LoadGen-API test on ``lg`` (``mlperf_loadgen`` or ``asyncgen.compat``) with the
+    given callbacks: its wall and CPU seconds, and the process's peak RSS after it."""
     settings = lg.TestSettings()
     settings.scenario = getattr(lg.TestScenario, SCENARIOS[spec["workload"]])
     settings.mode = lg.TestMode.PerformanceOnly
@@ -201,7 +189,7 @@ def run_harness(lg: Any, spec: dict[str, Any]) -> dict[str, Any]:
     log.log_output.outdir = spec["outdir"]
     log.enable_trace = spec["trace"]
     qsl_spec = BenchQSL()
-    sut = lg.ConstructSUT(harness.issue_query, harness.flush_queries)
+    sut = lg.ConstructSUT(issue, flush)
     qsl = lg.ConstructQSL(
         qsl_spec.total_sample_count,
         qsl_spec.performance_sample_count,
@@ -210,15 +198,12 @@ def run_harness(lg: Any, spec: dict[str, Any]) -> dict[str, Any]:
     )
     started, cpu = time.perf_counter(), _cpu_s()
     no_audit = str(Path(spec["outdir"]) / "no-audit.config")  # never read: it does not exist
-    try:
-        lg.StartTestWithLogSettings(sut, qsl, settings, log, no_audit)
-    finally:
-        harness.close()
+    lg.StartTestWithLogSettings(sut, qsl, settings, log, no_audit)
     wall_s, cpu_s = time.perf_counter() - started, _cpu_s() - cpu
     rss = _peak_rss_kib()
     lg.DestroyQSL(qsl)
     lg.DestroySUT(sut)
-    return _outcome(spec, wall_s, cpu_s, rss, {})
+    return wall_s, cpu_s, rss
 
 
 def _loop_thread() -> Any:

@@ -10,7 +10,7 @@ issue.
 
 from __future__ import annotations
 
-from benchmarks._harness import Figure, Options, Report, number, run_side
+from benchmarks._harness import Figure, Options, Report, alternating_runs, number
 from benchmarks._workloads import HARNESS_SHAPES
 
 NAME = "compat_overhead"
@@ -30,12 +30,12 @@ def run(options: Options) -> Report:
     }
     figures = []
     for shape in HARNESS_SHAPES:
-        runs: dict[str, list[float]] = {"asyncgen": [], "reference": []}
-        for repeat in range(options.repeats):
-            order = ("asyncgen", "reference") if repeat % 2 == 0 else ("reference", "asyncgen")
-            for side in order:
-                outcome = run_side(side, f"compat-{shape}", settings)
-                runs[side].append(number(outcome["summary"], KEY))
+        runs = alternating_runs(
+            options.repeats,
+            lambda outcome: number(outcome["summary"], KEY),
+            f"compat-{shape}",
+            settings,
+        )
         figures.append(
             Figure(
                 name=f"QPS w/ loadgen overhead, {shape}",

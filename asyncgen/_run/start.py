@@ -19,6 +19,7 @@ from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._engine.watchdog import Watchdog
 from asyncgen._errors import SettingsError
 from asyncgen._log import get_logger
+from asyncgen._metrics.goodput import ServiceLevelObjectives
 from asyncgen._output.provenance import version_entries
 from asyncgen._output.settings_entries import effective_entries, requested_entries
 from asyncgen._output.writer import LogWriter
@@ -40,6 +41,7 @@ async def start_run(
     audit_config: str | os.PathLike[str] | None,
     watchdog: Watchdog | None = None,
     entry: Entry = "api",
+    slos: ServiceLevelObjectives | None = None,
 ) -> RunSession:
     """Log the run's identity and settings; the ``RunSession`` that will run its mode."""
     before = time.perf_counter_ns()
@@ -66,7 +68,7 @@ async def start_run(
     _check_against_qsl(eff)
     writer.details(requested_entries(settings))
     writer.details(effective_entries(eff))
-    return RunSession(sut, qsl, eff, writer, clock, watchdog=watchdog, entry=entry)
+    return RunSession(sut, qsl, eff, writer, clock, watchdog=watchdog, entry=entry, slos=slos)
 
 
 def _apply_overrides(

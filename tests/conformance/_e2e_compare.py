@@ -107,6 +107,15 @@ COUNT_KEYS = frozenset(
     }
 )
 _ESTIMATE = re.compile(r"(percentile estimate: )\d+")
+# Whether a closed loop processed enough queries for the 99th-percentile estimate is a count
+# too: where the count is the machine's, both wordings stand for "the estimate, or not enough
+# queries for one" (a busy machine's run that ends on max_duration has seen either).
+_NOT_ENOUGH = re.compile(  # line breaks in the summary, spaces in the detail log
+    r" \* Not enough queries processed for ([\d.]+)th percentile[\n ]"
+    r" early stopping estimate \(would need to process at[\n ]"
+    r" least \d+ total queries\)\."
+)
+_NOT_ENOUGH_AS = r" * Early stopping \1th percentile estimate: #"
 _NUMBER = re.compile(r"-?\d+(\.\d+)?(e[+-]\d+)?")
 
 
@@ -133,7 +142,7 @@ def _masked_value(key: str, value: Any, exact: bool) -> Any:
     if is_measured(key):
         return "<measured>"
     if not exact and key in COUNT_KEYS:
-        return _NUMBER.sub("#", str(value))
+        return _NUMBER.sub("#", _NOT_ENOUGH.sub(_NOT_ENOUGH_AS, str(value)))
     if key in COUNT_KEYS:  # the early-stopping estimates are latencies
         return _ESTIMATE.sub(r"\g<1>#", str(value))
     if isinstance(value, str) and "Max test duration reached" in value:
@@ -189,6 +198,8 @@ def comparable_summary(
 ) -> list[str]:
     """Summary lines with measured numbers masked; ``counts`` rewrites the footer's counts."""
     footer = footer_lines(*counts) if counts is not None else None
+    if not exact:
+        text = _NOT_ENOUGH.sub(_NOT_ENOUGH_AS, text)
     return [_masked_line(line, exact, footer) for line in text.splitlines()]
 
 

@@ -68,6 +68,8 @@ class TestResult:
     tokens: TokenCounts | None = None
     # scale-out (workers > 1): one entry per worker, in shard order; empty for one process
     workers: tuple[WorkerHealth, ...] = ()
+    # the text of every warning in the detail log, in order (``warnings`` counts them)
+    warning_messages: tuple[str, ...] = ()
 
     @property
     def latencies(self) -> npt.NDArray[np.int64]:
@@ -100,6 +102,7 @@ class TestResult:
             "turns": [turn.to_dict() for turn in self.turns],
             "tokens": None if self.tokens is None else self.tokens.to_dict(),
             "workers": [worker.to_dict() for worker in self.workers],
+            "warning_messages": list(self.warning_messages),
         }
 
     def to_json(self) -> str:
@@ -182,6 +185,7 @@ def build_result(
         turns=state.turns,
         tokens=state.tokens,
         workers=tuple(state.workers),
+        warning_messages=tuple(writer.warning_messages),
         files={
             kind: path
             for kind, path in writer.paths.items()

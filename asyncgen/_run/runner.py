@@ -33,6 +33,7 @@ from asyncgen._metrics.tokens import InputTokenSource
 from asyncgen._output.provenance import test_datetime
 from asyncgen._output.request_export import ExportFormat, ExportSettings, check_format
 from asyncgen._output.writer import LogWriter
+from asyncgen._run.advice import Entry
 from asyncgen._run.modes import run_mode
 from asyncgen._run.result import TestResult, build_result
 from asyncgen._run.scale_out.driver import StartShards, plan_scale_out
@@ -68,6 +69,7 @@ async def run_test(
     _early_errors: Sequence[tuple[str, str]] = (),
     _scale_out_options: ScaleOutOptions | None = None,
     _start_shards: StartShards | None = None,
+    _entry: Entry = "api",  # who started the run: the warnings' advice is worded for it
 ) -> TestResult:
     """Run one test on the running event loop and return its result.
 
@@ -111,7 +113,8 @@ async def run_test(
             input_tokens=qsl.input_tokens if isinstance(qsl, InputTokenSource) else None,
         )
     log_settings = log_settings or LogSettings()
-    clock = clock or MonotonicClock()
+    if clock is None:  # scaled out: the workers' mode, which the warnings' advice names
+        clock = MonotonicClock() if scale is None else MonotonicClock(scale.pacing)
     datetime_label = test_datetime()
     writer = LogWriter(log_settings, datetime_label, time.perf_counter_ns(), export=export)
     for key, message in _early_errors:  # asyncgen.compat: errors the reference logged pre-test
@@ -144,6 +147,7 @@ async def run_test(
                 audit_config=audit_config,
                 watchdog=watchdog,
                 pacer=pacer,
+                entry=_entry,
                 slos=slos,
             )
             try:
@@ -169,7 +173,8 @@ async def run_test(
         raise stopped
     assert session is not None
     result = build_result(session, writer, fail_on_sample_errors=fail_on_sample_errors)
-    write_text(writer.paths["results"], result.to_json() + "\n")
+    if "results" in writer.paths:  # unless LogSettings.write_results_json is False
+        write_text(writer.paths["results"], result.to_json() + "\n")
     _log.info("run finished", result="VALID" if result.valid else "INVALID", errors=result.errors)
     return result
 
@@ -243,7 +248,7 @@ def _report_stalls(session: RunSession | None) -> None:
         return
     stalls = session.watchdog.stalls()
     if stalls.count:
-        session.writer.warning(stalls.warning())
+        session.writer.warning(stalls.warning(session.advice.stall))
 
 
 def run(

@@ -495,7 +495,7 @@ def _checked(data: object) -> bytes | bytearray | memoryview | None:
     if isinstance(data, str):
         return data.encode()  # a lone surrogate raises UnicodeEncodeError
     try:
-        with memoryview(data):  # any object with the buffer protocol (an int has none)
+        with memoryview(data):  # type: ignore[arg-type]  # anything with the buffer protocol
             return data  # type: ignore[return-value]
     except TypeError:
         kind = type(data).__name__
@@ -524,7 +524,7 @@ def _token_count(n_tokens: object) -> tuple[int, str | None]:
     if n_tokens is None:
         return 0, "n_tokens argument missing or attempted to record 0 as number of tokens"
     try:
-        n = operator.index(n_tokens)  # ints and numpy integers; not floats, not strings
+        n = operator.index(n_tokens)  # type: ignore[arg-type]  # ints, numpy ints; no floats
     except TypeError:
         return 0, _OUT_OF_RANGE
     if n == 0:

@@ -145,7 +145,9 @@ def test_bytes_like_data_and_str_are_recorded_in_every_mode(
 
 @pytest.mark.parametrize("way", WAYS)
 @pytest.mark.parametrize(
-    "n_tokens", [2**63, 2**64, MAX_TOKENS + 1, 3.0, "7"], ids=["2**63", "2**64", "max+1", "float", "str"]
+    "n_tokens",
+    [2**63, 2**64, MAX_TOKENS + 1, 3.0, "7"],
+    ids=["2**63", "2**64", "max+1", "float", "str"],
 )
 def test_a_token_count_that_cannot_be_used_is_an_error_naming_the_sample(
     tmp_path: Path, n_tokens: object, way: str

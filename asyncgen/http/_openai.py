@@ -19,7 +19,7 @@ from asyncgen.http._openai_wire import (
 )
 from asyncgen.http._payload import Payload, PayloadSource
 from asyncgen.http._pool import Exchange
-from asyncgen.http._sse import SSEDecoder
+from asyncgen.http._sse import MAX_EVENT_BYTES, SSEDecoder
 from asyncgen.http._wire import request_head
 from asyncgen.sut import QuerySample
 
@@ -38,6 +38,8 @@ class OpenAISUT(PooledSUT):
     body sent is the payload's (see ``request_json``) with ``model``, ``max_tokens`` and
     ``extra_body`` on top; ``api_key`` goes in an ``Authorization: Bearer`` header. The
     connection options are ``HttpSUT``'s, with a longer default ``timeout_s`` for generation.
+    One streamed event may hold at most ``max_event_bytes`` (16 MiB); a longer one fails its
+    sample as ``malformed``.
     """
 
     def __init__(
@@ -58,6 +60,7 @@ class OpenAISUT(PooledSUT):
         headers: Mapping[str, str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
         keepalive_s: float = 4.0,
+        max_event_bytes: int = MAX_EVENT_BYTES,
     ) -> None:
         all_headers = dict(headers or {})
         if api_key:
@@ -74,6 +77,9 @@ class OpenAISUT(PooledSUT):
         )
         if max_tokens is not None and max_tokens < 1:
             raise ValueError("max_tokens must be at least 1")
+        if max_event_bytes < 1:
+            raise ValueError("max_event_bytes must be at least 1")
+        self.max_event_bytes = max_event_bytes
         self.path = api_path(self.origin.base_path, api)
         self.chat = api == "chat"
         self.options = BodyOptions(
@@ -134,7 +140,7 @@ class _CompletionExchange(Exchange):
         self.status = status
         content_type = headers.get(b"content-type", b"").lower()
         if 200 <= status < 300 and content_type.startswith(b"text/event-stream"):
-            self.sse = SSEDecoder()
+            self.sse = SSEDecoder(self.sut.max_event_bytes)
 
     def on_body(self, data: bytes) -> None:
         if self.sse is None:

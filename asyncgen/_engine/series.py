@@ -117,6 +117,7 @@ class Series:
         self.samples_completed = 0
         self.closed = False
         self.failed_call = range(0)  # the samples of the issue_query call that raised, if one did
+        self._batch = range(0)  # the queries of the last call issued through mark_issued
         self._base_id = register(self)
         self._loop = asyncio.get_running_loop()
         self.loop_thread = _get_ident()
@@ -144,6 +145,7 @@ class Series:
         """Stamp queries ``first_query..last_query`` (inclusive) as issued at ``now``."""
         for q in range(first_query, last_query + 1):
             self._stamp(q, now, None)
+        self._batch = range(first_query, last_query + 1)
         count = last_query - first_query + 1
         self.queries_issued += count
         self.samples_issued += count * self.spq
@@ -229,6 +231,21 @@ class Series:
             return np.full(queries.shape, constant, dtype=np.int64)
         times: npt.NDArray[np.int64] = column[queries] + constant
         return times
+
+    def next_arrival_pending(self) -> bool:
+        """Whether the next query to issue is scheduled in the future (Server plans only):
+        a shaper ahead of its schedule is sleeping, not stuck."""
+        q = self.queries_issued
+        if self.schedule is not Schedule.PLAN or q >= self.plan.query_count:
+            return False
+        return self._scheduled_of(q) > self.now_ns()
+
+    def last_call(self) -> range:
+        """The queries of the most recent ``issue_query`` call."""
+        batch = self._batch
+        if batch.stop == self.queries_issued:
+            return batch
+        return range(self.queries_issued - 1, self.queries_issued)  # a one-sample query
 
     def scheduled_at(self, q: int) -> int:
         """The scheduled time of issued query ``q``."""

@@ -16,7 +16,7 @@ import numpy as np
 from asyncgen._config.effective import NS_PER_MS, EffectiveSettings
 from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._engine.clock import Clock
-from asyncgen._engine.drain import Drain, pace_and_drain
+from asyncgen._engine.drain import Drain, Drained, pace_and_drain
 from asyncgen._engine.gc import quiet_gc
 from asyncgen._engine.memory import release_free_memory
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
@@ -91,11 +91,14 @@ class RunSession:
         self.tally = RunTally()  # late completions and failures, across the run's series
         self.drain = Drain(writer, eff.requested.drain_timeout_ms, self.state.missing)
         self.watchdog = watchdog or Watchdog()
+        deadline_ns = eff.requested.drain_timeout_ms * NS_PER_MS
+        self.watchdog.call_limit_ns = deadline_ns  # a SUT call that never returns
         if eff.scenario in (TestScenario.SingleStream, TestScenario.MultiStream):
             # a closed loop waits on each query: bound that wait like the drain
-            self.watchdog.wait_limit_ns = eff.requested.drain_timeout_ms * NS_PER_MS
+            self.watchdog.wait_limit_ns = deadline_ns
         self.current: Series | None = None  # the series being paced, for progress reports
         self.phase = "starting"
+        self.halted: str | None = None  # why no further series may run (a SUT call hung)
 
     # -- samples -----------------------------------------------------------------------------
 
@@ -145,7 +148,11 @@ class RunSession:
         writer.follow(series)
         self.current, self.phase = series, _phase(eff, accuracy)
         wall_start = time.time_ns()
-        missing = await self._pace(series, eff, accuracy)
+        drained = await self._pace(series, eff, accuracy)
+        missing = drained.missing
+        if drained.stopped is not None:  # the SUT is stuck: the run ends after this series
+            self.halted = drained.stopped
+            self.state.invalid_reasons.append(drained.stopped)
         # the reference's logger counters; asyncgen has no contention
         writer.details((key, 0) for key in CONTENTION_KEYS)
         active_ns = max_completion_ns(series) - series.start_ns
@@ -160,7 +167,7 @@ class RunSession:
         self.state.lags.append(lags)
         return SeriesOutcome(series, missing, lags)
 
-    async def _pace(self, series: Series, eff: EffectiveSettings, accuracy: bool) -> list[int]:
+    async def _pace(self, series: Series, eff: EffectiveSettings, accuracy: bool) -> Drained:
         """The hot window: the shaper, flush and drain, watched by the watchdog."""
         ctx = ShaperContext(
             series=series,
@@ -174,7 +181,7 @@ class RunSession:
         watchdog.series, watchdog.active = series, True
         try:
             with quiet_gc():  # see asyncgen._engine.gc
-                return await pace_and_drain(ctx, self.drain)
+                return await pace_and_drain(ctx, self.drain, watchdog)
         finally:
             watchdog.series, watchdog.active = None, False
             series.closed = True

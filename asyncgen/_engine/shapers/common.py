@@ -47,7 +47,7 @@ async def issue(ctx: ShaperContext, first: int, last: int) -> int:
         series.mark_issued(first, last, now)
     try:
         await ctx.sut.issue_query(samples)
-    except Exception:
+    except BaseException:  # whatever it is, this call may not have reached the SUT
         series.note_failed_call(first, last)
         raise
     return now

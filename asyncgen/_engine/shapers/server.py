@@ -53,7 +53,7 @@ async def _run_single(ctx: ShaperContext, start: int) -> None:
         in_a_row += 1
         try:  # free unless it raises (zero-cost exceptions): nothing per query on this path
             await issue_query(start_query(q, index, due))
-        except Exception:
+        except BaseException:  # whatever it is, this call may not have reached the SUT
             series.note_failed_call(q, q)
             raise
         if checks and _should_stop(ctx, series.issued_at(q)):

@@ -185,6 +185,14 @@ class LogWriter:
         self._accuracy_cursor = self._trace_cursor = 0
         self._trace_marked = False
 
+    def finish(self) -> None:
+        """Format and write every record left (the last series' trace) and whatever waits,
+        before the run calls itself finished: a file that fails here raises its
+        ``OutputError``, so the run stops with the INVALID block naming it (``close`` only
+        adds the footers)."""
+        self.follow(None)
+        self._flush_to_disk()
+
     # -- the background task ---------------------------------------------------------------
 
     async def run(self) -> None:

@@ -105,6 +105,7 @@ async def run_test(
             )
             await run_mode(session)
             _report_stalls(session)
+            writer.finish()  # the last trace: a file that fails now still stops the run
             tg.cancel_scope.cancel()
     except BaseException as caught:  # failed, cancelled or interrupted: the files say why
         stopped = stop_error(caught, writer)
@@ -117,7 +118,10 @@ async def run_test(
         stopped_run = attrs.evolve(_stopped_run(session, settings), loop_stalls=watchdog.stalls())
         write_stopped_summary(writer, stopped_run, stopped)
     finally:
-        _close(writer, stopped)
+        close_error = _close(writer, stopped)
+    if stopped is None and close_error is not None:  # only the footers failed
+        stopped = close_error
+        stopped_run = attrs.evolve(_stopped_run(session, settings), loop_stalls=watchdog.stalls())
     if stopped is not None:
         write_stopped_results(writer, stopped_run, stopped)
         raise stopped
@@ -128,15 +132,16 @@ async def run_test(
     return result
 
 
-def _close(writer: LogWriter, stopped: BaseException | None) -> None:
-    """Close the log files. If the run has already stopped for another reason, a file that
-    fails to close is a note on that reason rather than the error that replaces it."""
+def _close(writer: LogWriter, stopped: BaseException | None) -> OutputError | None:
+    """Close the log files; the error to raise if one fails and the run had not stopped for
+    another reason (a note on that reason otherwise)."""
     try:
         writer.close()
     except OutputError as error:
         if stopped is None:
-            raise
+            return error
         stopped.add_note(f"also: {error}")
+    return None
 
 
 async def _report_progress(

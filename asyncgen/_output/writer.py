@@ -32,6 +32,7 @@ from asyncgen._errors import OutputError
 from asyncgen._log import get_logger
 from asyncgen._output.accuracy import accuracy_entries
 from asyncgen._output.fmt import mllog_value
+from asyncgen._output.lock import FolderLock
 from asyncgen._output.summary_text import summary_footer
 from asyncgen._output.trace import trace_text
 
@@ -86,9 +87,16 @@ class LogWriter:
         # The trace footer gives the origin as wall-clock epoch time, as the reference does.
         self._wall_origin_ns = time.time_ns() - (time.perf_counter_ns() - origin_ns)
         self._pid = os.getpid()
+        self._folder_lock = FolderLock(folder)  # before any file is opened (and truncated)
         self._files: dict[str, IO[str]] = {}
-        for kind in ("summary", "detail", "accuracy") + (("trace",) if self._trace_enabled else ()):
-            self._files[kind] = _open(self.paths[kind])
+        try:
+            for kind in ("summary", "detail", "accuracy", "trace")[: 3 + self._trace_enabled]:
+                self._files[kind] = _open(self.paths[kind])
+        except OutputError:
+            for f in self._files.values():
+                f.close()
+            self._folder_lock.release()
+            raise
         self._pending: dict[str, list[str]] = {kind: [] for kind in self._files}
         self._lock = threading.Lock()  # detail entries may come from completion threads
         self._write_lock = threading.Lock()
@@ -230,6 +238,7 @@ class LogWriter:
         finally:
             self._closed = True
             self._close_files()
+            self._folder_lock.release()
         if self._first_error is not None and not raised_before:
             raise self._first_error
 

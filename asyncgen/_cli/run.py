@@ -11,12 +11,14 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
-from collections.abc import Awaitable, Iterator
+import threading
+from collections.abc import Awaitable, Iterable, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, NoReturn, TextIO, TypeVar
 
 import structlog
 from rich.console import Console
@@ -329,7 +331,7 @@ def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
             assignments=args.assignments,
         )
         with _framework_logging(args.verbose):
-            result = _run_on_loop(_session(args, settings, out))
+            result = _run_on_loop(_session(args, settings, out), args.outdir)
     except AsyncgenError as exc:
         return _error(exc)
     except InterruptedRunError as exc:
@@ -432,42 +434,70 @@ async def _enter(stack: AsyncExitStack, obj: _T) -> _T:
     return obj
 
 
-def _run_on_loop(session: Awaitable[_T]) -> _T:
+def _run_on_loop(session: Awaitable[_T], outdir: Path) -> _T:
     """Run ``session`` on a fresh uvloop loop; SIGINT/SIGTERM end it as ``InterruptedRunError``."""
     with asyncio.Runner(loop_factory=uvloop_factory()) as runner:
-        return runner.run(_interruptible(session))
+        return runner.run(_interruptible(session, outdir))
 
 
-async def _interruptible(session: Awaitable[_T]) -> _T:
+async def _interruptible(session: Awaitable[_T], outdir: Path) -> _T:
     """Await ``session``; the first SIGINT or SIGTERM cancels it (the run still writes its
-    files), a second one acts with the default behaviour at once."""
+    files), a second one ends the process at once.
+
+    The handlers are the interpreter's own (``signal.signal``), not the loop's: they run as
+    soon as the main thread runs Python again, even while a SUT blocks the loop. The first
+    queues the cancellation with ``call_soon_threadsafe`` right then, so it reaches the run at
+    the next point the loop turns, ahead of the shaper's next step; the second exits with the
+    files as they are (no footers: incomplete, as after SIGKILL, which ``verify`` reports).
+    """
     loop = asyncio.get_running_loop()
     task = asyncio.ensure_future(session)
     received: list[int] = []
-    installed: list[int] = []
 
-    def on_signal(signum: int) -> None:
-        received.append(signum)
-        task.cancel()
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-        installed.clear()
-
-    for signum in (signal.SIGINT.value, signal.SIGTERM.value):
-        try:
-            loop.add_signal_handler(signum, on_signal, signum)
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
-            continue
-        installed.append(signum)
-    try:
-        return await task
-    except asyncio.CancelledError:
+    def on_signal(signum: int, _frame: object) -> None:
         if received:
-            raise InterruptedRunError(received[0]) from None
-        raise
+            _exit_at_once(signum, outdir)
+        received.append(signum)
+        loop.call_soon_threadsafe(task.cancel)
+        _say(f"asyncgen run: {signal.Signals(signum).name}: stopping; once more to stop at once")
+
+    with _signal_handlers((signal.SIGINT, signal.SIGTERM), on_signal):
+        try:
+            return await task
+        except asyncio.CancelledError:
+            if received:
+                raise InterruptedRunError(received[0]) from None
+            raise
+
+
+@contextlib.contextmanager
+def _signal_handlers(signums: Iterable[int], handler: Any) -> Iterator[None]:
+    """``handler`` for ``signums`` while the block runs, the previous handlers after (only
+    the main thread may set them: elsewhere the defaults stay)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, handler) for signum in signums}
+    try:
+        yield
     finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def _exit_at_once(signum: int, outdir: Path) -> NoReturn:
+    """The second interrupt: leave now, the log files as they are."""
+    _say(
+        f"asyncgen run: interrupted again by {signal.Signals(signum).name}: stopped at once; "
+        f"the log files in {outdir} are incomplete (asyncgen verify says what is missing)"
+    )
+    os._exit(128 + signum)
+
+
+def _say(line: str) -> None:
+    """A line on stderr from a signal handler: one unbuffered write, whatever else prints."""
+    with contextlib.suppress(OSError):
+        os.write(sys.stderr.fileno(), f"\n{line}\n".encode())
 
 
 @contextlib.contextmanager

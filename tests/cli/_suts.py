@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Sequence
 
@@ -116,3 +117,21 @@ class SynchronousSUT:
 
 
 synchronous_sut = SynchronousSUT()
+
+
+class LoopBlockingSUT:
+    """Blocks the event loop in every call, as a SUT running a slow synchronous model on the
+    loop thread would; ``ASYNCGEN_TEST_BLOCK_S`` sets how long (default 0.5 s)."""
+
+    name = "loop-blocking"
+
+    def __init__(self) -> None:
+        self.block_s = float(os.environ.get("ASYNCGEN_TEST_BLOCK_S", "0.5"))
+
+    async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+        time.sleep(self.block_s)  # noqa: ASYNC251 - the fault being injected
+        for sample in samples:
+            sample.complete(b"")
+
+    async def flush_queries(self) -> None:
+        pass

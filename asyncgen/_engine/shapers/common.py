@@ -10,6 +10,11 @@ from asyncgen._engine.events import EventLog
 from asyncgen._engine.protocols import SystemUnderTest
 from asyncgen._engine.series import Series
 
+# Behind schedule, a shaper still gives the loop a turn at least this often (as well as every
+# few queries): a SUT that blocks the loop in each call (a synchronous model call) must not
+# hold off Ctrl-C, cancellation, the writer and the watchdog for a whole batch of blocking calls.
+TURN_EVERY_NS = 10_000_000
+
 
 @attrs.define(kw_only=True)
 class ShaperContext:

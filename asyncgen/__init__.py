@@ -8,6 +8,7 @@ from asyncgen._errors import (
     ConfigError,
     DatasetError,
     OutputError,
+    ProtocolError,
     RunError,
     SettingsError,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "PerformanceSummary",
     "Progress",
     "ProgressCallback",
+    "ProtocolError",
     "QuerySample",
     "QuerySampleLibrary",
     "QuerySampleResponse",

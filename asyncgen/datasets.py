@@ -15,9 +15,11 @@ time, so the HTTP SUTs encode each request once.
 
 from __future__ import annotations
 
+import errno
 import json
 import mimetypes
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -133,6 +135,7 @@ class JsonLinesQSL(_FileQSL):
 
 
 def _read_json_lines(path: Path, prompt_field: str | None) -> list[Any]:
+    check_regular_file(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -142,13 +145,46 @@ def _read_json_lines(path: Path, prompt_field: str | None) -> list[Any]:
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value = json.loads(line, parse_constant=_not_json)
         except ValueError as exc:
             raise DatasetError(f"not valid JSON: {exc}", path=str(path), line=number) from None
+        except RecursionError:
+            raise DatasetError("JSON nested too deeply", path=str(path), line=number) from None
         records.append(_record(value, prompt_field, path, number))
     if not records:
         raise DatasetError("holds no samples (no non-blank lines)", path=str(path))
     return records
+
+
+def _not_json(constant: str) -> Any:
+    """Python's json reads NaN and Infinity, which JSON has not: a server would refuse the
+    request (or read something else), so the line is refused instead."""
+    raise ValueError(f"{constant} is not a JSON number (JSON numbers are finite)")
+
+
+def check_regular_file(path: Path) -> None:
+    """Raise ``DatasetError`` saying what ``path`` is if it is not a regular file: missing, a
+    symlink loop, a folder, a FIFO or a device (reading one could block or never end)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise DatasetError("is a symlink loop", path=str(path)) from None
+        if exc.errno == errno.ENOENT:
+            raise DatasetError("no such file", path=str(path)) from None
+        raise DatasetError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    for test, what in _NOT_FILES:
+        if test(mode):
+            raise DatasetError(f"is {what}, not a file", path=str(path))
+
+
+_NOT_FILES = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def _record(value: Any, prompt_field: str | None, path: Path, number: int) -> Any:
@@ -189,7 +225,7 @@ class FolderQSL(_FileQSL):
     ) -> None:
         folder = Path(path)
         if not folder.is_dir():
-            raise DatasetError("is not a folder", path=str(folder))
+            raise DatasetError("is not a folder", path=str(folder))  # a loop is not one either
         self.files = sorted(
             f for f in folder.glob(pattern) if f.is_file() and not f.name.startswith(".")
         )
@@ -294,6 +330,7 @@ class NumpyQSL(_FileQSL):
 
 
 def _load_array(path: Path, key: str | None) -> np.ndarray[Any, Any]:
+    check_regular_file(path)
     try:
         loaded = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:

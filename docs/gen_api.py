@@ -60,6 +60,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "DatasetError",
         "SettingsError",
         "OutputError",
+        "ProtocolError",
         "RunError",
     ),
     "Simulated SUT and QSL": ("SimulatedSUT", "SimulatedQSL", "ServiceTime"),

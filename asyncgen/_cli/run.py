@@ -8,22 +8,21 @@ that cannot be reached, a SUT or QSL that raised), 128 + the signal number when 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
-import os
 import signal
 import sys
-import threading
-from collections.abc import Awaitable, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any, NoReturn, TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 import structlog
 from rich.console import Console
 
 from asyncgen._cli import targets
+from asyncgen._cli.interrupts import InterruptedRunError, run_on_loop
+from asyncgen._cli.lifetime import Lifetimes
 from asyncgen._cli.progress_view import ProgressView, ViewKind
 from asyncgen._cli.result_table import render_result
 from asyncgen._cli.settings import (
@@ -31,10 +30,12 @@ from asyncgen._cli.settings import (
     build_settings,
     describe,
     field_table,
+    finite_float,
     parse_mode,
     parse_scenario,
 )
 from asyncgen._config.settings import LogOutputSettings, LogSettings, TestSettings
+from asyncgen._config.validate import most_planned_samples
 from asyncgen._engine.clock import (
     DEFAULT_MODE,
     PACING_MODES,
@@ -42,9 +43,9 @@ from asyncgen._engine.clock import (
     kernel_timers_available,
 )
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
-from asyncgen._errors import AsyncgenError
+from asyncgen._errors import AsyncgenError, ConfigError
 from asyncgen._run.result import TestResult
-from asyncgen._run.runner import run_test, uvloop_factory
+from asyncgen._run.runner import run_test
 
 EXIT_VALID, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
 LIVE_INTERVAL_S = 0.25
@@ -65,14 +66,6 @@ Full reference: docs/cli.md.
 """
 
 _T = TypeVar("_T")
-
-
-class InterruptedRunError(Exception):
-    """SIGINT or SIGTERM stopped the run; ``signum`` says which."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -131,13 +124,13 @@ def _test_options(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument(
         "--qps",
-        type=float,
+        type=finite_number,
         metavar="QPS",
         help="target QPS: server_target_qps (Server) or offline_expected_qps (Offline)",
     )
     group.add_argument(
         "--latency-ms",
-        type=float,
+        type=finite_number,
         metavar="MS",
         help="latency in ms: the Server bound (server_target_latency_ns), or the expected "
         "latency of SingleStream/MultiStream",
@@ -229,7 +222,7 @@ def _output_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "-o",
         "--outdir",
-        type=Path,
+        type=_arg(_folder),
         default=Path("out/run"),
         help="folder for the log files (default out/run; created if missing)",
     )
@@ -252,7 +245,7 @@ def _output_options(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument(
         "--progress-interval",
-        type=float,
+        type=finite_number,
         default=2.0,
         metavar="SECONDS",
         help="seconds between plain progress lines (default 2)",
@@ -283,6 +276,15 @@ def _arg(parse: Any) -> Any:
     return convert
 
 
+finite_number = _arg(finite_float)  # the argparse type of every number option
+
+
+def _folder(text: str) -> Path:
+    if not text.strip():  # Path("") is the working directory: never what was meant
+        raise ValueError("must name a folder; an empty one would be the working directory")
+    return Path(text)
+
+
 def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Argument combinations argparse cannot express; exits 2 with usage on a problem."""
     if args.scenario is None:
@@ -291,6 +293,9 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         parser.error("the following arguments are required: --sut")
     if args.dataset is not None and args.qsl is not None:
         parser.error("--dataset and --qsl are alternatives; give one")
+    problem = targets.url_problem(args.sut)
+    if problem is not None:
+        parser.error(problem)
     if targets.is_url(args.sut) and args.dataset is None and args.qsl is None:
         parser.error(f"--sut {args.sut} needs the samples to send: --dataset or --qsl")
     if args.sut_options and not targets.is_url(args.sut):
@@ -300,9 +305,12 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
     if args.performance_sample_count is not None and args.qsl is not None:
         parser.error("--performance-sample-count applies to --dataset and --samples, not --qsl")
     for name in ("samples", "performance_sample_count"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+        value, most = getattr(args, name), most_planned_samples()
+        if value is not None and not 1 <= value <= most:
+            parser.error(
+                f"--{name.replace('_', '-')} must be from 1 to {most:,} (what this machine's "
+                "memory holds in one run)"
+            )
     if args.progress_interval <= 0:
         parser.error("--progress-interval must be positive")
 
@@ -331,7 +339,7 @@ def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
             assignments=args.assignments,
         )
         with _framework_logging(args.verbose):
-            result = _run_on_loop(_session(args, settings, out), args.outdir)
+            result = run_on_loop(_session(args, settings, out), args.outdir)
     except AsyncgenError as exc:
         return _error(exc)
     except InterruptedRunError as exc:
@@ -381,9 +389,10 @@ async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO
         log_output=LogOutputSettings(outdir=str(args.outdir)), enable_trace=not args.no_trace
     )
     audit = None if args.audit_config.lower() == "none" else args.audit_config
+    lifetimes = Lifetimes(close_timeout_s=settings.drain_timeout_ms / 1000)
     async with AsyncExitStack() as stack:
-        qsl = await _enter(stack, await _make_qsl(args))
-        sut = await _enter(stack, await _make_sut(args, qsl))
+        qsl = await lifetimes.enter(stack, await _make_qsl(args), _qsl_label(args))
+        sut = await lifetimes.enter(stack, await _make_sut(args, qsl), f"--sut {args.sut}")
         if not args.quiet:
             console.print(
                 f"asyncgen run: {describe(settings)}\n  SUT {sut.name}, QSL {qsl.name} "
@@ -404,7 +413,15 @@ async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO
             )
     if not args.quiet:
         render_result(console, result)
+    if lifetimes.errors:  # the run is over and its files written: still an error
+        raise ConfigError("; ".join(lifetimes.errors))
     return result
+
+
+def _qsl_label(args: argparse.Namespace) -> str:
+    if args.dataset is not None:
+        return f"--dataset {args.dataset}"
+    return f"--qsl {args.qsl}" if args.qsl is not None else "the QSL"
 
 
 async def _make_qsl(args: argparse.Namespace) -> QuerySampleLibrary:
@@ -420,84 +437,9 @@ async def _make_sut(args: argparse.Namespace, qsl: QuerySampleLibrary) -> System
     if not targets.is_url(args.sut):
         return await targets.python_sut(args.sut)
     options = targets.parse_options(args.sut_options)
+    sut: SystemUnderTest = targets.http_sut(args.sut, args.adapter, qsl, options)  # checks them
     await targets.check_reachable(args.sut)
-    sut: SystemUnderTest = targets.http_sut(args.sut, args.adapter, qsl, options)
     return sut
-
-
-async def _enter(stack: AsyncExitStack, obj: _T) -> _T:
-    """Open ``obj`` for the run if it is an async context manager, or close it after."""
-    if hasattr(obj, "__aenter__") and hasattr(obj, "__aexit__"):
-        await stack.enter_async_context(obj)
-    elif callable(getattr(obj, "aclose", None)):
-        stack.push_async_callback(obj.aclose)  # type: ignore[attr-defined]
-    return obj
-
-
-def _run_on_loop(session: Awaitable[_T], outdir: Path) -> _T:
-    """Run ``session`` on a fresh uvloop loop; SIGINT/SIGTERM end it as ``InterruptedRunError``."""
-    with asyncio.Runner(loop_factory=uvloop_factory()) as runner:
-        return runner.run(_interruptible(session, outdir))
-
-
-async def _interruptible(session: Awaitable[_T], outdir: Path) -> _T:
-    """Await ``session``; the first SIGINT or SIGTERM cancels it (the run still writes its
-    files), a second one ends the process at once.
-
-    The handlers are the interpreter's own (``signal.signal``), not the loop's: they run as
-    soon as the main thread runs Python again, even while a SUT blocks the loop. The first
-    queues the cancellation with ``call_soon_threadsafe`` right then, so it reaches the run at
-    the next point the loop turns, ahead of the shaper's next step; the second exits with the
-    files as they are (no footers: incomplete, as after SIGKILL, which ``verify`` reports).
-    """
-    loop = asyncio.get_running_loop()
-    task = asyncio.ensure_future(session)
-    received: list[int] = []
-
-    def on_signal(signum: int, _frame: object) -> None:
-        if received:
-            _exit_at_once(signum, outdir)
-        received.append(signum)
-        loop.call_soon_threadsafe(task.cancel)
-        _say(f"asyncgen run: {signal.Signals(signum).name}: stopping; once more to stop at once")
-
-    with _signal_handlers((signal.SIGINT, signal.SIGTERM), on_signal):
-        try:
-            return await task
-        except asyncio.CancelledError:
-            if received:
-                raise InterruptedRunError(received[0]) from None
-            raise
-
-
-@contextlib.contextmanager
-def _signal_handlers(signums: Iterable[int], handler: Any) -> Iterator[None]:
-    """``handler`` for ``signums`` while the block runs, the previous handlers after (only
-    the main thread may set them: elsewhere the defaults stay)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {signum: signal.signal(signum, handler) for signum in signums}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
-def _exit_at_once(signum: int, outdir: Path) -> NoReturn:
-    """The second interrupt: leave now, the log files as they are."""
-    _say(
-        f"asyncgen run: interrupted again by {signal.Signals(signum).name}: stopped at once; "
-        f"the log files in {outdir} are incomplete (asyncgen verify says what is missing)"
-    )
-    os._exit(128 + signum)
-
-
-def _say(line: str) -> None:
-    """A line on stderr from a signal handler: one unbuffered write, whatever else prints."""
-    with contextlib.suppress(OSError):
-        os.write(sys.stderr.fileno(), f"\n{line}\n".encode())
 
 
 @contextlib.contextmanager

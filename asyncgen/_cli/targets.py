@@ -14,20 +14,22 @@ import importlib
 import importlib.util
 import inspect
 import json
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit
 
 from asyncgen import datasets
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
-from asyncgen._errors import ConfigError
+from asyncgen._errors import ConfigError, DatasetError
 from asyncgen.http import make_sut
 from asyncgen.http._factory import AdapterKind
+from asyncgen.http._pool import Origin
 from asyncgen.simulated import SimulatedQSL
 
 URL_SCHEMES = ("http://", "https://")
+_URL_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 ADAPTERS = ("http", "openai")
 JSON_LINES = (".jsonl", ".ndjson", ".json")
 NUMPY = (".npy", ".npz")
@@ -36,6 +38,20 @@ CONNECT_TIMEOUT_S = 5.0
 
 def is_url(target: str) -> bool:
     return target.lower().startswith(URL_SCHEMES)
+
+
+def url_problem(target: str | None) -> str | None:
+    """Why ``target`` cannot be a SUT URL, if it looks like a URL at all (``scheme://``)."""
+    if target is None or not _URL_LIKE.match(target):
+        return None
+    if not is_url(target):
+        scheme = target.split("://", 1)[0]
+        return f"--sut {target}: asyncgen drives http:// and https:// servers, not {scheme}://"
+    try:
+        Origin.parse(target)
+    except ValueError as exc:
+        return f"--sut {target}: {exc}"
+    return None
 
 
 def load_object(spec: str, what: str) -> Any:
@@ -81,7 +97,7 @@ def _import(module_name: str, what: str, spec: str) -> ModuleType:
 
 async def instantiate(obj: Any, check: type, what: str, spec: str) -> Any:
     """``obj`` if it already is a ``check``, else what calling it with no arguments returns."""
-    if not isinstance(obj, type) and isinstance(obj, check):
+    if not isinstance(obj, type) and _is_a(obj, check, what, spec):
         return obj
     if not callable(obj):
         raise ConfigError(f"{what} {spec!r} is neither a {check.__name__} nor a factory")
@@ -93,17 +109,34 @@ async def instantiate(obj: Any, check: type, what: str, spec: str) -> Any:
         raise ConfigError(f"{what} {spec!r}: calling it with no arguments failed: {exc}") from exc
     except Exception as exc:
         raise ConfigError(f"{what} {spec!r}: making it raised {exc!r}") from exc
-    if not isinstance(made, check):
+    if not _is_a(made, check, what, spec):
         raise ConfigError(
             f"{what} {spec!r} made a {type(made).__name__}, which is not a {check.__name__}"
         )
     return made
 
 
+def _is_a(obj: Any, check: type, what: str, spec: str) -> bool:
+    """``isinstance`` against a protocol, which reads its data members: one that raises (a
+    ``name`` property) is an error naming it, not a traceback."""
+    try:
+        return isinstance(obj, check)
+    except Exception as exc:
+        members = _DATA_MEMBERS.get(check, "attributes")
+        raise ConfigError(f"{what} {spec}: reading its {members} raised {exc!r}") from exc
+
+
+_DATA_MEMBERS: dict[type, str] = {
+    SystemUnderTest: "name",
+    QuerySampleLibrary: "name, total_sample_count or performance_sample_count",
+}
+
+
 async def python_sut(spec: str) -> SystemUnderTest:
     sut: SystemUnderTest = await instantiate(
         load_object(spec, "--sut"), SystemUnderTest, "--sut", spec
     )
+    check_name(sut, f"--sut {spec}")
     return sut
 
 
@@ -111,15 +144,28 @@ async def python_qsl(spec: str) -> QuerySampleLibrary:
     qsl: QuerySampleLibrary = await instantiate(
         load_object(spec, "--qsl"), QuerySampleLibrary, "--qsl", spec
     )
+    check_name(qsl, f"--qsl {spec}")
     return qsl
+
+
+def check_name(obj: object, what: str) -> None:
+    """The banner and the logs read ``name``: one that raises or is no text is an error now."""
+    try:
+        name = obj.name  # type: ignore[attr-defined]
+    except Exception as exc:
+        raise ConfigError(f"{what}: reading its name raised {exc!r}") from exc
+    if not isinstance(name, str):
+        raise ConfigError(f"{what}: its name must be a str, not {type(name).__name__}")
 
 
 def dataset_kind(path: Path) -> str:
     """Which ``asyncgen.datasets`` QSL reads ``path``: by folder, else by file name."""
     if path.is_dir():
         return "FolderQSL"
-    if not path.is_file():
-        raise ConfigError(f"--dataset {path}: no such file or folder")
+    try:
+        datasets.check_regular_file(path)  # says what it is: missing, a loop, a FIFO, ...
+    except DatasetError as exc:
+        raise ConfigError(f"--dataset {exc}") from None
     if path.suffix.lower() in JSON_LINES:
         return "JsonLinesQSL"
     if path.suffix.lower() in NUMPY:
@@ -169,10 +215,19 @@ def parse_options(pairs: list[str], option: str = "--sut-option") -> dict[str, A
         if not sep or not key.strip():
             raise ConfigError(f"{option} {pair!r}: expected key=value")
         try:
-            options[key.strip()] = json.loads(raw)
+            options[key.strip()] = json.loads(raw, parse_constant=_not_a_constant)
         except json.JSONDecodeError:
             options[key.strip()] = raw
+        except RecursionError:
+            raise ConfigError(
+                f"{option} {key.strip()}: the JSON value is nested too deeply"
+            ) from None
     return options
+
+
+def _not_a_constant(constant: str) -> Any:
+    """``NaN`` and ``Infinity`` are no JSON: they are read as text (and refused as numbers)."""
+    raise json.JSONDecodeError(f"{constant} is not JSON", constant, 0)
 
 
 def http_sut(
@@ -192,15 +247,16 @@ def http_sut(
 
 async def check_reachable(url: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     """Open and close one TCP connection to ``url``'s host, so a dead server fails fast."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        raise ConfigError(f"--sut {url}: no host in the URL")
-    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, port), timeout_s)
+        origin = Origin.parse(url)
+    except ValueError as exc:
+        raise ConfigError(f"--sut {url}: {exc}") from None
+    host, port = origin.host, origin.port
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
     except (OSError, TimeoutError) as exc:
         reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
-        raise ConfigError(f"cannot reach {parts.hostname}:{port} ({url}): {reason}") from None
+        raise ConfigError(f"cannot reach {host}:{port} ({url}): {reason}") from None
     writer.close()
     # The server may reset the idle connection; it answered, that is enough.
     with contextlib.suppress(OSError):

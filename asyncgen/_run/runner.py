@@ -24,9 +24,9 @@ from asyncgen._config.settings import LogSettings, TestSettings
 from asyncgen._config.validate import validate_settings
 from asyncgen._engine.clock import Clock, MonotonicClock
 from asyncgen._engine.progress import ProgressCallback, snapshot
-from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
+from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest, check_protocols
 from asyncgen._engine.watchdog import Watchdog
-from asyncgen._errors import OutputError
+from asyncgen._errors import OutputError, RunError
 from asyncgen._log import get_logger
 from asyncgen._output.provenance import test_datetime
 from asyncgen._output.writer import LogWriter
@@ -63,13 +63,16 @@ async def run_test(
     Writes the reference's log files (plus ``results.json``) to ``log_settings``' folder. An
     ``audit.config`` in the working directory overrides ``settings`` as in the reference; pass
     ``audit_config=None`` to ignore it. Raises ``SettingsError``/``ConfigError`` before anything
-    runs for settings that cannot run, ``OutputError`` when the logs cannot be written, and
+    runs for settings that cannot run, ``ProtocolError`` for a SUT or QSL whose methods are
+    not coroutine functions, ``OutputError`` when the logs cannot be written (or another run
+    is writing to the folder), and
     ``RunError`` (with the original as its cause) when the SUT or QSL raised. ``progress``, if
     given, receives a ``Progress`` snapshot every ``progress_interval_s`` while queries are paced.
     Samples the SUT failed (``QuerySample.fail``) are counted per kind in ``TestResult.failures``
     and, unless ``fail_on_sample_errors`` is False, make the run INVALID.
     """
     validate_settings(settings)
+    check_protocols(sut, qsl)
     log_settings = log_settings or LogSettings()
     clock = clock or MonotonicClock()
     datetime_label = test_datetime()
@@ -207,8 +210,14 @@ def run(
 ) -> TestResult:
     """Run a test from synchronous code on a fresh event loop (uvloop when available).
 
-    ``options`` are ``run_test``'s other keywords (``clock``, ``progress``, ...).
+    ``options`` are ``run_test``'s other keywords (``clock``, ``progress``, ...). Inside a
+    running event loop, ``await run_test(...)`` instead (this raises ``RunError`` there).
     """
+    if _running_loop() is not None:
+        raise RunError(
+            "asyncgen.run() cannot start an event loop inside a running one; "
+            "in async code use 'await asyncgen.run_test(sut, qsl, settings, ...)'"
+        )
     loop_factory = uvloop_factory() if use_uvloop else None
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         return runner.run(
@@ -216,6 +225,13 @@ def run(
                 sut, qsl, settings, log_settings=log_settings, audit_config=audit_config, **options
             )
         )
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

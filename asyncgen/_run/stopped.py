@@ -66,7 +66,7 @@ def _raised_for(exc: BaseException, writer: LogWriter) -> BaseException:
         writer.error("error_runtime", f"Run interrupted: {exc!r}")
         return exc
     writer.error("error_runtime", f"Run stopped by an exception: {exc!r}")
-    _log.error("run failed", error=repr(exc))
+    _log.info("run failed", error=repr(exc))  # raised as a RunError: reported by the caller
     error = RunError(f"the run stopped: {exc!r}")
     error.__cause__ = exc
     return error

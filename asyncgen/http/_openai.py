@@ -6,7 +6,7 @@ import ssl
 from collections.abc import Mapping
 from typing import Any
 
-from asyncgen.http._base import PooledSUT, Request
+from asyncgen.http._base import PooledSUT, Request, check_count
 from asyncgen.http._failures import FailureKind, ResponseError
 from asyncgen.http._http_sut import encode_json, status_detail
 from asyncgen.http._openai_wire import (
@@ -75,10 +75,9 @@ class OpenAISUT(PooledSUT):
             ssl_context=ssl_context,
             keepalive_s=keepalive_s,
         )
-        if max_tokens is not None and max_tokens < 1:
-            raise ValueError("max_tokens must be at least 1")
-        if max_event_bytes < 1:
-            raise ValueError("max_event_bytes must be at least 1")
+        if max_tokens is not None:
+            check_count("max_tokens", max_tokens, low=1)
+        check_count("max_event_bytes", max_event_bytes, low=1)
         self.max_event_bytes = max_event_bytes
         self.path = api_path(self.origin.base_path, api)
         self.chat = api == "chat"

@@ -135,3 +135,62 @@ class LoopBlockingSUT:
 
     async def flush_queries(self) -> None:
         pass
+
+
+class _Answers:
+    """Answers every sample at once: what the misbehaving SUTs below do when they work."""
+
+    name = "answers"
+
+    async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+        for sample in samples:
+            sample.complete(b"")
+
+    async def flush_queries(self) -> None:
+        pass
+
+
+class SutKilledError(BaseException):
+    """A SUT's own BaseException subclass."""
+
+
+class RaisesBaseException(_Answers):
+    """Raises ``ASYNCGEN_TEST_RAISE`` (CancelledError, GeneratorExit or its own) on a call."""
+
+    async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+        kind = os.environ.get("ASYNCGEN_TEST_RAISE", "own")
+        errors = {"CancelledError": asyncio.CancelledError, "GeneratorExit": GeneratorExit}
+        raise errors.get(kind, SutKilledError)("raised by the SUT")
+
+
+class NameRaises(_Answers):
+    @property  # type: ignore[override]
+    def name(self) -> str:
+        raise RuntimeError("no name today")
+
+
+class EnterRaises(_Answers):
+    async def __aenter__(self) -> EnterRaises:
+        raise RuntimeError("cannot enter")
+
+    async def __aexit__(self, *_: object) -> None:
+        pass
+
+
+class ExitRaises(_Answers):
+    async def __aenter__(self) -> ExitRaises:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        raise RuntimeError("cannot exit")
+
+
+class CloseHangs(_Answers):
+    async def aclose(self) -> None:
+        await asyncio.Event().wait()
+
+
+class SyncIssueQuery(_Answers):
+    def issue_query(self, samples: Sequence[QuerySample]) -> None:  # type: ignore[override]
+        for sample in samples:
+            sample.complete(b"")

@@ -17,13 +17,18 @@ from asyncgen._run.runner import run, run_test
 from asyncgen._version import __version__
 from asyncgen.function_sut import FunctionSUT
 from asyncgen.result import (
+    ArrivalFidelity,
     IssueLag,
     LatencyStats,
     LoopStalls,
     PerformanceSummary,
+    QueueWait,
     Rates,
     RunHealth,
     TestResult,
+    TokenCounts,
+    TokenDistribution,
+    TurnStats,
 )
 from asyncgen.settings import (
     LoggingMode,
@@ -35,19 +40,23 @@ from asyncgen.settings import (
 )
 from asyncgen.simulated import ServiceTime, SimulatedQSL, SimulatedSUT
 from asyncgen.sut import (
+    ConversationLibrary,
     QuerySample,
     QuerySampleLibrary,
     QuerySampleResponse,
     ResponseData,
     SystemUnderTest,
+    TurnSample,
     first_token_complete,
     query_samples_complete,
 )
 
 __all__ = [
+    "ArrivalFidelity",
     "AsyncgenError",
     "Clock",
     "ConfigError",
+    "ConversationLibrary",
     "DatasetError",
     "EffectiveSettings",
     "FunctionSUT",
@@ -68,6 +77,7 @@ __all__ = [
     "QuerySample",
     "QuerySampleLibrary",
     "QuerySampleResponse",
+    "QueueWait",
     "Rates",
     "ResponseData",
     "RunError",
@@ -81,6 +91,10 @@ __all__ = [
     "TestResult",
     "TestScenario",
     "TestSettings",
+    "TokenCounts",
+    "TokenDistribution",
+    "TurnSample",
+    "TurnStats",
     "__version__",
     "first_token_complete",
     "query_samples_complete",

@@ -5,21 +5,24 @@ sample is completed later (or right away) through ``sample.complete(...)``. Comp
 synchronous and cheap, and safe from any thread. See :class:`SystemUnderTest` for the contract.
 """
 
-from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
+from asyncgen._engine.protocols import ConversationLibrary, QuerySampleLibrary, SystemUnderTest
 from asyncgen._engine.sample import (
     QuerySample,
     QuerySampleResponse,
+    TurnSample,
     first_token_complete,
     query_samples_complete,
 )
 from asyncgen._engine.sink import ResponseData
 
 __all__ = [
+    "ConversationLibrary",
     "QuerySample",
     "QuerySampleLibrary",
     "QuerySampleResponse",
     "ResponseData",
     "SystemUnderTest",
+    "TurnSample",
     "first_token_complete",
     "query_samples_complete",
 ]

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from types import ModuleType
 
 from benchmarks import (
+    arrival_fidelity,
+    arrival_processes,
     issue_lag,
     offline_throughput,
     peak_rss,
@@ -38,6 +40,8 @@ MODULES: tuple[ModuleType, ...] = (
     issue_lag,
     offline_throughput,
     peak_rss,
+    arrival_processes,
+    arrival_fidelity,
 )
 BENCHMARKS: dict[str, Callable[[Options], Report]] = {m.NAME: m.run for m in MODULES}
 

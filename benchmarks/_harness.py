@@ -49,6 +49,7 @@ class Figure:
     reference_runs: list[float]
     target: str | None  # ">= 2.0" or "<= 0.25" (asyncgen / reference); None: for information
     note: str = ""
+    labels: tuple[str, str] = SIDES  # what the two columns measured (default: the two sides)
 
     @property
     def asyncgen(self) -> float:
@@ -81,6 +82,7 @@ class Figure:
             "asyncgen_runs": self.asyncgen_runs,
             "reference_runs": self.reference_runs,
             "note": self.note,
+            "labels": list(self.labels),
         }
 
 
@@ -285,8 +287,9 @@ def sleep_lateness_us(duration_s: float = 2.0, sleep_s: float = 0.0005) -> dict[
 def format_report(report: Report) -> str:
     rows = [f"== {report.benchmark}: {report.description}"]
     for f in report.figures:
+        ours, theirs = f.labels
         rows.append(
-            f"  {f.name:<34} asyncgen {_fmt(f.asyncgen):>12}  reference {_fmt(f.reference):>12}"
+            f"  {f.name:<34} {ours} {_fmt(f.asyncgen):>12}  {theirs} {_fmt(f.reference):>12}"
             f"  {f.unit:<10} ratio {f.ratio:7.3f}  {_verdict(f)}"
         )
         if f.note:

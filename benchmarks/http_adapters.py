@@ -139,19 +139,21 @@ async def bare_aiohttp(url: str, rate: float, duration_s: float, stream: bool) -
         await asyncio.gather(*(one(time.perf_counter_ns()) for _ in range(50)))  # warm up
         ttft.clear()
         await asyncio.to_thread(reset, url)
-        cpu0, start = time.process_time(), time.perf_counter_ns()
+        cpu0, wait0, start = time.process_time(), runqueue_wait_ns(), time.perf_counter_ns()
         tasks: set[asyncio.Task[None]] = set()
-        for offset in offsets:
+        sent = np.empty(len(offsets), dtype=np.int64)  # when each request was handed to aiohttp
+        for k, offset in enumerate(offsets):
             due = start + int(offset * 1e9)
             wait = (due - time.perf_counter_ns()) / 1e9
             if wait > 0:
                 await asyncio.sleep(wait)
+            sent[k] = time.perf_counter_ns()
             task = asyncio.ensure_future(one(due))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         issued_s = (time.perf_counter_ns() - start) / 1e9
         await asyncio.gather(*tasks)
-        cpu = time.process_time() - cpu0
+        cpu, waited = time.process_time() - cpu0, runqueue_wait_ns() - wait0
     done = np.array(ttft)
     return {
         "requests": len(offsets),
@@ -160,7 +162,27 @@ async def bare_aiohttp(url: str, rate: float, duration_s: float, stream: bool) -
         "issue_rate": len(offsets) / issued_s,
         "latency_p50_ms": float(np.median(done) / 1e6),  # first chunk (whole body if not streamed)
         "cpu_us_per_request": cpu / len(offsets) * 1e6,
+        "sent_ks": sent_ks(sent - start, rate),
+        "runqueue_wait_ms": waited / 1e6,
     }
+
+
+def runqueue_wait_ns() -> int:
+    """How long this thread has waited for a CPU while runnable (Linux schedstat; else 0): the
+    time other processes took from a measured client."""
+    try:
+        return int(Path("/proc/thread-self/schedstat").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def sent_ks(sent_ns: np.ndarray, rate: float) -> float:
+    """KS D of the gaps between send times against the exponential at ``rate`` (asyncgen's
+    own computation, imported once the measured part is over)."""
+    from asyncgen._metrics.fidelity import ProcessGaps, gap_probabilities, ks_uniform  # noqa: PLC0415
+    from asyncgen._plan.arrivals import ArrivalProcess  # noqa: PLC0415
+
+    return ks_uniform(gap_probabilities(ProcessGaps(ArrivalProcess(rate_qps=rate)), sent_ns))
 
 
 class TimerClock:
@@ -192,9 +214,15 @@ def paced_clock(mode: str) -> Any:
 
 
 async def asyncgen_adapter(
-    url: str, rate: float, duration_s: float, stream: bool, mode: str = "precise"
+    url: str,
+    rate: float,
+    duration_s: float,
+    stream: bool,
+    mode: str = "precise",
+    **workload: Any,
 ) -> dict[str, Any]:
-    """``asyncgen.run_test`` in the Server scenario through ``OpenAISUT`` or ``HttpSUT``."""
+    """``asyncgen.run_test`` in the Server scenario through ``OpenAISUT`` or ``HttpSUT``;
+    ``workload`` sets asyncgen's arrival options (``server_arrival``, ...)."""
     import asyncgen  # noqa: PLC0415
     from asyncgen.http import HttpSUT, OpenAISUT, Payload  # noqa: PLC0415
 
@@ -227,6 +255,7 @@ async def asyncgen_adapter(
         server_target_latency_ns=10**9,
         ttft_latency=10**9,
         tpot_latency=10**9,
+        **workload,
     )
     with tempfile.TemporaryDirectory() as outdir:
         log = asyncgen.LogSettings(log_output=asyncgen.LogOutputSettings(outdir=outdir))
@@ -237,7 +266,7 @@ async def asyncgen_adapter(
             )  # fmt: skip
             await asyncgen.run_test(sut, qsl, warm, log_settings=log, audit_config=None)
             await asyncio.to_thread(reset, url)
-            cpu0 = time.process_time()
+            cpu0, wait0 = time.process_time(), runqueue_wait_ns()
             result = await asyncgen.run_test(
                 sut,
                 qsl,
@@ -246,7 +275,7 @@ async def asyncgen_adapter(
                 audit_config=None,
                 clock=paced_clock(mode),
             )
-            cpu = time.process_time() - cpu0
+            cpu, waited = time.process_time() - cpu0, runqueue_wait_ns() - wait0
     summary = result.summary
     assert summary is not None
     issued = summary.result.queries_issued
@@ -268,7 +297,37 @@ async def asyncgen_adapter(
         "issue_lag_p50_us": lags[0.5] / 1e3,
         "issue_lag_p99_us": lags[0.99] / 1e3,
         "cpu_us_per_request": cpu / issued * 1e6,
+        "runqueue_wait_ms": waited / 1e6,
+        **_fidelity(result),
     }
+
+
+def _fidelity(result: Any) -> dict[str, float]:
+    """The sent and planned KS D from the run's health (asyncgens that report it)."""
+    found = getattr(result.health, "fidelity", None)
+    if found is None:
+        return {}
+    return {"sent_ks": found.ks_statistic, "planned_ks": found.planned_ks_statistic}
+
+
+async def trace_replay(url: str, rate: float, duration_s: float) -> dict[str, Any]:
+    """``openai-hrtimer`` replaying a trace of the bare client's own Poisson arrival times
+    (``poisson_offsets``, in milliseconds to the microsecond), written for the run."""
+    with tempfile.TemporaryDirectory() as folder:
+        trace = Path(folder) / "trace.jsonl"
+        lines = (
+            f'{{"timestamp": {offset * 1e3:.3f}}}\n' for offset in poisson_offsets(rate, duration_s)
+        )
+        trace.write_text("".join(lines))
+        return await asyncgen_adapter(
+            url,
+            rate,
+            duration_s,
+            True,
+            mode="hrtimer",
+            server_arrival="trace",
+            server_trace_path=str(trace),
+        )
 
 
 async def capacity(url: str, client: str, requests: int) -> dict[str, Any]:
@@ -367,6 +426,11 @@ CLIENTS: dict[str, Callable[..., Coroutine[Any, Any, dict[str, Any]]]] = {
     "http-timer": lambda url, rate, d: asyncgen_adapter(url, rate, d, False, mode="timer"),
     "openai-hrtimer": lambda url, rate, d: asyncgen_adapter(url, rate, d, True, mode="hrtimer"),
     "http-hrtimer": lambda url, rate, d: asyncgen_adapter(url, rate, d, False, mode="hrtimer"),
+    # asyncgen's other arrival processes (benchmarks/arrival_processes.py), on the hrtimer clock
+    "openai-gamma": lambda url, rate, d: asyncgen_adapter(
+        url, rate, d, True, mode="hrtimer", server_arrival="gamma", server_burstiness=0.5
+    ),
+    "openai-trace": trace_replay,
 }
 
 
@@ -523,12 +587,14 @@ def main(argv: list[str] | None = None) -> None:
             c: run_client(f"capacity-{c}", server, args, client_cpu) for c in clients
         }
         runs: dict[str, Any] = {}
-        streamed = ("openai", "openai-timer", "openai-hrtimer")
+        streamed = ("openai", "openai-timer", "openai-hrtimer", "openai-gamma", "openai-trace")
         generic = ("http", "http-timer", "http-hrtimer")
         if args.runs:
             wanted = set(args.runs.split(","))
             streamed = tuple(n for n in streamed if n in wanted)
             generic = tuple(n for n in generic if n in wanted)
+        else:  # the other arrival processes are benchmarks/arrival_processes.py's
+            streamed = streamed[:3]
         order = ("bare-stream",) * bool(streamed) + streamed
         order += ("bare-generate",) * bool(generic) + generic
         for name in order:

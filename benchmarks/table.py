@@ -21,6 +21,7 @@ ORDER = (
     "issue_lag",
     "offline_throughput",
     "peak_rss",
+    "arrival_fidelity",
 )
 
 

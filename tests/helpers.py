@@ -107,6 +107,24 @@ class RecordingSUT:
         self.flushes += 1
 
 
+class CheckingSUT(RecordingSUT):
+    """A ``RecordingSUT`` that takes the Server shaper's arrival check, as the HTTP adapters
+    do: ``check`` is what it was given (None outside a Server series), ``attached`` every call."""
+
+    def __init__(
+        self,
+        on_issue: Callable[[Sequence[QuerySample]], None] | None = None,
+        name: str = "CheckingSUT",
+    ) -> None:
+        super().__init__(on_issue, name)
+        self.check: Callable[[], None] | None = None
+        self.attached: list[bool] = []
+
+    def set_arrival_check(self, check: Callable[[], None] | None) -> None:
+        self.check = check
+        self.attached.append(check is not None)
+
+
 def complete_after(clock: FakeClock, service_ns: int) -> Callable[[Sequence[QuerySample]], None]:
     """An ``on_issue`` that spends ``service_ns`` of fake time, then completes every sample."""
 

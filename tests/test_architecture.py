@@ -25,6 +25,8 @@ DEFERRED = {
     # structlog pulls in rich and pygments (about 10 MiB resident); a run whose lifecycle
     # events nobody listens to never imports it.
     ("asyncgen._log", "structlog"),
+    # tokenizers is the optional `tokenizers` extra: only a run given a tokenizer.json needs it.
+    ("asyncgen.datasets._tokenizer", "tokenizers"),
 }
 
 

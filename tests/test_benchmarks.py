@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from benchmarks._harness import (
@@ -17,6 +18,8 @@ from benchmarks._harness import (
     sleep_lateness_us,
 )
 from benchmarks._sides import lag_percentiles, parse_summary
+from benchmarks.arrival_fidelity import _medians
+from benchmarks.http_adapters import runqueue_wait_ns, sent_ks
 
 
 def test_search_climbs_then_bisects_to_the_precision() -> None:
@@ -70,6 +73,17 @@ def test_lag_percentiles_use_the_issue_lag_rule() -> None:
     lags = list(range(1000, 0, -1))  # 1..1000, unsorted
     assert lag_percentiles(lags) == {"50": 501, "90": 901, "99": 991, "99.9": 1000}
     assert lag_percentiles([]) == {}
+
+
+def test_arrival_fidelity_takes_medians_of_the_runs_that_report_a_figure() -> None:
+    runs = [{"sent_ks": 0.02, "cpu_us_per_request": 200.0}, {"sent_ks": 0.04}, {"error": ["x"]}]
+    assert _medians(runs) == {"sent_ks": 0.03, "cpu_us_per_request": 200.0}
+
+
+def test_the_bare_clients_fidelity_is_asyncgens_computation() -> None:
+    even = [0, 10**9, 2 * 10**9, 3 * 10**9]  # gaps of exactly one mean at 1/s
+    assert sent_ks(np.array(even, dtype=np.int64), 1.0) == pytest.approx(1 - math.exp(-1))
+    assert runqueue_wait_ns() >= 0
 
 
 def test_quick_options_pick_the_quick_value() -> None:

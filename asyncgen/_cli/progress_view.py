@@ -39,12 +39,17 @@ def _clock(p: Progress) -> str:
     return f"{p.elapsed_s:6.1f} s / {p.expected_s:.1f} s"
 
 
+def _of(total: float, sep: str = "/", spec: str = "g") -> str:
+    """``/total``, or nothing when there is none (a closed loop plans no count or rate)."""
+    return f"{sep}{total:{spec}}" if total else ""
+
+
 def plain_line(p: Progress) -> str:
     """One log line per snapshot."""
     return (
-        f"[{_clock(p)}] {p.phase}: issued {p.queries_issued}/{p.queries_planned} queries, "
+        f"[{_clock(p)}] {p.phase}: issued {p.queries_issued}{_of(p.queries_planned)} queries, "
         f"completed {p.samples_completed} samples, in flight {p.in_flight}, "
-        f"{p.achieved_qps:.1f}/{p.target_qps:g} QPS, "
+        f"{p.achieved_qps:.1f}{_of(p.target_qps)} QPS, "
         f"latency p50 {fmt_ms(p.recent_p50_latency_ns)} p99 {fmt_ms(p.recent_p99_latency_ns)}, "
         f"issue lag p99 {fmt_ms(p.recent_p99_issue_lag_ns)}"
     )
@@ -63,7 +68,7 @@ def live_panel(p: Progress | None) -> RenderableType:
     figures = Table.grid(padding=(0, 2))  # four columns: fits an 80-column terminal
     figures.add_row(
         "issued",
-        f"{p.queries_issued:,} / {p.queries_planned:,} queries",
+        f"{p.queries_issued:,}{_of(p.queries_planned, ' / ', ',')} queries",
         "completed",
         f"{p.samples_completed:,} samples",
     )
@@ -71,7 +76,7 @@ def live_panel(p: Progress | None) -> RenderableType:
         "in flight",
         f"{p.in_flight:,}",
         "QPS",
-        f"{p.achieved_qps:,.1f} / {p.target_qps:g} target",
+        f"{p.achieved_qps:,.1f}" + (f" / {p.target_qps:g} target" if p.target_qps else ""),
     )
     figures.add_row(
         "latency",

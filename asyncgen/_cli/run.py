@@ -20,7 +20,7 @@ from typing import Any, TextIO, TypeVar
 import structlog
 from rich.console import Console
 
-from asyncgen._cli import targets
+from asyncgen._cli import data_options, targets
 from asyncgen._cli.interrupts import InterruptedRunError, run_on_loop
 from asyncgen._cli.lifetime import Lifetimes
 from asyncgen._cli.progress_view import ProgressView, ViewKind
@@ -33,6 +33,13 @@ from asyncgen._cli.settings import (
     finite_float,
     parse_mode,
     parse_scenario,
+)
+from asyncgen._cli.workload import (
+    add_workload_options,
+    check_samples,
+    replays_trace_data,
+    trace_qsl,
+    workload_changes,
 )
 from asyncgen._config.settings import LogOutputSettings, LogSettings, TestSettings
 from asyncgen._config.validate import most_planned_samples
@@ -52,8 +59,8 @@ LIVE_INTERVAL_S = 0.25
 DESCRIPTION = "Run one test of a system under test and write the MLPerf LoadGen log files."
 EPILOG = """\
 settings are applied in this order: TestSettings defaults (or --config, after the MLPerf rules
-in mlperf.conf), --mode, the shortcuts (--qps, --latency-ms, --duration-ms, --min-queries), then
-each --set in order.
+in mlperf.conf), --mode, the shortcuts (--qps, --latency-ms, --duration-ms, --min-queries), the
+workload options (--arrival, --concurrency, ...), then each --set in order.
 
 exit status: 0 VALID, 1 INVALID, 2 error (arguments, config, unreachable server, SUT raised),
 130 interrupted by Ctrl-C, 143 by SIGTERM (the logs written so far are complete and parse).
@@ -78,8 +85,10 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _test_options(parser.add_argument_group("test"))
+    add_workload_options(parser.add_argument_group("workload (Server scenario)"))
     _sut_options(parser.add_argument_group("system under test"))
     _sample_options(parser.add_argument_group("samples"))
+    data_options.add_options(parser.add_argument_group("token-shaped data"))
     _output_options(parser.add_argument_group("output"))
     return parser
 
@@ -187,7 +196,9 @@ def _sample_options(group: argparse._ArgumentGroup) -> None:
         type=Path,
         metavar="PATH",
         help="the samples: a .jsonl/.ndjson/.json file (one request body or prompt per "
-        "line), a .npy file (one sample per row), or a folder (one file per sample)",
+        "line; records with 'conversations' (ShareGPT) or 'messages' (OpenAI chat): one "
+        "request per conversation), a .npy file (one sample per row), a folder (one file per "
+        "sample), or synthetic:isl=N,osl=N,... (prompts of drawn token lengths; --tokenizer)",
     )
     group.add_argument(
         "-D",
@@ -232,7 +243,7 @@ def _output_options(group: argparse._ArgumentGroup) -> None:
         choices=("auto", *PACING_MODES),
         default="auto",
         help="how Server arrivals are paced: precise (timer, then polling; a whole core), "
-        "hrtimer (a kernel timer 100 us ahead, then polling; Linux; far less CPU), timer (loop "
+        "hrtimer (a kernel timer 30 us ahead, then a short spin; Linux; far less CPU), timer (loop "
         "timers only; ~1 ms lag). auto (default): hrtimer for a URL SUT where the kernel has "
         "it, else precise",
     )
@@ -296,11 +307,12 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
     problem = targets.url_problem(args.sut)
     if problem is not None:
         parser.error(problem)
-    if targets.is_url(args.sut) and args.dataset is None and args.qsl is None:
+    no_samples = args.dataset is None and args.qsl is None and not replays_trace_data(args)
+    if targets.is_url(args.sut) and no_samples:
         parser.error(f"--sut {args.sut} needs the samples to send: --dataset or --qsl")
     if args.sut_options and not targets.is_url(args.sut):
         parser.error("--sut-option applies to URL SUTs only")
-    if args.dataset_options and args.dataset is None:
+    if args.dataset_options and args.dataset is None and not replays_trace_data(args):
         parser.error("--dataset-option needs --dataset")
     if args.performance_sample_count is not None and args.qsl is not None:
         parser.error("--performance-sample-count applies to --dataset and --samples, not --qsl")
@@ -313,6 +325,7 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
             )
     if args.progress_interval <= 0:
         parser.error("--progress-interval must be positive")
+    data_options.check_arguments(parser, args)
 
 
 def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -334,9 +347,10 @@ def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
                 latency_ms=args.latency_ms,
                 duration_ms=args.duration_ms,
                 min_queries=args.min_queries,
-                token_latencies=targets.is_url(args.sut) and args.adapter == "openai",
+                token_latencies=data_options.token_latencies(args),
             ),
             assignments=args.assignments,
+            workload=workload_changes(args),
         )
         with _framework_logging(args.verbose):
             result = run_on_loop(_session(args, settings, out), args.outdir)
@@ -391,7 +405,8 @@ async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO
     audit = None if args.audit_config.lower() == "none" else args.audit_config
     lifetimes = Lifetimes(close_timeout_s=settings.drain_timeout_ms / 1000)
     async with AsyncExitStack() as stack:
-        qsl = await lifetimes.enter(stack, await _make_qsl(args), _qsl_label(args))
+        qsl = await lifetimes.enter(stack, await _make_qsl(args, settings), _qsl_label(args))
+        check_samples(args, settings, qsl)  # asyncgen._cli.workload: multi-turn needs chats
         sut = await lifetimes.enter(stack, await _make_sut(args, qsl), f"--sut {args.sut}")
         if not args.quiet:
             console.print(
@@ -424,10 +439,11 @@ def _qsl_label(args: argparse.Namespace) -> str:
     return f"--qsl {args.qsl}" if args.qsl is not None else "the QSL"
 
 
-async def _make_qsl(args: argparse.Namespace) -> QuerySampleLibrary:
+async def _make_qsl(args: argparse.Namespace, settings: TestSettings) -> QuerySampleLibrary:
     if args.dataset is not None:
-        options = targets.parse_options(args.dataset_options, "--dataset-option")
-        return targets.dataset_qsl(args.dataset, args.performance_sample_count, options)
+        return data_options.dataset_qsl(args, settings)
+    if replays_trace_data(args):
+        return trace_qsl(args, settings)
     if args.qsl is not None:
         return await targets.python_qsl(args.qsl)
     return targets.placeholder_qsl(args.samples, args.performance_sample_count)

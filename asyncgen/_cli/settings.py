@@ -10,12 +10,13 @@ from __future__ import annotations
 import difflib
 import enum
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from asyncgen._cli.workload import describe_workload
 from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._config.keys import KEYS
 from asyncgen._config.settings import TestSettings
@@ -88,7 +89,9 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 
 
 def convert_value(default: Any, raw: str) -> Any:
-    """``raw`` as the type of ``default`` (bool, int or float); raises ``ValueError``."""
+    """``raw`` as the type of ``default`` (str, bool, int or float); raises ``ValueError``."""
+    if isinstance(default, str):
+        return raw
     if isinstance(default, bool):
         lowered = raw.lower()
         if lowered in _TRUE | _FALSE:
@@ -170,6 +173,7 @@ def build_settings(
     model: str,
     shortcuts: Shortcuts,
     assignments: Sequence[str],
+    workload: Mapping[str, Any] | None = None,
 ) -> TestSettings:
     """The run's settings; raises ``ConfigError``/``SettingsError`` with a clear message."""
     if config is None:
@@ -179,6 +183,7 @@ def build_settings(
     if mode is not None:
         settings = attrs.evolve(settings, mode=mode)
     settings = attrs.evolve(settings, **shortcut_changes(scenario, shortcuts))
+    settings = attrs.evolve(settings, **(workload or {}))  # asyncgen._cli.workload
     settings = attrs.evolve(settings, **dict(parse_assignment(a) for a in assignments))
     validate_settings(settings)
     return settings
@@ -189,7 +194,9 @@ def describe(settings: TestSettings) -> str:
     parts = [settings.scenario.name, settings.mode.name]
     match settings.scenario:
         case TestScenario.Server:
-            parts.append(f"{settings.server_target_qps:g} QPS")
+            if not settings.server_concurrency and settings.server_arrival != "trace":
+                parts.append(f"{settings.server_target_qps:g} QPS")
+            parts.extend(describe_workload(settings))
             bound_ms = settings.server_target_latency_ns / 1e6
             percentile = settings.server_target_latency_percentile * 100
             parts.append(f"p{percentile:g} bound {bound_ms:g} ms")
@@ -208,7 +215,9 @@ def field_table() -> Iterable[tuple[str, str, str]]:
     """(name, type, default) of every ``--set`` key, for docs and ``--list-settings``."""
     for name, default in FIELDS.items():
         kind = (
-            "bool"
+            "str"
+            if isinstance(default, str)
+            else "bool"
             if isinstance(default, bool)
             else "int"
             if isinstance(default, int) and not isinstance(default, enum.Enum)

@@ -23,6 +23,7 @@ from typing import Any
 from asyncgen import datasets
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._errors import ConfigError, DatasetError
+from asyncgen.datasets._read import check_regular_file
 from asyncgen.http import make_sut
 from asyncgen.http._factory import AdapterKind
 from asyncgen.http._pool import Origin
@@ -163,7 +164,7 @@ def dataset_kind(path: Path) -> str:
     if path.is_dir():
         return "FolderQSL"
     try:
-        datasets.check_regular_file(path)  # says what it is: missing, a loop, a FIFO, ...
+        check_regular_file(path)  # says what it is: missing, a loop, a FIFO, ...
     except DatasetError as exc:
         raise ConfigError(f"--dataset {exc}") from None
     if path.suffix.lower() in JSON_LINES:

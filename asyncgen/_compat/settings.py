@@ -20,7 +20,8 @@ from asyncgen._config import enums as engine_enums
 from asyncgen._config import settings as engine
 
 _ENGINE_DEFAULTS = engine.TestSettings()
-_ENGINE_ONLY = frozenset({"drain_timeout_ms"})  # asyncgen's own field, not the reference's
+# asyncgen's own fields, not the reference's
+_ENGINE_ONLY = frozenset({"drain_timeout_ms", *engine.WORKLOAD_FIELDS})
 _SIGNED_INT = frozenset({"server_find_peak_qps_decimals_of_precision"})  # a C int
 
 

@@ -82,6 +82,18 @@ class TestSettings:
     # run is declared INVALID with the missing samples named. The reference waits forever.
     drain_timeout_ms: int = 60_000
 
+    # asyncgen's own workload options for the Server scenario (docs/workloads.md); with all of
+    # them at their defaults a run, its plan and its files are exactly the reference's.
+    server_arrival: str = "poisson"  # poisson, constant, gamma or trace (ARRIVAL_KINDS)
+    server_burstiness: float = 1.0  # gamma shape: < 1 burstier, 1 Poisson, > 1 smoother
+    server_trace_path: str = ""  # arrival "trace": JSON Lines of {"timestamp": ms, ...}
+    server_trace_speed: float = 1.0  # trace timestamps are divided by this
+    server_ramp_up_ms: int = 0  # the rate rises linearly from 0 to the target over this time
+    server_max_concurrency: int = 0  # at most this many queries in flight; 0: no limit
+    server_concurrency: int = 0  # a closed loop of this many users instead of arrivals; 0: none
+    server_multi_turn: bool = False  # each sample is a conversation, sent turn by turn
+    server_think_time_ms: float = 0.0  # between an answer and the next turn of its conversation
+
     @classmethod
     def from_config(
         cls,
@@ -105,6 +117,21 @@ class TestSettings:
             rules = presets_dir() / "mlperf.conf"
             settings = apply_config(settings, rules, model=model, scenario=name, kind="mlperf")
         return apply_config(settings, resolve_preset(path), model=model, scenario=name, kind="user")
+
+
+ARRIVAL_KINDS = ("poisson", "constant", "gamma", "trace")
+# asyncgen's own fields (no config-file key, not in the reference's TestSettings).
+WORKLOAD_FIELDS = (
+    "server_arrival",
+    "server_burstiness",
+    "server_trace_path",
+    "server_trace_speed",
+    "server_ramp_up_ms",
+    "server_max_concurrency",
+    "server_concurrency",
+    "server_multi_turn",
+    "server_think_time_ms",
+)
 
 
 @attrs.define(kw_only=True)

@@ -14,7 +14,7 @@ import attrs
 
 from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._config.numbers import U64_MAX
-from asyncgen._config.settings import TestSettings
+from asyncgen._config.settings import ARRIVAL_KINDS, WORKLOAD_FIELDS, TestSettings
 from asyncgen._errors import SettingsError
 
 _DEFAULTS = TestSettings()
@@ -74,6 +74,7 @@ def _problems(s: TestSettings) -> Iterator[str]:
         yield f"accuracy_log_probability must be from 0 to 1, got {s.accuracy_log_probability!r}"
     if s.drain_timeout_ms <= 0:
         yield f"drain_timeout_ms must be positive, got {s.drain_timeout_ms!r}"
+    yield from _workload_problems(s, scenario, mode)
 
 
 def _scenario_problems(s: TestSettings, scenario: TestScenario, mode: TestMode) -> Iterator[str]:
@@ -169,3 +170,50 @@ def _fraction(s: TestSettings, name: str) -> Iterator[str]:
     value = getattr(s, name)
     if not 0.0 < value < 1.0:
         yield f"{name} must be between 0 and 1 (0.99 is the 99th percentile), got {value!r}"
+
+
+def _workload_problems(s: TestSettings, scenario: TestScenario, mode: TestMode) -> Iterator[str]:
+    """asyncgen's own Server workload options (docs/workloads.md): values and combinations."""
+    changed = [name for name in WORKLOAD_FIELDS if getattr(s, name) != getattr(_DEFAULTS, name)]
+    if changed and scenario is not TestScenario.Server:
+        verb = "applies" if len(changed) == 1 else "apply"
+        yield f"{', '.join(changed)} {verb} to the Server scenario only, not {scenario.name}"
+        return
+    if s.server_arrival not in ARRIVAL_KINDS:
+        kinds = ", ".join(ARRIVAL_KINDS)
+        yield f"server_arrival must be one of {kinds}, got {s.server_arrival!r}"
+    if not isinstance(s.server_trace_path, str):
+        yield f"server_trace_path must be a path (str), got {s.server_trace_path!r}"
+    if not isinstance(s.server_multi_turn, bool):
+        yield f"server_multi_turn must be a bool, got {s.server_multi_turn!r}"
+    yield from _positive(s, "server_burstiness")
+    yield from _positive(s, "server_trace_speed")
+    think = s.server_think_time_ms
+    if not (math.isfinite(think) and think >= 0):
+        yield f"server_think_time_ms must be a finite number of 0 or more, got {think!r}"
+    trace = s.server_arrival == "trace"
+    if trace != bool(s.server_trace_path):
+        yield "server_arrival 'trace' and server_trace_path go together: give both or neither"
+    if trace and s.server_ramp_up_ms:
+        yield "server_ramp_up_ms does not apply to a trace (its timestamps are the schedule)"
+    if s.server_concurrency:
+        arrival = [
+            name
+            for name in ("server_arrival", "server_ramp_up_ms", "server_max_concurrency")
+            if getattr(s, name) != getattr(_DEFAULTS, name)
+        ]
+        if arrival:
+            yield (
+                "server_concurrency is a closed loop of users, with no arrival process or "
+                f"limit of its own: leave {', '.join(arrival)} unset"
+            )
+    sessions = s.server_max_concurrency or s.server_concurrency or s.server_multi_turn
+    if sessions and s.server_coalesce_queries:
+        yield (
+            "server_coalesce_queries does not combine with server_max_concurrency, "
+            "server_concurrency or server_multi_turn (their queries go one by one)"
+        )
+    if s.server_think_time_ms and not s.server_multi_turn:
+        yield "server_think_time_ms needs server_multi_turn (it is the pause between turns)"
+    if mode is TestMode.FindPeakPerformance and (s.server_concurrency or trace):
+        yield "FindPeakPerformance searches an arrival rate: not with server_concurrency or a trace"

@@ -20,6 +20,18 @@ class SystemUnderTest(Protocol):
 
     Every method runs on the event loop of the run and must not block it: a blocking call
     delays every arrival and every completion (the run's watchdog reports it as a loop stall).
+
+    One optional method: a SUT that does much of its work in the loop's I/O callbacks (the
+    HTTP adapters parse every streamed token in ``data_received``) may define
+    ``set_arrival_check(check)``. For each Server series paced by its plan (not one whose
+    queries wait on completions: closed-loop users, multi-turn sessions, a concurrency limit)
+    asyncgen calls it with a function to call, on the loop's thread, after each piece of that
+    work — it issues any query whose arrival time has come, and costs one clock read when none
+    has — and with ``None`` when the series ends. Otherwise an arrival that falls due while
+    the loop runs a burst of such callbacks waits for the end of the burst, and arrivals leave
+    in bunches. In return, ``issue_query`` of such a SUT may be called from that check or from
+    the clock's wake-up rather than from asyncgen's task: it runs there up to its first
+    ``await``, the rest in a task of its own, and the next query waits until it has returned.
     """
 
     @property
@@ -93,6 +105,19 @@ class QuerySampleLibrary(Protocol):
     async def unload_samples(self, indices: Sequence[int]) -> None:
         """Release the samples loaded by the matching ``load_samples`` call: called once the
         series that used them has drained."""
+        ...
+
+
+@runtime_checkable
+class ConversationLibrary(QuerySampleLibrary, Protocol):
+    """A sample library of conversations, for multi-turn runs (``server_multi_turn``).
+
+    Each sample is a conversation; the run sends its user turns one by one as ``TurnSample``
+    queries, each after the answer to the previous one (and the think time).
+    """
+
+    def turn_count(self, index: int) -> int:
+        """How many user turns conversation ``index`` has (at least 1)."""
         ...
 
 

@@ -63,6 +63,35 @@ class QuerySample:
         return f"QuerySample(id={self.id}, index={self.index})"
 
 
+class TurnSample(QuerySample):
+    """A turn of a multi-turn conversation (``TestSettings.server_multi_turn``).
+
+    ``index`` is the conversation's QSL index, ``turn`` the number of this user turn (0 for
+    the first), and ``answers`` what the SUT completed each earlier turn of this session with,
+    in order: the history the turn is sent with, the SUT's own answers in place of the
+    dataset's. It completes like any sample.
+    """
+
+    __slots__ = ("answers", "turn")
+
+    def __init__(
+        self,
+        sink: CompletionSink,
+        seq: int,
+        response_id: int,
+        index: int,
+        *,
+        turn: int,
+        answers: tuple[bytes, ...],
+    ) -> None:
+        super().__init__(sink, seq, response_id, index)
+        self.turn = turn
+        self.answers = answers
+
+    def __repr__(self) -> str:
+        return f"TurnSample(id={self.id}, index={self.index}, turn={self.turn})"
+
+
 @attrs.frozen
 class QuerySampleResponse:
     """A LoadGen-style response: the sample's ``id``, its bytes, and its token count."""

@@ -253,6 +253,11 @@ class Series:
             return self._issue[q]
         return self._scheduled_of(q)
 
+    def released_at(self, q: int) -> int:
+        """When issued query ``q`` was free to go: its scheduled time (a concurrency limit can
+        hold it longer, see ``asyncgen._engine.sessions``)."""
+        return self.scheduled_at(q)
+
     # -- completion (any thread) -----------------------------------------------------------
 
     def complete(
@@ -265,7 +270,7 @@ class Series:
             self.record_completion(s, now, data, n_tokens)
             return
         try:  # the bytes are copied here: the caller may reuse its buffer once this returns
-            owned = _copy(data)
+            owned = response_bytes(data)
         except Exception as exc:
             self._from_thread(self._record_failure, s, now, _invalid_data(exc))
         else:
@@ -279,7 +284,7 @@ class Series:
             self._record_first_token(s, now, data)
             return
         try:
-            owned = _copy(data)
+            owned = response_bytes(data)
         except Exception as exc:
             self._from_thread(self._record_failure, s, now, _invalid_data(exc))
         else:
@@ -322,7 +327,7 @@ class Series:
             self._record_tokens(s, now, n_tokens)  # checks the count before it stores it
         completed[s] = now
         if self._log_all or (self._log_mask is not None and self._log_mask[s]):
-            self._response_data[s] = _copy(data)
+            self._response_data[s] = response_bytes(data)
             self.logged.append(s)
         if self._remaining is None:  # one sample per query: inline what _finish does
             if self.keeps_completion_order:
@@ -425,7 +430,7 @@ class Series:
             self.events.error("error_runtime", "Attempted to complete a sample twice.")
             return
         try:
-            token = _copy(data) if self.logs_response(s) else _checked(data)
+            token = response_bytes(data) if self.logs_response(s) else _checked(data)
         except Exception as exc:  # checked before anything is stored, as a completion is
             self._record_failure(s, now, _invalid_data(exc))
             return
@@ -519,8 +524,8 @@ def _checked(data: object) -> bytes | bytearray | memoryview | None:
         raise TypeError(f"response data must be bytes-like or str, not {kind}") from None
 
 
-def _copy(data: object) -> bytes:
-    """The bytes of response data, copied (``_checked``'s rules)."""
+def response_bytes(data: object) -> bytes:
+    """The bytes of response data, copied (``_checked``'s rules: a ``str`` is UTF-8)."""
     checked = _checked(data)
     return b"" if checked is None else bytes(checked)
 

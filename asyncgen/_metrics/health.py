@@ -10,6 +10,10 @@ signs say the generator itself fell behind, judged on the reported performance s
 * **bursts**: the p99 issue lag exceeds ``LAG_GAPS`` mean inter-arrival times and
   ``MIN_P99_LAG_NS``: queries left in clumps rather than on their Poisson schedule.
 
+A third sign concerns the arrivals' shape rather than their lateness: **fidelity**, how
+closely the gaps between the times queries were sent follow the arrival process that was asked
+for (``asyncgen._metrics.fidelity``: a Kolmogorov-Smirnov statistic, warned about when poor).
+
 Runs of fewer than ``MIN_QUERIES`` queries are too short to judge (a p99 over a few hundred
 lags is one unlucky wake-up). Closed-loop scenarios schedule each query when it is issued, so
 they are always healthy by this measure.
@@ -23,7 +27,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from asyncgen._engine.series import Series
+from asyncgen._engine.series import Schedule, Series
+from asyncgen._metrics.fidelity import ArrivalFidelity, GapModel, arrival_fidelity
 
 BEHIND_RATE = 0.99  # achieved / scheduled below this is a backlog
 LAG_GAPS = 10  # lateness measured in mean inter-arrival times
@@ -33,7 +38,8 @@ MIN_QUERIES = 1000
 
 @attrs.frozen(kw_only=True)
 class RunHealth:
-    """How well the generator kept to its schedule in the reported performance series."""
+    """How well the generator kept to its schedule in the reported performance series, and
+    (``fidelity``, Server runs) how closely its arrivals followed the process asked for."""
 
     queries: int
     scheduled_qps: float  # queries / (last scheduled time - start)
@@ -41,8 +47,9 @@ class RunHealth:
     mean_interarrival_ns: float
     issue_lag_p99_ns: int
     final_issue_lag_ns: int
-    fell_behind: bool
-    warnings: tuple[str, ...]
+    fell_behind: bool  # a backlog or bursts (see the module docstring)
+    warnings: tuple[str, ...]  # every warning, poor arrival fidelity's included
+    fidelity: ArrivalFidelity | None = None  # Server runs: the sent arrivals against the process
 
     @property
     def achieved_fraction(self) -> float:
@@ -60,8 +67,16 @@ class RunHealth:
             "issue_lag_p99_ns": self.issue_lag_p99_ns,
             "final_issue_lag_ns": self.final_issue_lag_ns,
             "fell_behind": self.fell_behind,
+            "arrival_fidelity": None if self.fidelity is None else self.fidelity.to_dict(),
             "warnings": list(self.warnings),
         }
+
+    def with_fidelity(self, fidelity: ArrivalFidelity | None) -> RunHealth:
+        """This health with the arrival fidelity, and its warning if it is poor."""
+        if fidelity is None:
+            return self
+        warnings = self.warnings + ((fidelity_warning(fidelity),) if fidelity.poor else ())
+        return attrs.evolve(self, fidelity=fidelity, warnings=warnings)
 
 
 def assess(
@@ -113,16 +128,42 @@ def assess(
     )
 
 
-def series_health(series: Series, sorted_lags: npt.NDArray[np.int64]) -> RunHealth | None:
-    """``assess`` on a finished series, given its issue lags sorted."""
-    last = series.queries_issued - 1
-    if last < 0:
+def series_health(
+    series: Series,
+    sorted_lags: npt.NDArray[np.int64],
+    model: GapModel | None = None,
+    *,
+    coalesced: bool = False,
+) -> RunHealth | None:
+    """``assess`` on a finished series, given its issue lags sorted; with the arrival
+    fidelity when ``model`` gives the process its plan was drawn from (not judged for
+    ``coalesced`` queries, which leave in bunches on purpose, nor for a process without a
+    continuous gap distribution)."""
+    count = series.queries_issued
+    if count < 1:
         return None
-    return assess(
+    health = assess(
         sorted_lags,
-        last_scheduled_ns=series.scheduled_at(last),
-        last_issued_ns=series.issued_at(last),
+        last_scheduled_ns=series.released_at(count - 1),  # a wait for a slot is not asyncgen's
+        last_issued_ns=series.issued_at(count - 1),
         start_ns=series.start_ns,
+    )
+    if health is None or model is None or series.schedule is not Schedule.PLAN:
+        return health
+    offsets = series.plan.scheduled_offsets_ns[:count]
+    judge = count >= MIN_QUERIES and not coalesced and model.continuous
+    return health.with_fidelity(arrival_fidelity(model, offsets, series.issue_lags, judge=judge))
+
+
+def fidelity_warning(fidelity: ArrivalFidelity) -> str:
+    """The warning for poor arrival fidelity."""
+    return (
+        f"asyncgen's arrivals strayed from the {fidelity.process} process asked for: the gaps "
+        f"between the times queries were sent are {fidelity.ks_statistic:.3f} from it "
+        f"(Kolmogorov-Smirnov D over {fidelity.gaps:,} gaps; the plan's own gaps: "
+        f"{fidelity.planned_ks_statistic:.3f}, poor above {fidelity.threshold_ks:.3f}), so "
+        "queries reached the SUT in bunches rather than as asked. The load generator was held "
+        "up: give it a core of its own, or lower the target QPS per process."
     )
 
 

@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from asyncgen._config.effective import EffectiveSettings
 from asyncgen._config.enums import TestScenario
+from asyncgen._plan.arrivals import ArrivalProcess
 from asyncgen._plan.loadable import LoadableSet
 from asyncgen._plan.positions import (
     build_distributions,
@@ -52,9 +53,20 @@ class QueryPlan:
 
 
 def generate_queries(
-    eff: EffectiveSettings, loaded: LoadableSet, *, accuracy: bool, seq: SequenceGen
+    eff: EffectiveSettings,
+    loaded: LoadableSet,
+    *,
+    accuracy: bool,
+    seq: SequenceGen,
+    arrivals: ArrivalProcess | None = None,
 ) -> QueryPlan:
-    """The reference's ``GenerateQueries`` for one issue series, as arrays."""
+    """The reference's ``GenerateQueries`` for one issue series, as arrays.
+
+    ``arrivals`` replaces the Server's Poisson schedule (``asyncgen._plan.arrivals``). A trace
+    also chooses the samples: its ``r``-th record (in file order) issues the ``r mod n``-th of
+    the ``n`` loaded samples in QSL order, so a QSL made from the trace's own records serves
+    record ``r`` as sample ``r``.
+    """
     scenario = eff.scenario
     sizing = plan_sizing(eff, loaded, accuracy=accuracy)
     sample_rng = Mt19937(eff.sample_index_rng_seed)
@@ -69,9 +81,11 @@ def generate_queries(
     )
     if eff.sample_concatenate_permutation and not accuracy:
         sizing = pad_for_equal_issue(sizing, scenario, len(loaded.indices))
-    offsets, duration_ns = schedule(eff, sizing)
+    offsets, duration_ns = schedule(eff, sizing, arrivals)
     count, spq = len(offsets), sizing.samples_per_query
-    if scenario is TestScenario.MultiStream:
+    if arrivals is not None and arrivals.trace is not None:
+        positions = _trace_positions(arrivals, loaded)
+    elif scenario is TestScenario.MultiStream:
         positions = multistream_positions(
             eff, sample_rng, dists, loaded, count=count, spq=spq, accuracy=accuracy
         )
@@ -100,20 +114,29 @@ def generate_queries(
     )
 
 
+def _trace_positions(arrivals: ArrivalProcess, loaded: LoadableSet) -> I64:
+    """Positions in the loaded set of the samples a trace's records issue, in replay order."""
+    assert arrivals.trace is not None
+    in_qsl_order = np.argsort(np.asarray(loaded.indices, dtype=np.int64), kind="stable")
+    positions: I64 = in_qsl_order[arrivals.trace.order % len(loaded.indices)]
+    return positions
+
+
 def _to_qsl_indices(positions: I64, loaded: LoadableSet) -> Indices:
     """Positions in the loaded set -> QSL indices, a chunk at a time.
 
     In the narrowest integer type that holds every index (QSLs of up to 65,536 samples are
     common: two bytes per sample instead of eight); ``tolist`` and indexing read them alike.
     """
-    table: Indices = np.array(loaded.indices, dtype=_index_type(max(loaded.indices, default=0)))
+    table: Indices = np.array(loaded.indices, dtype=index_type(max(loaded.indices, default=0)))
     out: Indices = np.empty(len(positions), dtype=table.dtype)
     for start in range(0, len(positions), CHUNK):
         out[start : start + CHUNK] = table[positions[start : start + CHUNK]]
     return out
 
 
-def _index_type(largest: int) -> type[np.integer[Any]]:
+def index_type(largest: int) -> type[np.integer[Any]]:
+    """The narrowest of uint16, int32 and int64 that holds QSL indices up to ``largest``."""
     for kind in (np.uint16, np.int32):
         if largest <= np.iinfo(kind).max:
             return kind

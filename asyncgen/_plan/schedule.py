@@ -3,10 +3,13 @@
 The reference's generation loop keeps adding queries while the last timestamp is short of the
 generation duration or fewer than the minimum exist; ``Sizing`` holds those bounds. SingleStream,
 MultiStream and Offline space queries one period apart; Server draws exponential gaps from
-``schedule_rng_seed`` (Poisson arrivals), each truncated to whole nanoseconds.
+``schedule_rng_seed`` (Poisson arrivals), each truncated to whole nanoseconds. asyncgen's other
+arrival processes (``asyncgen._plan.arrivals``) are sized by the same loop.
 """
 
 from __future__ import annotations
+
+import math
 
 import attrs
 import numpy as np
@@ -15,8 +18,9 @@ from asyncgen._config.effective import NS_PER_MS, EffectiveSettings
 from asyncgen._config.enums import TestScenario
 from asyncgen._config.validate import MAX_PLANNED_SAMPLES
 from asyncgen._errors import SettingsError
+from asyncgen._plan.arrivals import ArrivalProcess, GapDraw
 from asyncgen._plan.loadable import LoadableSet
-from asyncgen._plan.rng import I64, Mt19937, exponential_ns_many
+from asyncgen._plan.rng import I64
 
 # The reference would keep allocating (or loop forever, at absurd rates); we refuse instead.
 # (validate_settings refuses plans that cannot fit in memory before a run starts; this is the
@@ -79,11 +83,16 @@ def _final_query_count(first_past_duration: int, sizing: Sizing) -> int:
     return max(first_past_duration, min_queries)
 
 
-def schedule(eff: EffectiveSettings, sizing: Sizing) -> tuple[I64, int]:
-    """(scheduled offset of every query, timestamp after the last query), in ns."""
+def schedule(
+    eff: EffectiveSettings, sizing: Sizing, arrivals: ArrivalProcess | None = None
+) -> tuple[I64, int]:
+    """(scheduled offset of every query, timestamp after the last query), in ns.
+
+    Server queries follow ``arrivals`` (default: the reference's Poisson process)."""
     gen = sizing.gen_duration_ns
     if eff.scenario is TestScenario.Server:
-        return _poisson_schedule(eff, sizing)
+        reference = ArrivalProcess(rate_qps=eff.target_qps, seed=eff.schedule_rng_seed)
+        return server_schedule(eff, sizing, arrivals or reference)
     if eff.target_qps <= 0.0:
         raise SettingsError(f"target QPS must be positive to pace queries; got {eff.target_qps}")
     period = int((1.0 / eff.target_qps) * 1e9)  # duration_cast<ns> of the period in seconds
@@ -107,14 +116,32 @@ def _check_query_count(count: int, eff: EffectiveSettings) -> None:
         )
 
 
-def _poisson_schedule(eff: EffectiveSettings, sizing: Sizing) -> tuple[I64, int]:
-    """Exponential gaps at ``target_qps``, each truncated to ns, accumulated in int64."""
-    if eff.target_qps <= 0.0:
-        raise SettingsError(f"server_target_qps must be positive; got {eff.target_qps}")
-    rng = Mt19937(eff.schedule_rng_seed)
-    gen = sizing.gen_duration_ns
+def server_schedule(
+    eff: EffectiveSettings, sizing: Sizing, arrivals: ArrivalProcess
+) -> tuple[I64, int]:
+    """The Server schedule of ``arrivals``: drawn gaps, even spacing or a trace, then the ramp."""
+    if arrivals.kind == "trace":
+        assert arrivals.trace is not None
+        offsets = arrivals.trace.offsets_ns(arrivals.trace_speed)
+        return offsets, int(offsets[-1])
+    if not arrivals.rate_qps > 0.0:
+        raise SettingsError(f"server_target_qps must be positive; got {arrivals.rate_qps}")
+    gen = arrivals.operational_duration_ns(sizing.gen_duration_ns)
+    if arrivals.kind == "constant":
+        offsets, end = _constant_schedule(eff, sizing, gen, arrivals.rate_qps)
+    else:
+        offsets, end = _drawn_schedule(eff, sizing, gen, arrivals.gap_draw())
+    if not arrivals.ramp_up_ns:
+        return offsets, end
+    return arrivals.to_real_ns(offsets), int(arrivals.to_real_ns(np.array([end]))[0])
+
+
+def _drawn_schedule(
+    eff: EffectiveSettings, sizing: Sizing, gen: int, draw: GapDraw
+) -> tuple[I64, int]:
+    """Gaps from ``draw`` accumulated in int64 (the reference's loop, for Poisson bit-exact)."""
     guess = int(gen / 1e9 * eff.target_qps * 1.05) + sizing.min_queries + 64
-    gaps = exponential_ns_many(rng, eff.target_qps, guess)
+    gaps = draw(guess)
     while True:
         timestamps = np.zeros(len(gaps) + 1, dtype=np.int64)
         np.cumsum(gaps, out=timestamps[1:])
@@ -130,5 +157,19 @@ def _poisson_schedule(eff: EffectiveSettings, sizing: Sizing) -> tuple[I64, int]
                 return timestamps, end
         _check_query_count(len(gaps), eff)
         # Unused extra gaps are harmless: this engine serves only the schedule.
-        more = exponential_ns_many(rng, eff.target_qps, max(len(gaps) // 2, 64))
+        more = draw(max(len(gaps) // 2, 64))
         gaps = np.concatenate([gaps, more])
+
+
+def _constant_schedule(
+    eff: EffectiveSettings, sizing: Sizing, gen: int, rate_qps: float
+) -> tuple[I64, int]:
+    """Query ``i`` at ``i / rate``, rounded to the ns: sized like the drawn schedules."""
+    period = 1e9 / rate_qps
+    first_past = 0 if gen <= 0 else math.ceil(gen / period) + 1
+    while first_past > 1 and round((first_past - 2) * period) >= gen:  # rounding at the edge
+        first_past -= 1
+    count = _final_query_count(first_past, sizing)
+    _check_query_count(count, eff)
+    offsets: I64 = np.rint(np.arange(count, dtype=np.float64) * period).astype(np.int64)
+    return offsets, round(count * period)

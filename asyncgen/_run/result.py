@@ -18,6 +18,8 @@ from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._metrics.health import RunHealth
 from asyncgen._metrics.issue_lag import IssueLag
+from asyncgen._metrics.sessions import QueueWait, TurnStats
+from asyncgen._metrics.tokens import TokenCounts
 from asyncgen._metrics.verdict import PerformanceSummary
 from asyncgen._output.writer import LogWriter
 from asyncgen._run.session import RunSession
@@ -54,6 +56,12 @@ class TestResult:
     health: RunHealth | None = None
     # event-loop stalls while queries were paced and drained (see asyncgen._engine.watchdog)
     loop_stalls: LoopStalls | None = None
+    # waits for a slot under server_max_concurrency (see asyncgen._metrics.sessions); None: no limit
+    queue_wait: QueueWait | None = None
+    # latency and time to first token by turn number, in multi-turn runs (server_multi_turn)
+    turns: tuple[TurnStats, ...] = ()
+    # input tokens sent (a QSL that knows them) and output tokens reported (token mode)
+    tokens: TokenCounts | None = None
 
     @property
     def latencies(self) -> npt.NDArray[np.int64]:
@@ -81,6 +89,9 @@ class TestResult:
             "health": None if self.health is None else self.health.to_dict(),
             "loop_stalls": None if self.loop_stalls is None else self.loop_stalls.to_dict(),
             "files": {kind: str(path) for kind, path in self.files.items()},
+            "queue_wait": None if self.queue_wait is None else self.queue_wait.to_dict(),
+            "turns": [turn.to_dict() for turn in self.turns],
+            "tokens": None if self.tokens is None else self.tokens.to_dict(),
         }
 
     def to_json(self) -> str:
@@ -152,6 +163,9 @@ def build_result(
         failures=failures,
         health=state.health,
         loop_stalls=session.watchdog.stalls(),
+        queue_wait=state.queue_wait,
+        turns=state.turns,
+        tokens=state.tokens,
         files={
             kind: path
             for kind, path in writer.paths.items()

@@ -161,15 +161,16 @@ async def _report_progress(
             continue
         eff, series = session.eff, session.current
         expected_s = series.plan.duration_ns / 1e9 if eff.scenario is TestScenario.Server else None
-        callback(
-            snapshot(
-                series,
-                phase=session.phase,
-                now_ns=clock.now_ns(),
-                target_qps=eff.target_qps,
-                expected_s=expected_s,
-            )
+        progress = snapshot(
+            series,
+            phase=session.phase,
+            now_ns=clock.now_ns(),
+            target_qps=eff.target_qps,
+            expected_s=expected_s,
         )
+        if eff.requested.server_concurrency:  # a closed loop: no plan, rate or end to show
+            progress = attrs.evolve(progress, queries_planned=0, target_qps=0.0, expected_s=None)
+        callback(progress)
 
 
 def _stopped_run(session: RunSession | None, settings: TestSettings) -> StoppedRun:

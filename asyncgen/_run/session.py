@@ -21,9 +21,11 @@ from asyncgen._engine.gc import quiet_gc
 from asyncgen._engine.memory import release_free_memory
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._engine.series import Series
+from asyncgen._engine.sessions import SessionSeries, SessionSpec
 from asyncgen._engine.shapers import SCHEDULES, ShaperContext
 from asyncgen._engine.tally import RunTally
 from asyncgen._engine.watchdog import Watchdog
+from asyncgen._metrics.fidelity import gap_model
 from asyncgen._metrics.health import RunHealth, series_health
 from asyncgen._metrics.measurements import (
     max_completion_ns,
@@ -31,13 +33,21 @@ from asyncgen._metrics.measurements import (
     sample_latencies,
     sorted_issue_lags,
 )
+from asyncgen._metrics.sessions import QueueWait, TurnStats, queue_wait, turn_stats
+from asyncgen._metrics.tokens import InputTokenSource, TokenCounts, token_counts
 from asyncgen._metrics.verdict import PerformanceSummary, summarize
 from asyncgen._output.provenance import power_timestamp
 from asyncgen._output.summary_text import detail_result_entries, summary_lines
 from asyncgen._output.writer import LogWriter
 from asyncgen._plan.loadable import LoadableSet, loadable_sets
-from asyncgen._plan.queries import generate_queries
 from asyncgen._plan.sequence import SequenceGen
+from asyncgen._run.workload import (
+    generated_entries,
+    load_trace,
+    make_series,
+    plan_series,
+    trace_reasons,
+)
 
 CONTENTION_KEYS = (
     "logger_swap_request_slots_retry_count",
@@ -69,6 +79,9 @@ class RunState:
     peak_qps: float | None = None
     invalid_reasons: list[str] = attrs.field(factory=list)
     health: RunHealth | None = None
+    queue_wait: QueueWait | None = None  # waits for a slot, under server_max_concurrency
+    turns: tuple[TurnStats, ...] = ()  # by turn number, in multi-turn runs
+    tokens: TokenCounts | None = None
 
 
 class RunSession:
@@ -91,11 +104,15 @@ class RunSession:
         self.tally = RunTally()  # late completions and failures, across the run's series
         self.drain = Drain(writer, eff.requested.drain_timeout_ms, self.state.missing)
         self.watchdog = watchdog or Watchdog()
-        deadline_ns = eff.requested.drain_timeout_ms * NS_PER_MS
+        s = eff.requested
+        deadline_ns = s.drain_timeout_ms * NS_PER_MS
         self.watchdog.call_limit_ns = deadline_ns  # a SUT call that never returns
-        if eff.scenario in (TestScenario.SingleStream, TestScenario.MultiStream):
-            # a closed loop waits on each query: bound that wait like the drain
+        dependent = s.server_concurrency or s.server_multi_turn or s.server_max_concurrency
+        if eff.scenario in (TestScenario.SingleStream, TestScenario.MultiStream) or dependent:
+            # a closed loop waits on each query (and the session shaper on completions):
+            # bound that wait like the drain
             self.watchdog.wait_limit_ns = deadline_ns
+        self.trace = load_trace(eff)  # a trace to replay (server_arrival "trace"), read once
         self.current: Series | None = None  # the series being paced, for progress reports
         self.phase = "starting"
         self.halted: str | None = None  # why no further series may run (a SUT call hung)
@@ -123,17 +140,14 @@ class RunSession:
     ) -> SeriesOutcome:
         """Generate, pace, flush and drain one series of the loaded set; log its timing."""
         writer = self.writer
-        plan = generate_queries(eff, loaded, accuracy=accuracy, seq=self.seq)
-        release_free_memory()  # the plan's temporaries, before the run's columns
-        writer.details(
-            [
-                ("generated_query_count", plan.query_count),
-                ("generated_samples_per_query", plan.samples_per_query),
-                ("generated_query_duration", plan.duration_ns),
-            ]
+        planned = plan_series(  # the reference's plan unless workload options say otherwise
+            eff, loaded, accuracy=accuracy, seq=self.seq, qsl=self.qsl, trace=self.trace
         )
-        series = Series(
-            plan,
+        plan = planned.plan
+        release_free_memory()  # the plan's temporaries, before the run's columns
+        writer.details([*planned.entries, *generated_entries(planned)])
+        series = make_series(
+            planned,
             clock=self.clock,
             events=writer,
             log_all_responses=accuracy,
@@ -148,7 +162,7 @@ class RunSession:
         writer.follow(series)
         self.current, self.phase = series, _phase(eff, accuracy)
         wall_start = time.time_ns()
-        drained = await self._pace(series, eff, accuracy)
+        drained = await self._pace(series, eff, accuracy, planned.sessions)
         missing = drained.missing
         if drained.stopped is not None:  # the SUT is stuck: the run ends after this series
             self.halted = drained.stopped
@@ -167,7 +181,13 @@ class RunSession:
         self.state.lags.append(lags)
         return SeriesOutcome(series, missing, lags)
 
-    async def _pace(self, series: Series, eff: EffectiveSettings, accuracy: bool) -> Drained:
+    async def _pace(
+        self,
+        series: Series,
+        eff: EffectiveSettings,
+        accuracy: bool,
+        sessions: SessionSpec | None = None,
+    ) -> Drained:
         """The hot window: the shaper, flush and drain, watched by the watchdog."""
         ctx = ShaperContext(
             series=series,
@@ -176,6 +196,7 @@ class RunSession:
             accuracy=accuracy,
             clock=self.clock,
             events=self.writer,
+            sessions=sessions,
         )
         watchdog = self.watchdog
         watchdog.series, watchdog.active = series, True
@@ -199,14 +220,39 @@ class RunSession:
         self.writer.details([*detail_result_entries(summary), ("num_errors", self.writer.errors)])
         self.state.summary = summary
         self.state.latencies = pr.sample_latencies
+        self.state.invalid_reasons.extend(trace_reasons(eff, summary))  # a trace that ended short
+        self.state.tokens = self._token_counts(outcome.series, pr.tokens_per_sample)
         if outcome.missing:
             self.state.invalid_reasons.append(
                 f"{len(outcome.missing)} samples never completed within the drain deadline"
             )
-        # the generator's own health
-        self.state.health = series_health(outcome.series, outcome.sorted_lags)
-        for message in self.state.health.warnings if self.state.health else ():
+        if isinstance(outcome.series, SessionSeries):  # asyncgen's workload options
+            self.state.queue_wait = queue_wait(outcome.series)
+            self.state.turns = turn_stats(outcome.series)
+        # the generator's own health, and how closely its arrivals followed the process
+        health = series_health(
+            outcome.series,
+            outcome.sorted_lags,
+            gap_model(eff, self.trace),
+            coalesced=eff.requested.server_coalesce_queries,
+        )
+        self.state.health = health
+        if health is not None and health.fidelity is not None:
+            self.writer.detail("generic_message", health.fidelity.text)
+        for message in health.warnings if health else ():
             self.writer.warning(message)
+
+    def _token_counts(self, series: Series, output: np.ndarray) -> TokenCounts | None:
+        """Input counts from a QSL that knows them, output counts in token mode."""
+        qsl = self.qsl
+        counts = qsl.input_tokens if isinstance(qsl, InputTokenSource) else None
+        if self.eff.requested.server_multi_turn:  # a sample's count is its first turn's only
+            counts = None
+        return token_counts(
+            series.plan.sample_indices[: series.samples_issued],
+            counts,
+            output if series.use_tokens else None,
+        )
 
     def name_in_flight(self) -> None:
         """Name the samples of the current series that never completed (the run stopped)."""

@@ -15,10 +15,11 @@ from asyncgen.http._factory import make_sut
 from asyncgen.http._failures import FAILURE_KINDS, FailureCounts, FailureKind
 from asyncgen.http._http_sut import HttpSUT
 from asyncgen.http._openai import OpenAISUT
-from asyncgen.http._payload import Payload, PayloadSource
+from asyncgen.http._payload import ConversationSource, Payload, PayloadSource
 
 __all__ = [
     "FAILURE_KINDS",
+    "ConversationSource",
     "FailureCounts",
     "FailureKind",
     "HttpSUT",

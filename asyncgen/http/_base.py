@@ -6,15 +6,15 @@ import asyncio
 import contextlib
 import math
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Self
 
 from asyncgen._version import __version__
 from asyncgen.http._failures import FailureCounts, FailureKind
 from asyncgen.http._payload import Payload, PayloadSource
-from asyncgen.http._pool import Exchange, Origin, Pool
-from asyncgen.sut import QuerySample
+from asyncgen.http._pool import Exchange, Origin, Pool, nothing_due
+from asyncgen.sut import QuerySample, TurnSample
 
 USER_AGENT = f"asyncgen/{__version__}"
 
@@ -67,6 +67,7 @@ class PooledSUT:
         self.default_headers = {"User-Agent": USER_AGENT, "Accept": "*/*", **(headers or {})}
         Payload(headers=self.default_headers)  # validates the header names and values
         self._pool: Pool | None = None
+        self._arrival_check: Callable[[], None] | None = None
         self._flushed = False
         self._requests: dict[int, tuple[Payload, Request]] = {}
 
@@ -84,11 +85,21 @@ class PooledSUT:
         self._flushed = False
         for sample in samples:
             try:
-                request = self._request_for(sample.index)
+                if isinstance(sample, TurnSample):  # a conversation's turn: built each time
+                    request = self._turn_request(sample)
+                else:
+                    request = self._request_for(sample.index)
             except Exception as exc:  # a payload we cannot send fails its sample, not the run
                 self.fail_sample(sample, "other", f"cannot build the request: {exc!r}")
                 continue
             pool.submit(self._exchange(sample, request))
+
+    def set_arrival_check(self, check: Callable[[], None] | None) -> None:
+        """While a Server series is paced, ``check`` issues any query already due: it is called
+        after every piece of a response is handled (see ``asyncgen._engine.protocols``)."""
+        self._arrival_check = check
+        if self._pool is not None:
+            self._pool.arrival_check = check or nothing_due
 
     async def flush_queries(self) -> None:
         """No more queries for now: idle connections close once the last response is in."""
@@ -126,6 +137,19 @@ class PooledSUT:
         """The exchange that sends ``request`` and answers ``sample``."""
         raise NotImplementedError
 
+    def _turn_request(self, sample: TurnSample) -> Request:
+        """The request of a turn of a conversation, with the SUT's answers so far (multi-turn:
+        the source builds it, see ``ConversationSource``)."""
+        turn_payload = getattr(self.source, "turn_payload", None)
+        if turn_payload is None:
+            raise ValueError(
+                "a multi-turn run needs a conversation source (one with turn_payload), such "
+                "as asyncgen.datasets.ConversationQSL"
+            )
+        answers = [answer.decode("utf-8", "replace") for answer in sample.answers]
+        payload: Payload = turn_payload(sample.index, sample.turn, answers)
+        return self._build_request(payload)
+
     def fail_sample(self, sample: QuerySample, kind: FailureKind, detail: str) -> None:
         """Count the failure and fail the sample with the reason ``"<kind>: <detail>"``."""
         self.failures.add(kind)
@@ -161,6 +185,8 @@ class PooledSUT:
             ssl_context=self._ssl,
         )
         pool.on_idle = self._when_idle
+        if self._arrival_check is not None:
+            pool.arrival_check = self._arrival_check
         return pool
 
     def _when_idle(self) -> None:

@@ -31,7 +31,7 @@ class HttpSUT(PooledSUT):
         return build_request(self, payload), payload.method.upper() == "HEAD"
 
     def _exchange(self, sample: QuerySample, request: Request) -> Exchange:
-        return _BodyExchange(self, sample, request)
+        return BodyExchange(self, sample, request)
 
 
 def build_request(sut: PooledSUT, payload: Payload) -> bytes:
@@ -52,7 +52,9 @@ def build_request(sut: PooledSUT, payload: Payload) -> bytes:
 
 
 def encode_json(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact JSON; NaN and infinities raise ``ValueError`` (they are no JSON: the sample
+    fails as ``other`` rather than a server reading something else)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
 def status_detail(status: int, body: bytes) -> str:
@@ -61,10 +63,12 @@ def status_detail(status: int, body: bytes) -> str:
     return f"HTTP {status}: {text}" if text else f"HTTP {status}"
 
 
-class _BodyExchange(Exchange):
+class BodyExchange(Exchange):
+    """One request whose whole response body completes its sample (2xx) or fails it."""
+
     __slots__ = ("parts", "sample", "status", "sut")
 
-    def __init__(self, sut: HttpSUT, sample: QuerySample, request: Request) -> None:
+    def __init__(self, sut: PooledSUT, sample: QuerySample, request: Request) -> None:
         super().__init__(request[0], head_only=request[1])
         self.sut = sut
         self.sample = sample

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import ssl
 from collections.abc import Mapping
 from typing import Any
 
 from asyncgen.http._base import PooledSUT, Request, check_count
 from asyncgen.http._failures import FailureKind, ResponseError
-from asyncgen.http._http_sut import encode_json, status_detail
+from asyncgen.http._http_sut import BodyExchange, encode_json, status_detail
 from asyncgen.http._openai_wire import (
     Api,
     BodyOptions,
     api_path,
+    check_embeddings,
     parse_event,
     parse_whole,
     request_json,
@@ -23,9 +25,12 @@ from asyncgen.http._sse import MAX_EVENT_BYTES, SSEDecoder
 from asyncgen.http._wire import request_head
 from asyncgen.sut import QuerySample
 
+API_KEY_ENV = "OPENAI_API_KEY"
+
 
 class OpenAISUT(PooledSUT):
-    """Sends each sample's prompt to ``/v1/completions`` or ``/v1/chat/completions``.
+    """Sends each sample's prompt to ``/v1/completions``, ``/v1/chat/completions`` or
+    ``/v1/embeddings`` (``api="completions"``, ``"chat"`` or ``"embeddings"``).
 
     Streaming (the default): the first chunk that carries generated text calls
     ``sample.first_token`` with that text, and ``data: [DONE]`` completes the sample with the
@@ -36,10 +41,15 @@ class OpenAISUT(PooledSUT):
 
     Without streaming, the whole response is both the first token and the completion. The
     body sent is the payload's (see ``request_json``) with ``model``, ``max_tokens`` and
-    ``extra_body`` on top; ``api_key`` goes in an ``Authorization: Bearer`` header. The
-    connection options are ``HttpSUT``'s, with a longer default ``timeout_s`` for generation.
-    One streamed event may hold at most ``max_event_bytes`` (16 MiB); a longer one fails its
-    sample as ``malformed``.
+    ``extra_body`` on top, and ``"ignore_eos": true`` with ``ignore_eos``. ``api_key`` goes in
+    an ``Authorization: Bearer`` header; without one (``None``) the ``OPENAI_API_KEY``
+    environment variable's value does, unless ``headers`` has an ``Authorization`` already
+    (``api_key=""`` sends none). The connection options are ``HttpSUT``'s, with a longer
+    default ``timeout_s`` for generation. One streamed event may hold at most
+    ``max_event_bytes`` (16 MiB); a longer one fails its sample as ``malformed``.
+
+    Embeddings are not streamed: a 2xx response whose ``data`` is a list completes the sample
+    with the response body, with no token count (run them without ``use_token_latencies``).
     """
 
     def __init__(
@@ -60,9 +70,12 @@ class OpenAISUT(PooledSUT):
         headers: Mapping[str, str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
         keepalive_s: float = 4.0,
+        ignore_eos: bool = False,
         max_event_bytes: int = MAX_EVENT_BYTES,
     ) -> None:
         all_headers = dict(headers or {})
+        if api_key is None and not any(k.lower() == "authorization" for k in all_headers):
+            api_key = os.environ.get(API_KEY_ENV)
         if api_key:
             all_headers["Authorization"] = f"Bearer {api_key}"
         super().__init__(
@@ -85,9 +98,10 @@ class OpenAISUT(PooledSUT):
             api=api,
             model=model,
             max_tokens=max_tokens,
-            stream=stream,
+            stream=stream and api != "embeddings",
             include_usage=include_usage,
             extra_body=dict(extra_body or {}),
+            ignore_eos=ignore_eos,
         )
 
     def _default_name(self) -> str:
@@ -101,7 +115,22 @@ class OpenAISUT(PooledSUT):
         return head + body, False
 
     def _exchange(self, sample: QuerySample, request: Request) -> Exchange:
+        if self.options.api == "embeddings":
+            return _EmbeddingsExchange(self, sample, request)
         return _CompletionExchange(self, sample, request[0])
+
+
+class _EmbeddingsExchange(BodyExchange):
+    """One embeddings request: a 2xx body with embeddings in ``data`` completes the sample."""
+
+    __slots__ = ()
+
+    def on_end(self) -> None:
+        body = b"".join(self.parts)
+        if not 200 <= self.status < 300:
+            raise ResponseError("http_status", status_detail(self.status, body))
+        check_embeddings(body)
+        self.sample.complete(body)
 
 
 class _CompletionExchange(Exchange):

@@ -4,7 +4,8 @@ Only the public shape that vLLM, SGLang, TGI, llama.cpp's server and OpenAI shar
 ``POST /v1/completions`` (``prompt`` → ``choices[0].text``) and ``POST /v1/chat/completions``
 (``messages`` → ``choices[0].delta.content`` when streamed, ``choices[0].message.content``
 when not); ``data: {...}`` server-sent events ending with ``data: [DONE]``; the token count in
-``usage.completion_tokens``. Reasoning models stream their thinking in ``reasoning_content``
+``usage.completion_tokens``; and ``POST /v1/embeddings`` (``input`` → ``data``, never
+streamed). Reasoning models stream their thinking in ``reasoning_content``
 (or ``reasoning``): those chunks count as tokens too, but only ``content`` is the answer.
 """
 
@@ -19,14 +20,19 @@ import attrs
 from asyncgen.http._failures import ResponseError
 from asyncgen.http._payload import Payload
 
-Api = Literal["completions", "chat"]
-_API_PATHS: dict[str, str] = {"completions": "/completions", "chat": "/chat/completions"}
+Api = Literal["completions", "chat", "embeddings"]
+_API_PATHS: dict[str, str] = {
+    "completions": "/completions",
+    "chat": "/chat/completions",
+    "embeddings": "/embeddings",
+}
+_GENERATION_ONLY = ("max_tokens", "ignore_eos", "stream", "stream_options")
 
 
 def api_path(base_path: str, api: Api) -> str:
     """The endpoint path: under ``/v1`` unless the base URL already ends with it."""
     if api not in _API_PATHS:
-        raise ValueError(f"api must be 'completions' or 'chat', not {api!r}")
+        raise ValueError(f"api must be 'completions', 'chat' or 'embeddings', not {api!r}")
     prefix = "" if base_path.endswith("/v1") else "/v1"
     return prefix + _API_PATHS[api]
 
@@ -41,6 +47,7 @@ class BodyOptions:
     stream: bool
     include_usage: bool
     extra_body: Mapping[str, Any]
+    ignore_eos: bool = False  # ask the server to generate max_tokens whatever it thinks
 
 
 def request_json(payload: Payload, options: BodyOptions) -> dict[str, Any]:
@@ -49,10 +56,15 @@ def request_json(payload: Payload, options: BodyOptions) -> dict[str, Any]:
     A payload is a prompt (a JSON string, raw UTF-8 bytes, or ``{"prompt": ...}``), chat
     ``{"messages": [...]}``, or any fuller request object. A prompt sent to the chat API
     becomes one user message. The SUT's ``model``, ``max_tokens`` and ``extra_body`` override
-    the payload's; ``stream`` and ``stream_options`` are always the SUT's.
+    the payload's; ``stream`` and ``stream_options`` are always the SUT's; ``ignore_eos``
+    adds ``"ignore_eos": true``. An embeddings request sends the prompt as ``input`` and none
+    of the generation fields.
     """
     body = _payload_object(payload)
-    if options.api == "chat" and "messages" not in body:
+    embeddings = options.api == "embeddings"
+    if embeddings:
+        _to_embeddings(body)
+    elif options.api == "chat" and "messages" not in body:
         if "prompt" not in body:
             raise ValueError("a chat payload needs 'messages' or a 'prompt'")
         body["messages"] = [{"role": "user", "content": body.pop("prompt")}]
@@ -62,13 +74,28 @@ def request_json(payload: Payload, options: BodyOptions) -> dict[str, Any]:
     body.update(options.extra_body)
     if options.model is not None:
         body["model"] = options.model
+    if embeddings:
+        return body
     if options.max_tokens is not None:
         body["max_tokens"] = options.max_tokens
+    if options.ignore_eos:
+        body["ignore_eos"] = True
     body["stream"] = options.stream
     body.pop("stream_options", None)
     if options.stream and options.include_usage:
         body["stream_options"] = {"include_usage": True}
     return body
+
+
+def _to_embeddings(body: dict[str, Any]) -> None:
+    """A prompt becomes the ``input``; the generation fields go."""
+    if "input" not in body:
+        if "prompt" not in body:
+            hint = " (it has chat 'messages')" if "messages" in body else ""
+            raise ValueError(f"an embeddings payload needs an 'input' or a 'prompt'{hint}")
+        body["input"] = body.pop("prompt")
+    for key in _GENERATION_ONLY:
+        body.pop(key, None)
 
 
 def _payload_object(payload: Payload) -> dict[str, Any]:
@@ -137,8 +164,8 @@ def parse_event(data: bytes, *, chat: bool) -> Chunk:
     return chunk
 
 
-def parse_whole(body: bytes, *, chat: bool) -> tuple[str, int | None]:
-    """The answer and token count of a non-streamed response; raises ``ResponseError``."""
+def _response_object(body: bytes) -> dict[str, Any]:
+    """A whole response: a JSON object that is not an error; raises ``ResponseError``."""
     try:
         response = load_json(body)
     except ValueError:
@@ -146,12 +173,25 @@ def parse_whole(body: bytes, *, chat: bool) -> tuple[str, int | None]:
     if not isinstance(response, dict):
         raise ResponseError("malformed", f"response is not an object: {body[:120]!r}")
     _raise_error_object(response)
+    return response
+
+
+def parse_whole(body: bytes, *, chat: bool) -> tuple[str, int | None]:
+    """The answer and token count of a non-streamed response; raises ``ResponseError``."""
+    response = _response_object(body)
     choices = response.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise ResponseError("malformed", f"response has no choices: {body[:120]!r}")
     part = choices[0].get("message") if chat else choices[0]
     content, _ = _text(part, "content" if chat else "text")
     return content, _usage_tokens(response)
+
+
+def check_embeddings(body: bytes) -> None:
+    """Raise ``ResponseError`` unless ``body`` is an embeddings response (``data``: a list)."""
+    data = _response_object(body).get("data")
+    if not isinstance(data, list) or not data:
+        raise ResponseError("malformed", f"response has no embeddings in 'data': {body[:120]!r}")
 
 
 def _text(part: object, key: str) -> tuple[str, bool]:

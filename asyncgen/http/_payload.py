@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
@@ -52,3 +53,15 @@ class PayloadSource(Protocol):
     """What the HTTP SUTs read their requests from: usually the QSL itself."""
 
     def payload(self, index: int) -> Payload: ...
+
+
+@runtime_checkable
+class ConversationSource(PayloadSource, Protocol):
+    """A payload source of conversations, for multi-turn runs (``server_multi_turn``).
+
+    ``turn_payload(index, turn, answers)`` is the request that asks user turn ``turn`` of
+    conversation ``index``, after ``answers``: the SUT's real answers to the turns before it,
+    in order. ``asyncgen.datasets.ConversationQSL`` is one.
+    """
+
+    def turn_payload(self, index: int, turn: int, answers: Sequence[str]) -> Payload: ...

@@ -14,6 +14,11 @@ What it speaks: HTTP/1.1 over TCP or TLS to the one origin of the base URL, keep
 Each request is an ``Exchange``: its request bytes and the callbacks that turn the response
 into a completed or failed sample. The pool guarantees each exchange ends exactly once, with
 ``on_end`` or ``on_error``, and within ``timeout_s`` of its submission.
+
+After every piece of a response is handled the pool calls its ``arrival_check``: one turn of
+the loop may run hundreds of these callbacks back to back, and the Server shaper's check lets
+a query that falls due meanwhile go out between two of them rather than after the last (see
+``asyncgen._engine.shapers.arrivals``).
 """
 
 from __future__ import annotations
@@ -146,6 +151,7 @@ class Connection(asyncio.Protocol):
             if complete:
                 self.exchange = None
                 self.pool.finish(self, exchange, keep_alive=self.parser.keep_alive)
+        self.pool.arrival_check()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -207,6 +213,7 @@ class Pool:
         self.in_flight = 0
         self.closed = False
         self.on_idle: Callable[[], None] | None = None  # called when in_flight drops to 0
+        self.arrival_check: Callable[[], None] = nothing_due  # after each piece of a response
         self.live: set[Connection] = set()  # connected and not yet lost
         self._connecting: dict[asyncio.Task[None], Exchange] = {}
 
@@ -371,3 +378,7 @@ class Pool:
             if conn.exchange is not None:
                 self.fail(conn.exchange, "other", "the SUT was closed")
             conn.close()
+
+
+def nothing_due() -> None:
+    """The arrival check while no Server series is paced."""

@@ -44,6 +44,7 @@ from asyncgen.report._figures import (  # noqa: E402
 from asyncgen.report._load import RunData, load_run  # noqa: E402
 from asyncgen.report._logs import Headline, LatencySummary  # noqa: E402
 from asyncgen.report._report import write_report  # noqa: E402
+from asyncgen.report._token_counts import TokenCountsFigure  # noqa: E402
 from asyncgen.report._tokens import TokenFigure  # noqa: E402
 from asyncgen.report._trace import TraceSamples, parse_trace, read_trace  # noqa: E402
 
@@ -67,6 +68,7 @@ __all__ = [
     "MissingReportDependencyError",
     "RunData",
     "Throughput",
+    "TokenCountsFigure",
     "TokenFigure",
     "TraceSamples",
     "bootstrap_percentile",

@@ -19,7 +19,9 @@ from asyncgen.report._arrays import (
     BoolArray,
     FloatArray,
     IntArray,
+    empty_int,
 )
+from asyncgen.report._arrivals import arrival_model, ks_against, model_qq
 from asyncgen.report._binning import (
     Distribution,
     counts_in,
@@ -33,14 +35,12 @@ from asyncgen.report._fidelity import (
     GeneratorHealth,
     KSResult,
     QQData,
-    exponential_qq,
     generator_health,
     health_from_lags,
-    inter_arrivals_s,
-    ks_exponential,
     with_schedule_check,
 )
 from asyncgen.report._load import RunData
+from asyncgen.report._token_counts import TokenCountsFigure, token_counts_figure
 from asyncgen.report._tokens import TokenFigure, token_figure
 from asyncgen.report._trace import TraceSamples
 
@@ -124,10 +124,11 @@ class ArrivalFidelity:
     key: ClassVar[str] = "arrival_fidelity"
     title: ClassVar[str] = "Server arrival fidelity"
     rate_qps: float
-    realised: KSResult  # issue-time inter-arrivals vs Exp(rate)
-    scheduled: KSResult  # the plan's inter-arrivals vs Exp(rate)
+    realised: KSResult  # issue-time inter-arrivals vs the process asked for
+    scheduled: KSResult  # the plan's inter-arrivals vs the process asked for
     realised_qq: QQData
     scheduled_qq: QQData
+    model: str = "Exp"  # the process asked for (asyncgen.report._arrivals), for the axis
 
 
 FigureData = (
@@ -138,6 +139,7 @@ FigureData = (
     | IssueLagFigure
     | TokenFigure
     | ArrivalFidelity
+    | TokenCountsFigure
 )
 FIGURE_KEYS = (
     "latency_over_time",
@@ -147,6 +149,7 @@ FIGURE_KEYS = (
     "issue_lag",
     "tokens",
     "arrival_fidelity",
+    "token_counts",
 )
 
 
@@ -161,6 +164,7 @@ def figures(run: RunData) -> dict[str, FigureData]:
         issue_lag(run, samples),
         token_figure(run, samples) if run.token_mode else None,
         arrival_fidelity(run, samples) if samples and run.scenario == "Server" else None,
+        token_counts_figure(run),
     ]
     return {figure.key: figure for figure in built if figure is not None}
 
@@ -173,13 +177,25 @@ def missing_figures(run: RunData, present: dict[str, FigureData]) -> dict[str, s
             continue
         if key == "tokens" and not run.token_mode:
             continue
+        if key == "token_counts":
+            continue  # drawn whenever results.json has counts; nothing else makes them
         if key == "arrival_fidelity" and run.scenario != "Server":
+            continue
+        why = _no_arrival_process(run) if key == "arrival_fidelity" else None
+        if why is not None:
+            reasons[key] = why
             continue
         if run.samples is None or not run.samples.count:
             reasons[key] = "needs the per-sample trace, which this run did not write"
         else:
             reasons[key] = "not enough data in the trace"
     return reasons
+
+
+def _no_arrival_process(run: RunData) -> str | None:
+    """Why a Server run has no arrival process to test (closed loop, multi-turn), if so."""
+    model = arrival_model(run.arrival_process, run.session_options, 1.0, empty_int())
+    return model if isinstance(model, str) else None
 
 
 def _origin_ns(samples: TraceSamples) -> int:
@@ -395,15 +411,24 @@ def _achieved_fraction(queries: TraceSamples) -> float | None:
 
 
 def arrival_fidelity(run: RunData, samples: TraceSamples) -> ArrivalFidelity | None:
+    """Realised and scheduled inter-arrival times against the arrival process the run asked
+    for (the reference's Poisson unless its detail log names another)."""
     queries = query_firsts(samples)
-    if run.target_qps <= 0 or queries.count <= MIN_ARRIVALS:
+    if queries.count <= MIN_ARRIVALS:
         return None
-    realised = inter_arrivals_s(queries.issued_ns)
-    scheduled = inter_arrivals_s(queries.scheduled_ns)
+    model = arrival_model(
+        run.arrival_process, run.session_options, run.target_qps, queries.scheduled_ns
+    )
+    if isinstance(model, str):
+        return None
+    origin = int(queries.scheduled_ns.min())
+    realised = model.gaps_s(queries.issued_ns, origin)
+    scheduled = model.gaps_s(queries.scheduled_ns, origin)
     return ArrivalFidelity(
-        rate_qps=run.target_qps,
-        realised=ks_exponential(realised, run.target_qps),
-        scheduled=ks_exponential(scheduled, run.target_qps),
-        realised_qq=exponential_qq(realised, run.target_qps),
-        scheduled_qq=exponential_qq(scheduled, run.target_qps),
+        rate_qps=model.process.rate_qps if model.process.kind != "trace" else run.target_qps,
+        realised=ks_against(realised, model),
+        scheduled=ks_against(scheduled, model),
+        realised_qq=model_qq(realised, model),
+        scheduled_qq=model_qq(scheduled, model),
+        model=model.label,
     )

@@ -130,6 +130,9 @@ def _run(block: RunBlock) -> str:
     stats = _stats_table(run)
     if stats:
         out.append(stats)
+    tokens = _token_counts_table(run)
+    if tokens:
+        out.append(tokens)
     if block.health:
         out.append(
             f"<p class='{_e(block.health_class)}'><b>Generator health:</b> {_e(block.health)}</p>"
@@ -171,6 +174,28 @@ def _stats_table(run: RunData) -> str:
         rows.append([f"p{p * 100:g}", *(_ms(s.percentiles_ns.get(p)) for _, s in columns)])
     rows.append(["max", *(_ms(s.max_ns) for _, s in columns)])
     return _table(("ms (reported)", *(name for name, _ in columns)), rows)
+
+
+def _token_counts_table(run: RunData) -> str:
+    """Input and output tokens per request, as ``results.json`` reported them."""
+    sides = [(name, (run.token_counts or {}).get(name)) for name in ("input", "output")]
+    known = [(name, side) for name, side in sides if isinstance(side, dict)]
+    if not known:
+        return ""
+    rows: list[list[object]] = [
+        [key, *(_count(side.get(key)) for _, side in known)]
+        for key in ("count", "total", "mean", "min")
+    ]
+    marks = sorted({p for _, side in known for p in side.get("percentiles", {})}, key=float)
+    rows += [[f"p{p}", *(_count(side["percentiles"].get(p)) for _, side in known)] for p in marks]
+    rows.append(["max", *(_count(side.get("max")) for _, side in known)])
+    return _table(("tokens per request", *(f"{name} tokens" for name, _ in known)), rows)
+
+
+def _count(value: object) -> str:
+    return (
+        f"{value:,.1f}" if isinstance(value, float) else f"{value:,}" if value is not None else ""
+    )
 
 
 def _ms(ns: int | None) -> str:

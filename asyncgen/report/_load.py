@@ -75,6 +75,11 @@ class RunData:
     warnings: int = 0
     summary_text: str = ""
     notes: tuple[str, ...] = ()
+    # asyncgen's workload options, from the detail log: the arrival process asked for (None:
+    # the reference's Poisson), and what makes queries depend on completions
+    arrival_process: dict[str, Any] | None = None
+    session_options: dict[str, Any] | None = None
+    token_counts: dict[str, Any] | None = None  # results.json "tokens": input/output counts
 
     @property
     def expected_samples(self) -> int | None:
@@ -213,7 +218,13 @@ def _from_detail(detail: DetailLog) -> dict[str, Any]:
         "rates": rates,
         "errors": detail.errors,
         "warnings": detail.warnings,
+        "arrival_process": _mapping(detail.get("arrival_process")),
+        "session_options": _mapping(detail.get("session_options")),
     }
+
+
+def _mapping(value: object) -> dict[str, Any] | None:
+    return dict(value) if isinstance(value, dict) else None
 
 
 def _merge_results(fields: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
@@ -228,6 +239,8 @@ def _merge_results(fields: dict[str, Any], results: dict[str, Any]) -> dict[str,
     merged["warnings"] = int(results.get("warnings", merged.get("warnings", 0)))
     if isinstance(results.get("health"), dict):
         merged["engine_health"] = results["health"]
+    if isinstance(results.get("tokens"), dict):
+        merged["token_counts"] = results["tokens"]
     lag = results.get("issue_lag")
     if lag and lag.get("count"):
         merged["issue_lag"] = IssueLag(

@@ -26,6 +26,7 @@ from asyncgen.report._figures import (
     LatencyOverTime,
     Throughput,
 )
+from asyncgen.report._token_counts import TokenCountsFigure
 from asyncgen.report._tokens import TokenFigure
 
 DPI = 100
@@ -69,6 +70,8 @@ def render(data: FigureData, run_label: str) -> bytes:
             _tokens(fig, data)
         case ArrivalFidelity():
             _arrival_fidelity(fig, data)
+        case TokenCountsFigure():
+            _token_counts(fig, data)
     fig.suptitle(f"{data.title} — {run_label}")
     return png_bytes(fig)
 
@@ -248,10 +251,28 @@ def _tokens(fig: Figure, d: TokenFigure) -> None:
         third.set_title("tokens/s over time: needs the trace", fontsize=9)
 
 
+def _token_counts(fig: Figure, d: TokenCountsFigure) -> None:
+    for ax, name, side in zip(
+        fig.subplots(1, 2), ("input", "output"), (d.input, d.output), strict=True
+    ):
+        if side is None:
+            ax.set_title(f"{name} tokens: not known", fontsize=9)
+            continue
+        edges, counts = side.histogram
+        ax.stairs(counts, edges, fill=True, alpha=0.6)
+        for p, value in side.percentiles.items():
+            ax.axvline(value, color=MARK_COLOR, linewidth=0.8, alpha=0.7)
+            mark = f"p{p * 100:g}"
+            ax.annotate(mark, (value, 0), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.set_xlabel(f"{name} tokens per request")
+        ax.set_ylabel("samples")
+        ax.set_title(f"{side.count:,} samples, mean {side.mean:,.1f}", fontsize=9)
+
+
 def _arrival_fidelity(fig: Figure, d: ArrivalFidelity) -> None:
     ax = fig.add_subplot()
     top = float(max(d.realised_qq.expected_ms.max(), d.realised_qq.observed_ms.max()))
-    ax.plot([0, top], [0, top], color="grey", linewidth=0.8, label="exponential")
+    ax.plot([0, top], [0, top], color="grey", linewidth=0.8, label=d.model)
     ax.scatter(
         d.realised_qq.expected_ms,
         d.realised_qq.observed_ms,
@@ -265,7 +286,7 @@ def _arrival_fidelity(fig: Figure, d: ArrivalFidelity) -> None:
         marker="x",
         label=f"scheduled (KS D={d.scheduled.statistic:.4f}, p={d.scheduled.pvalue:.3g})",
     )
-    ax.set_xlabel(f"Exp({d.rate_qps:g}/s) quantile of inter-arrival time (ms)")
+    ax.set_xlabel(f"{d.model} quantile of inter-arrival time (ms)")
     ax.set_ylabel("observed quantile (ms)")
     ax.set_title(f"Q-Q of {d.realised.count:,} inter-arrival times", fontsize=9)
     ax.legend(fontsize=8)

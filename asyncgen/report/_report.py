@@ -96,7 +96,10 @@ def _caption(fig: FigureData) -> str:
         "issue_lag": "How late each query was issued relative to its schedule.",
         "tokens": "Time to first token, time per output token, tokens per second.",
         "arrival_fidelity": "Realised (issued) and scheduled inter-arrival times against the "
-        "requested exponential distribution; Kolmogorov-Smirnov statistic and p-value.",
+        "arrival process the run asked for (exponential for Poisson, gamma, constant, or a "
+        "trace's own gaps; a ramp-up undone); Kolmogorov-Smirnov statistic and p-value.",
+        "token_counts": "Input tokens sent and output tokens received per request (content "
+        "tokens), with the percentiles marked.",
     }
     return captions[fig.key]
 

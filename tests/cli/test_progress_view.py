@@ -97,3 +97,9 @@ def test_plain_view_prints_lines_and_off_prints_nothing() -> None:
         view(SNAPSHOT)
     assert silent.getvalue() == ""
     assert view.snapshots == 1
+
+
+def test_a_closed_loop_shows_no_planned_count_or_target_rate() -> None:
+    closed = attrs.evolve(SNAPSHOT, queries_planned=0, target_qps=0.0, expected_s=None)
+    line = plain_line(closed)
+    assert "issued 640 queries" in line and "196.3 QPS" in line and "/0" not in line

@@ -20,7 +20,12 @@ from asyncgen._config.keys import KEYS, ConfigKind
 from asyncgen._config.numbers import c_strtod, c_strtoull, is_c_number
 from asyncgen._config.parse import ConfigEntry, parse_config
 from asyncgen._config.presets import presets_dir, resolve_preset
-from asyncgen._config.settings import apply_audit_config, apply_config, apply_config_text
+from asyncgen._config.settings import (
+    WORKLOAD_FIELDS,
+    apply_audit_config,
+    apply_config,
+    apply_config_text,
+)
 from asyncgen._config.validate import validate_settings
 
 U64 = 1 << 64
@@ -371,6 +376,7 @@ def test_key_table_covers_every_configurable_field() -> None:
         "drain_timeout_ms",
         "server_find_peak_qps_boundary_step_size",
         "server_num_issue_query_threads",
+        *WORKLOAD_FIELDS,  # asyncgen's own: Python and the command line only
     }
     assert fields == {f.name for f in attrs.fields(TestSettings)} - not_configurable
     names = {(k.name, k.scenario) for k in KEYS}

@@ -25,7 +25,7 @@ from asyncgen import ConfigError, TestScenario, TestSettings
 from asyncgen._config.keys import KEYS
 from asyncgen._config.parse import parse_config
 from asyncgen._config.presets import presets_dir
-from asyncgen._config.settings import apply_config, apply_config_text
+from asyncgen._config.settings import WORKLOAD_FIELDS, apply_config, apply_config_text
 
 pytestmark = [
     pytest.mark.conformance,
@@ -34,7 +34,11 @@ pytestmark = [
     ),
 ]
 
-FIELDS = [f.name for f in attrs.fields(TestSettings) if f.name != "drain_timeout_ms"]
+FIELDS = [
+    f.name
+    for f in attrs.fields(TestSettings)
+    if f.name != "drain_timeout_ms" and f.name not in WORKLOAD_FIELDS
+]
 
 REFERENCE_SCRIPT = r"""
 import json, os, sys, tempfile

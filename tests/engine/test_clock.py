@@ -6,7 +6,7 @@ import asyncio
 import gc
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import uvloop
@@ -148,7 +148,7 @@ async def test_real_waits_end_at_or_after_the_deadline(mode: PacingMode) -> None
     clock.close()
 
 
-# -- hrtimer mode: a kernel timer, then polling -------------------------------------------
+# -- hrtimer mode: a kernel timer, then spinning ------------------------------------------
 
 
 class FakeKernelTimer:
@@ -160,9 +160,11 @@ class FakeKernelTimer:
         self.armed: list[int] = []
         self.busy = False
 
-    async def wait(self, when_ns: int) -> None:
+    async def wait(self, when_ns: int, then: Callable[[], object] | None = None) -> None:
         self.armed.append(when_ns)
         self.scripted.now = max(self.scripted.now, when_ns + self.late_by)
+        if then is not None:  # the real timer calls it from its callback, before resuming
+            then()
         await asyncio.sleep(0)
 
 
@@ -173,13 +175,46 @@ def _hrtimer_clock(timer: FakeKernelTimer, wake_ahead_ns: int = 100_000) -> Mono
 
 
 @pytest.mark.asyncio
-async def test_hrtimer_wakes_on_the_kernel_timer_ahead_then_polls(scripted: ScriptedTime) -> None:
+async def test_hrtimer_wakes_on_the_kernel_timer_ahead_then_spins(scripted: ScriptedTime) -> None:
     scripted.step = 10_000  # every read of the time moves it on by 10 us
     timer = FakeKernelTimer(scripted)
+    turns = 0
+
+    def count_turns() -> None:
+        nonlocal turns
+        turns += 1
+
+    asyncio.get_running_loop().call_soon(count_turns)
     await _hrtimer_clock(timer).sleep_until(20 * MS)
     assert timer.armed == [20 * MS - 100_000]  # the kernel timer, 100 us ahead
     assert scripted.timers == []  # no loop timer at all
-    assert 20 * MS <= scripted.now <= 20 * MS + 20_000  # polled up to the deadline, no further
+    assert 20 * MS <= scripted.now <= 20 * MS + 20_000  # spun up to the deadline, no further
+    assert turns == 1  # the loop turned for the wait itself, not while spinning
+
+
+@pytest.mark.asyncio
+async def test_hrtimer_calls_on_due_from_the_wake_up_before_the_task_resumes(
+    scripted: ScriptedTime,
+) -> None:
+    scripted.step = 10_000
+    timer = FakeKernelTimer(scripted)
+    seen: list[int] = []
+    await _hrtimer_clock(timer).sleep_until(20 * MS, on_due=lambda: seen.append(scripted.now))
+    assert len(seen) == 1 and 20 * MS <= seen[0] <= 20 * MS + 10_000  # at the deadline, once
+    assert timer.armed == [20 * MS - 100_000]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("mode", ["precise", "timer", "hrtimer"])
+async def test_every_mode_calls_on_due_once_after_the_deadline(
+    scripted: ScriptedTime, mode: PacingMode
+) -> None:
+    scripted.step = 50_000
+    clock = _hrtimer_clock(FakeKernelTimer(scripted)) if mode == "hrtimer" else MonotonicClock(mode)
+    for deadline in (10 * MS, 1 * MS):  # a wait, then a deadline already passed
+        seen: list[int] = []
+        await clock.sleep_until(deadline, on_due=lambda seen=seen: seen.append(scripted.now))
+        assert len(seen) == 1 and seen[0] >= deadline
 
 
 @pytest.mark.asyncio
@@ -240,11 +275,14 @@ def _fd_is_open(fd: int) -> bool:
 async def test_kernel_timer_wakes_at_or_after_its_time_and_leaves_the_loop_clean() -> None:
     loop = asyncio.get_running_loop()
     timer = KernelTimer()
-    when = time.perf_counter_ns() + 2 * MS
-    await timer.wait(when)
-    assert time.perf_counter_ns() >= when
-    assert not timer.busy
-    assert not loop.remove_reader(timer.fd)  # registered only while waiting
+    for _ in range(2):  # back to back, as a paced series waits
+        when = time.perf_counter_ns() + 2 * MS
+        await timer.wait(when)
+        assert time.perf_counter_ns() >= when
+        assert not timer.busy
+        assert timer._loop is loop  # still registered: the next wait may begin at once
+    await asyncio.sleep(0)  # no wait began meanwhile: the next turn unregisters it
+    assert timer._loop is None and not loop.remove_reader(timer.fd)
     timer.close()
     assert not _fd_is_open(timer.fd)
     timer.close()  # closing twice is harmless

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -19,15 +20,29 @@ from asyncgen._engine.shapers import (
     SHAPERS,
     IssueOutcome,
     ShaperContext,
+    arrivals,
     closed_loop,
     server,
 )
-from asyncgen._output.writer import LogWriter
-from asyncgen.settings import LogOutputSettings, LogSettings, TestScenario, TestSettings
+from asyncgen.settings import TestScenario, TestSettings
 from asyncgen.sut import QuerySample
-from tests.helpers import RecordingSUT, complete_after, detail_values, make_plan
+from tests.helpers import (
+    CheckingSUT,
+    RecordingSUT,
+    complete_after,
+    detail_values,
+    make_plan,
+    open_writer,
+)
 
 MS = 1_000_000
+
+# The Server shaper awaits issue_query for a plain SUT, and issues through Arrivals for one that
+# takes its arrival check: every Server test runs both ways.
+BOTH_SUTS = pytest.mark.parametrize(
+    "make_sut", [RecordingSUT, CheckingSUT], ids=["awaited", "checked"]
+)
+MakeSUT = type[RecordingSUT]
 
 
 async def _run(
@@ -41,8 +56,7 @@ async def _run(
     accuracy: bool = False,
 ) -> tuple[Series, IssueOutcome, Path]:
     eff, _ = effective_settings(settings, 16, 64)
-    log = LogSettings(log_output=LogOutputSettings(outdir=str(tmp_path)), enable_trace=False)
-    writer = LogWriter(log, "t", 0)
+    writer = open_writer(tmp_path)  # closed after the test too, should the shaper raise
     series = Series(
         make_plan(offsets, samples_per_query=spq),
         clock=clock,
@@ -77,10 +91,13 @@ def _scheduled(series: Series, n: int) -> list[int]:
     return series.scheduled(np.arange(n)).tolist()
 
 
+@BOTH_SUTS
 @pytest.mark.asyncio
-async def test_server_issues_each_query_at_its_scheduled_time(tmp_path: Path) -> None:
+async def test_server_issues_each_query_at_its_scheduled_time(
+    tmp_path: Path, make_sut: MakeSUT
+) -> None:
     clock = FakeClock(1_000 * MS)
-    sut = RecordingSUT(complete_after(clock, 0))
+    sut = make_sut(complete_after(clock, 0))
     offsets = [0, 3 * MS, 3 * MS + 1, 10 * MS]
     settings = TestSettings(scenario=TestScenario.Server, min_query_count=1)
     series, outcome, _ = await _run(tmp_path, settings, offsets, sut, clock)
@@ -92,13 +109,16 @@ async def test_server_issues_each_query_at_its_scheduled_time(tmp_path: Path) ->
     assert outcome == IssueOutcome(ran_out=False)
 
 
+@BOTH_SUTS
 @pytest.mark.realtime
 @pytest.mark.asyncio
 @pytest.mark.skipif(not kernel_timers_available(), reason="no timerfd here")
-async def test_server_paced_by_the_hrtimer_clock_is_never_early(tmp_path: Path) -> None:
+async def test_server_paced_by_the_hrtimer_clock_is_never_early(
+    tmp_path: Path, make_sut: MakeSUT
+) -> None:
     clock = MonotonicClock("hrtimer")
-    sut = RecordingSUT(lambda samples: [s.complete() for s in samples])
-    # Gaps above the clock's 100 us wake-ahead (kernel timer, then polling) and below it.
+    sut = make_sut(lambda samples: [s.complete() for s in samples])
+    # Gaps above the clock's 30 us wake-ahead (kernel timer, then a spin) and below it (polls).
     offsets = [i * 250_000 for i in range(12)] + [3 * MS + i * 20_000 for i in range(8)]
     settings = TestSettings(scenario=TestScenario.Server, min_query_count=1)
     threads = threading.active_count()
@@ -111,15 +131,19 @@ async def test_server_paced_by_the_hrtimer_clock_is_never_early(tmp_path: Path) 
     assert threading.active_count() == threads  # no waker thread: the loop's poller wakes
     timer = clock._kernel_timer
     assert timer is not None and not timer.busy
-    assert not asyncio.get_running_loop().remove_reader(timer.fd)  # nothing left registered
+    await asyncio.sleep(0)  # a turn after the last wait...
+    assert not asyncio.get_running_loop().remove_reader(timer.fd)  # ...nothing left registered
     clock.close()
 
 
+@BOTH_SUTS
 @pytest.mark.asyncio
-async def test_server_issues_late_arrivals_at_once_and_keeps_their_schedule(tmp_path: Path) -> None:
+async def test_server_issues_late_arrivals_at_once_and_keeps_their_schedule(
+    tmp_path: Path, make_sut: MakeSUT
+) -> None:
     clock = FakeClock(0)
     # Each issue costs 5 ms of fake time, so arrivals 1 ms apart fall behind.
-    sut = RecordingSUT(complete_after(clock, 5 * MS))
+    sut = make_sut(complete_after(clock, 5 * MS))
     offsets = [0, 1 * MS, 2 * MS, 20 * MS]
     settings = TestSettings(scenario=TestScenario.Server)
     series, _, _ = await _run(tmp_path, settings, offsets, sut, clock)
@@ -142,10 +166,13 @@ async def test_server_coalesces_every_due_arrival_into_one_call(tmp_path: Path) 
     assert series.queries_issued == 5
 
 
+@BOTH_SUTS
 @pytest.mark.asyncio
-async def test_server_stops_on_too_many_outstanding_queries(tmp_path: Path) -> None:
+async def test_server_stops_on_too_many_outstanding_queries(
+    tmp_path: Path, make_sut: MakeSUT
+) -> None:
     clock = FakeClock(0)
-    sut = RecordingSUT()  # never completes
+    sut = make_sut()  # never completes
     settings = TestSettings(scenario=TestScenario.Server, server_max_async_queries=2)
     series, _, detail = await _run(tmp_path, settings, [0, MS, 2 * MS, 3 * MS, 4 * MS], sut, clock)
     assert series.queries_issued == 3
@@ -154,10 +181,11 @@ async def test_server_stops_on_too_many_outstanding_queries(tmp_path: Path) -> N
     )
 
 
+@BOTH_SUTS
 @pytest.mark.asyncio
-async def test_server_accuracy_mode_issues_everything(tmp_path: Path) -> None:
+async def test_server_accuracy_mode_issues_everything(tmp_path: Path, make_sut: MakeSUT) -> None:
     clock = FakeClock(0)
-    sut = RecordingSUT()
+    sut = make_sut()
     settings = TestSettings(scenario=TestScenario.Server, server_max_async_queries=1)
     series, _, _ = await _run(tmp_path, settings, [0, MS, 2 * MS], sut, clock, accuracy=True)
     assert series.queries_issued == 3
@@ -298,10 +326,13 @@ async def test_server_reads_the_plan_in_chunks(
     assert _scheduled(series, 8) == offsets
 
 
+@BOTH_SUTS
 @pytest.mark.asyncio
-async def test_server_behind_schedule_still_lets_the_loop_run(tmp_path: Path) -> None:
+async def test_server_behind_schedule_still_lets_the_loop_run(
+    tmp_path: Path, make_sut: MakeSUT
+) -> None:
     clock = FakeClock(0)
-    sut = RecordingSUT(complete_after(clock, 5 * MS))  # every query makes the next one late
+    sut = make_sut(complete_after(clock, 5 * MS))  # every query makes the next one late
     turns: list[int] = []
     loop = asyncio.get_running_loop()
 
@@ -317,3 +348,248 @@ async def test_server_behind_schedule_still_lets_the_loop_run(tmp_path: Path) ->
     # Late queries go out back to back, but never more than YIELD_EVERY between loop turns.
     assert max(b - a for a, b in itertools.pairwise(turns)) <= server.YIELD_EVERY
     assert len(sut.calls) == n
+
+
+# -- a SUT with an arrival check: queries issued from its callbacks ------------------------
+
+
+class ManualClock:
+    """Time moves only when the test moves it; a sleep ends once the time passes its deadline.
+
+    Unlike ``FakeClock``, sleeping does not move the time, so a test can stand in for the
+    SUT's I/O callbacks: move the time a little, call the arrival check, see what it issued
+    while the shaper still sleeps."""
+
+    def __init__(self) -> None:
+        self.t = 0
+        self.sleeping: list[tuple[int, asyncio.Future[None]]] = []
+
+    def now_ns(self) -> int:
+        return self.t
+
+    async def sleep_until(self, deadline_ns: int) -> None:
+        if self.t < deadline_ns:
+            waiter = asyncio.get_running_loop().create_future()
+            self.sleeping.append((deadline_ns, waiter))
+            await waiter
+        else:
+            await asyncio.sleep(0)
+
+    def asleep(self) -> bool:
+        return any(not waiter.done() for _, waiter in self.sleeping)
+
+    def move_to(self, t: int) -> None:
+        self.t = t
+        for deadline, waiter in self.sleeping:
+            if deadline <= t and not waiter.done():
+                waiter.set_result(None)
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Let the loop run until ``condition`` holds (the tests' tasks need a few turns)."""
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the condition never held")
+
+
+@pytest.mark.asyncio
+async def test_the_sut_gets_the_arrival_check_for_one_server_series_only(tmp_path: Path) -> None:
+    clock = FakeClock(0)
+    sut = CheckingSUT(complete_after(clock, 0))
+    settings = TestSettings(scenario=TestScenario.Server, min_query_count=1)
+    await _run(tmp_path, settings, [0, MS], sut, clock)
+    assert sut.attached == [True, False]  # given for the series, taken back at its end
+    coalesced = CheckingSUT(complete_after(clock, 0))
+    settings = TestSettings(scenario=TestScenario.Server, server_coalesce_queries=True)
+    await _run(tmp_path, settings, [0, MS], coalesced, clock)
+    assert coalesced.attached == []  # coalesced calls are issued by the shaper's task alone
+
+
+@pytest.mark.asyncio
+async def test_a_due_arrival_goes_out_from_the_sut_callback_while_the_shaper_sleeps(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock()
+    issued_asleep: list[bool] = []
+    sut = CheckingSUT(lambda samples: issued_asleep.append(clock.asleep()))
+    settings = TestSettings(scenario=TestScenario.Server, min_query_count=1)
+    run = asyncio.ensure_future(_run(tmp_path, settings, [0, MS, 2 * MS], sut, clock))
+    await _until(clock.asleep)  # query 0 went out; the shaper sleeps until 1 ms
+    assert sut.check is not None
+    clock.t = MS - 1
+    sut.check()  # a callback before the arrival: nothing
+    clock.t = MS + 40_000
+    sut.check()  # a callback 40 us after it: the query goes out from here
+    sut.check()  # and only once
+    assert len(sut.calls) == 2 and clock.asleep()
+    clock.move_to(2 * MS)  # the shaper wakes and issues the last one itself
+    series, _, _ = await run
+    assert _issued(series, 3) == [0, MS + 40_000, 2 * MS]
+    assert issued_asleep == [False, True, False]
+
+
+@pytest.mark.asyncio
+async def test_an_issue_query_that_suspends_is_finished_before_the_next_goes_out(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock(0)
+    gate = asyncio.get_running_loop().create_future()
+
+    class GatedSUT(CheckingSUT):
+        async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+            await super().issue_query(samples)
+            if samples[0].index == 1:
+                await gate  # the SUT does not accept query 1 until the gate opens
+
+    sut = GatedSUT(complete_after(clock, 0))
+    settings = TestSettings(scenario=TestScenario.Server, min_query_count=1)
+    run = asyncio.ensure_future(_run(tmp_path, settings, [0, MS, 2 * MS, 3 * MS], sut, clock))
+    await _until(lambda: len(sut.calls) == 2)
+    clock.advance(5 * MS)  # everything is due now...
+    assert sut.check is not None
+    sut.check()  # ...but nothing goes out while query 1 is not accepted
+    assert len(sut.calls) == 2
+    gate.set_result(None)
+    series, _, _ = await run
+    assert sut.calls == [[0], [1], [2], [3]]
+    assert _issued(series, 4) == [0, MS, 6 * MS, 6 * MS]  # late, on their own schedule
+
+
+@pytest.mark.asyncio
+async def test_an_exception_raised_in_a_callback_issue_is_raised_by_the_shaper(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock()
+
+    def fail_on_second(samples: Sequence[QuerySample]) -> None:
+        if samples[0].index == 1:
+            raise RuntimeError("the SUT refused query 1")
+
+    sut = CheckingSUT(fail_on_second)
+    settings = TestSettings(scenario=TestScenario.Server, min_query_count=1)
+    run = asyncio.ensure_future(_run(tmp_path, settings, [0, MS, 2 * MS], sut, clock))
+    await _until(clock.asleep)
+    assert sut.check is not None
+    clock.t = MS
+    sut.check()  # the callback itself does not raise: its caller is the SUT's I/O
+    assert not run.done()
+    clock.move_to(MS)
+    with pytest.raises(RuntimeError, match="refused query 1"):
+        await run
+    assert len(sut.calls) == 2 and sut.attached == [True, False]
+
+
+@pytest.mark.asyncio
+async def test_an_issue_query_that_suspends_then_raises_stops_the_run(tmp_path: Path) -> None:
+    clock = FakeClock(0)
+
+    class RefusingSUT(CheckingSUT):
+        async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+            await super().issue_query(samples)
+            await asyncio.sleep(0)
+            if samples[0].index == 1:
+                raise RuntimeError("the SUT refused query 1 after a while")
+
+    sut = RefusingSUT(complete_after(clock, 0))
+    settings = TestSettings(scenario=TestScenario.Server, min_query_count=1)
+    with pytest.raises(RuntimeError, match="after a while"):
+        await _run(tmp_path, settings, [0, MS, 2 * MS], sut, clock)
+    assert sut.calls == [[0], [1]] and sut.attached == [True, False]
+
+
+@pytest.mark.asyncio
+async def test_a_check_from_inside_issue_query_issues_nothing_more(tmp_path: Path) -> None:
+    clock = FakeClock(0)
+
+    def check_while_issuing(samples: Sequence[QuerySample]) -> None:
+        clock.advance(MS)  # the next arrival is due by now...
+        assert sut.check is not None
+        sut.check()  # ...but the call issuing this one goes on with it, in order
+        for sample in samples:
+            sample.complete()
+
+    sut = CheckingSUT(check_while_issuing)
+    settings = TestSettings(scenario=TestScenario.Server, min_query_count=1)
+    series, _, _ = await _run(tmp_path, settings, [0, MS, 2 * MS], sut, clock)
+    assert sut.calls == [[0], [1], [2]]
+    assert _issued(series, 3) == [0, MS, 2 * MS]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "when", ["before-its-task-ran", "while-it-waits", "issued-from-a-callback"]
+)
+async def test_cancelling_the_shaper_cancels_an_issue_query_it_waits_for(
+    tmp_path: Path, when: str
+) -> None:
+    clock = FakeClock(0)
+    cancelled: list[bool] = []
+
+    class StuckSUT(CheckingSUT):
+        async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+            await super().issue_query(samples)
+            try:
+                await asyncio.get_running_loop().create_future()  # never accepts
+            except asyncio.CancelledError:
+                cancelled.append(True)
+                raise
+
+    sut = StuckSUT()
+    settings = TestSettings(scenario=TestScenario.Server, min_query_count=1)
+    if when == "issued-from-a-callback":  # the shaper sleeps while the query waits
+        manual = ManualClock()
+        run = asyncio.ensure_future(_run(tmp_path, settings, [MS, 2 * MS], sut, manual))
+        await _until(manual.asleep)
+        assert sut.check is not None
+        manual.t = MS
+        sut.check()
+    else:
+        run = asyncio.ensure_future(_run(tmp_path, settings, [0, MS], sut, clock))
+    await _until(lambda: len(sut.calls) == 1)
+    for _ in range(0 if when == "before-its-task-ran" else 5):
+        await asyncio.sleep(0)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    await _until(lambda: bool(cancelled))  # a task the shaper did not wait for ends soon after
+    assert cancelled == [True] and sut.attached == [True, False]
+
+
+@pytest.mark.asyncio
+async def test_issue_query_called_from_a_callback_runs_in_the_shapers_context(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock()
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+    seen: list[str] = []
+    sut = CheckingSUT(lambda samples: seen.append(var.get()))
+    settings = TestSettings(scenario=TestScenario.Server, min_query_count=1)
+    var.set("the run's")  # the shaper's task starts with a copy of this context
+    run = asyncio.ensure_future(_run(tmp_path, settings, [0, MS], sut, clock))
+    await _until(clock.asleep)
+    assert sut.check is not None
+    clock.t = MS
+    loop = asyncio.get_running_loop()
+    loop.call_soon(sut.check, context=contextvars.Context())  # a callback with no context
+    await _until(lambda: len(seen) == 2)
+    clock.move_to(MS)
+    await run
+    assert seen == ["the run's", "the run's"]
+
+
+@pytest.mark.asyncio
+async def test_the_rest_of_a_stepped_issue_query_closes_with_it() -> None:
+    closed: list[bool] = []
+
+    async def issue() -> None:
+        try:
+            await asyncio.get_running_loop().create_future()
+        finally:
+            closed.append(True)
+
+    coro = issue()
+    rest = arrivals._Rest(coro, coro.send(None))
+    rest.close()  # what a task does not do, but a coroutine's owner may
+    assert closed == [True] and coro.cr_frame is None

@@ -10,7 +10,9 @@
   reports), and ``mode`` — ``"malformed"`` (an event that is not JSON), ``"truncate"`` (the
   connection drops mid-stream), ``"no_done"`` (the stream just stops), ``"finish_no_done"``
   (a finish_reason but no ``[DONE]``), ``"error_event"``, ``"error_status"`` (HTTP 400),
-  ``"hold"`` (no answer until the test ends).
+  ``"hold"`` (no answer until the test ends), ``"echo"`` (the first token is ``re: `` and the
+  last user message or the prompt). It counts the completions requests in flight
+  (``ServerState.peak_in_flight``, ``mean_in_flight``) and stamps each one's arrival and end.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -32,6 +35,25 @@ class ServerState:
     requests: list[dict[str, Any]] = attrs.field(factory=list)
     peers: list[int] = attrs.field(factory=list)
     release: asyncio.Event = attrs.field(factory=asyncio.Event)
+    in_flight: int = 0  # completions requests being answered now
+    peak_in_flight: int = 0
+    changes: list[tuple[int, int]] = attrs.field(factory=list)  # (perf_counter_ns, in flight)
+
+    def enter(self) -> None:
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        self.changes.append((time.perf_counter_ns(), self.in_flight))
+
+    def leave(self) -> None:
+        self.in_flight -= 1
+        self.changes.append((time.perf_counter_ns(), self.in_flight))
+
+    def mean_in_flight(self) -> float:
+        """Time-weighted requests in flight, from the first request to the last answer."""
+        steps = zip(self.changes, self.changes[1:], strict=False)
+        busy = sum(n * (t2 - t1) for (t1, n), (t2, _) in steps)
+        span = self.changes[-1][0] - self.changes[0][0]
+        return busy / span if span else 0.0
 
 
 STATE = web.AppKey("state", ServerState)
@@ -91,8 +113,31 @@ def _choice(chat: bool, text: str, finish: str | None = None) -> dict[str, Any]:
 
 
 async def _completions(request: web.Request) -> web.StreamResponse:
+    """Counts the requests in flight and stamps each one's arrival and end (``t_ns``,
+    ``end_ns``, perf_counter) around ``_answer``."""
+    state = request.app[STATE]
     body = await request.json()
-    request.app[STATE].requests.append({"path": request.path, "json": body, **request.headers})
+    seen = {"path": request.path, "json": body, "t_ns": time.perf_counter_ns(), **request.headers}
+    state.requests.append(seen)
+    state.enter()
+    try:
+        return await _answer(request, body)
+    finally:
+        state.leave()
+        seen["end_ns"] = time.perf_counter_ns()
+
+
+def _texts(body: dict[str, Any], chat: bool, tokens: int) -> list[str]:
+    """The tokens' texts: `` t0``, `` t1``, ...; in mode ``echo`` the first is ``re: `` and the
+    last user message (chat) or the prompt."""
+    texts = [f" t{i}" for i in range(tokens)]
+    if body.get("mode") == "echo":
+        last = body["messages"][-1]["content"] if chat else body["prompt"]
+        texts[0] = f"re: {last}"
+    return texts
+
+
+async def _answer(request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
     chat = request.path.endswith("/chat/completions")
     tokens, mode = int(body.get("tokens", 4)), body.get("mode", "")
     usage = {"completion_tokens": int(body.get("usage_tokens", tokens)), "prompt_tokens": 3}
@@ -101,9 +146,10 @@ async def _completions(request: web.Request) -> web.StreamResponse:
         return web.json_response({"error": {"message": "bad model"}}, status=400)
     if mode == "hold":
         await request.app[STATE].release.wait()
+    texts = _texts(body, chat, tokens)
     if not body.get("stream"):
         await asyncio.sleep(ttft_s + (tokens - 1) * tpot_s)
-        text = "".join(f" t{i}" for i in range(tokens))
+        text = "".join(texts)
         choice = (
             {"index": 0, "message": {"role": "assistant", "content": text}}
             if chat
@@ -120,7 +166,7 @@ async def _completions(request: web.Request) -> web.StreamResponse:
             await asyncio.sleep(tpot_s)
         last = i == tokens - 1
         finish = "length" if last and mode != "no_done" else None
-        await response.write(_event({"choices": [_choice(chat, f" t{i}", finish)]}))
+        await response.write(_event({"choices": [_choice(chat, texts[i], finish)]}))
         if mode == "malformed" and i == 1:
             await response.write(b"data: {not json\n\n")
         if mode == "truncate" and i == 1:

@@ -6,9 +6,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+import asyncgen
 from asyncgen.http import Payload
+
+
+def server_settings(**overrides: object) -> asyncgen.TestSettings:
+    """A short Server performance run at 100 QPS (200 ms, 20 queries) unless overridden."""
+    values: dict[str, object] = {
+        "scenario": asyncgen.TestScenario.Server,
+        "mode": asyncgen.TestMode.PerformanceOnly,
+        "server_target_qps": 100,
+        "min_duration_ms": 200,
+        "min_query_count": 20,
+    }
+    values.update(overrides)
+    return asyncgen.TestSettings(**values)  # type: ignore[arg-type]
+
+
+def logs(outdir: Path) -> asyncgen.LogSettings:
+    """Log settings writing to ``outdir``."""
+    return asyncgen.LogSettings(log_output=asyncgen.LogOutputSettings(outdir=str(outdir)))
 
 
 class Sample:

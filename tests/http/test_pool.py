@@ -142,3 +142,40 @@ async def test_https_with_a_trusted_certificate(tls_url: str) -> None:
         (refused,) = await answer(default, [0])
     assert refused.outcome[1].startswith("connect: cannot connect to 127.0.0.1:")
     assert "CERTIFICATE_VERIFY_FAILED" in refused.outcome[1]
+
+
+@pytest.mark.asyncio
+async def test_the_pool_calls_the_arrival_check_after_each_piece_of_a_response() -> None:
+    pieces = [
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"2\r\nok\r\n",
+        b"0\r\n\r\n",
+    ]
+    checked = asyncio.Event()
+    checks = 0
+
+    def check() -> None:  # stands in for the Server shaper's: a query may be due
+        nonlocal checks
+        checks += 1
+        checked.set()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        for piece in pieces:  # one piece per read: the next goes once the check has run
+            checked.clear()
+            writer.write(piece)
+            await writer.drain()
+            await checked.wait()
+        await reader.readuntil(b"\r\n\r\n")  # the second request: all at once
+        writer.write(b"".join(pieces))
+        await writer.drain()
+        writer.close()
+
+    async with serving(handle) as url, HttpSUT(url, ListSource([Payload(method="GET")])) as sut:
+        sut.set_arrival_check(check)
+        (first,) = await answer(sut, [0])
+        assert checks == len(pieces)
+        sut.set_arrival_check(None)  # the series is over: the pool stops calling it
+        (second,) = await answer(sut, [0])
+        assert checks == len(pieces)
+    assert first.outcome == second.outcome == ("complete", (b"ok", None))

@@ -17,25 +17,9 @@ from asyncgen.datasets import JsonLinesQSL
 from asyncgen.http import HttpSUT, OpenAISUT, Payload
 from tests.helpers import read_detail
 from tests.http.conftest import Server, ServerState, make_app
-from tests.http.helpers import PayloadQSL
+from tests.http.helpers import PayloadQSL, logs, server_settings
 
 MS = 1_000_000
-
-
-def server_settings(**overrides: object) -> asyncgen.TestSettings:
-    values: dict[str, object] = {
-        "scenario": asyncgen.TestScenario.Server,
-        "mode": asyncgen.TestMode.PerformanceOnly,
-        "server_target_qps": 100,
-        "min_duration_ms": 200,
-        "min_query_count": 20,
-    }
-    values.update(overrides)
-    return asyncgen.TestSettings(**values)  # type: ignore[arg-type]
-
-
-def logs(tmp_path: Path) -> asyncgen.LogSettings:
-    return asyncgen.LogSettings(log_output=asyncgen.LogOutputSettings(outdir=str(tmp_path)))
 
 
 @pytest.mark.asyncio

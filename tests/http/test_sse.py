@@ -155,8 +155,9 @@ def test_payloads_the_api_cannot_take_are_refused(payload: Payload, api: str, me
 def test_api_path_goes_under_v1_once() -> None:
     assert api_path("", "completions") == "/v1/completions"
     assert api_path("/v1", "chat") == "/chat/completions"
+    assert api_path("", "embeddings") == "/v1/embeddings"
     with pytest.raises(ValueError, match="api must be"):
-        api_path("", "embeddings")  # type: ignore[arg-type]
+        api_path("", "rerank")  # type: ignore[arg-type]
 
 
 def event(obj: object) -> bytes:

@@ -9,6 +9,7 @@ from asyncgen._engine.clock import Clock
 from asyncgen._engine.events import EventLog
 from asyncgen._engine.protocols import SystemUnderTest
 from asyncgen._engine.series import Series
+from asyncgen._engine.sessions import SessionSpec
 
 # Behind schedule, a shaper still gives the loop a turn at least this often (as well as every
 # few queries): a SUT that blocks the loop in each call (a synchronous model call) must not
@@ -26,6 +27,8 @@ class ShaperContext:
     accuracy: bool
     clock: Clock
     events: EventLog
+    # Server queries that depend on completions (asyncgen._engine.sessions); None: plain
+    sessions: SessionSpec | None = None
 
 
 @attrs.frozen

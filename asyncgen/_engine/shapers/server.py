@@ -12,15 +12,22 @@ one-sample queries through ``Series.start_query``, checks stop rules only when a
 and, when it has fallen behind, still yields to the loop every ``YIELD_EVERY`` queries, and
 whenever ``TURN_EVERY_NS`` has passed since the loop last turned (a SUT that blocks the loop in
 each call), so that completions, the SUT's own tasks and signal handling keep running.
+
+A SUT with ``set_arrival_check`` (the HTTP adapters) gets the one-sample queries from
+``Arrivals`` instead: they go out from whatever notices first that they are due — the clock's
+wake-up, the SUT's own I/O callbacks, or this task (see ``asyncgen._engine.shapers.arrivals``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from asyncgen._engine.clock import FakeClock, MonotonicClock
+from asyncgen._engine.shapers.arrivals import YIELD_EVERY, Arrivals
 from asyncgen._engine.shapers.common import (
     TURN_EVERY_NS,
     IssueOutcome,
@@ -30,14 +37,18 @@ from asyncgen._engine.shapers.common import (
 )
 
 CHUNK = 4096  # plan entries turned into Python ints at a time: bounded memory, fast loops
-YIELD_EVERY = 16  # queries issued back to back, when behind schedule, between loop turns
+
+ArrivalHook = Callable[[Callable[[], None] | None], None]
 
 
 async def run_server(ctx: ShaperContext) -> IssueOutcome:
     series, clock = ctx.series, ctx.clock
     start = series.start_ns = clock.now_ns()
+    hook: ArrivalHook | None = getattr(ctx.sut, "set_arrival_check", None)
     if ctx.settings.requested.server_coalesce_queries or series.spq != 1:
         await _run_batched(ctx, start)
+    elif hook is not None:
+        await _run_with_check(ctx, start, hook)
     else:
         await _run_single(ctx, start)
     return IssueOutcome(ran_out=False)  # Server issues its whole plan unless stopped
@@ -64,8 +75,35 @@ async def _run_single(ctx: ShaperContext, start: int) -> None:
         except BaseException:  # whatever it is, this call may not have reached the SUT
             series.note_failed_call(q, q)
             raise
-        if checks and _should_stop(ctx, series.issued_at(q)):
+        if checks and server_should_stop(ctx, series.issued_at(q)):
             return
+
+
+async def _run_with_check(ctx: ShaperContext, start: int, hook: ArrivalHook) -> None:
+    """One query per arrival, issued by ``Arrivals`` from wherever it is noticed due first:
+    the SUT's callbacks, the clock's wake-up, or this task."""
+    stop = functools.partial(server_should_stop, ctx) if _has_stop_rules(ctx) else None
+    arrivals = Arrivals(ctx, start, _plan_rows(ctx), stop)
+    clock = ctx.clock
+    now_ns, sleep_until = clock.now_ns, clock.sleep_until
+    if isinstance(clock, MonotonicClock | FakeClock):  # the clocks that take on_due
+        sleep_until = functools.partial(clock.sleep_until, on_due=arrivals.check)
+    hook(arrivals.check)
+    try:
+        while True:
+            arrivals.issue_due()
+            if arrivals.pending is not None:  # the SUT suspended in issue_query: wait for it
+                await arrivals.finish_pending()
+            elif arrivals.done:
+                arrivals.raise_failure()
+                return
+            elif now_ns() < arrivals.next_ns:
+                await sleep_until(arrivals.next_ns)
+            else:
+                await asyncio.sleep(0)  # behind schedule: one loop turn for completions
+    finally:
+        hook(None)
+        arrivals.close()
 
 
 async def _run_batched(ctx: ShaperContext, start: int) -> None:
@@ -89,7 +127,7 @@ async def _run_batched(ctx: ShaperContext, start: int) -> None:
             last = max(q, int(np.searchsorted(offsets, due_now, side="right")) - 1)
         now = await issue(ctx, q, last)
         q = last + 1
-        if not ctx.accuracy and _should_stop(ctx, now):
+        if not ctx.accuracy and server_should_stop(ctx, now):
             return
 
 
@@ -115,7 +153,8 @@ def _has_stop_rules(ctx: ShaperContext) -> bool:
     )
 
 
-def _should_stop(ctx: ShaperContext, now: int) -> bool:
+def server_should_stop(ctx: ShaperContext, now: int) -> bool:
+    """Server's stop rules: too many outstanding queries, the max query count or duration."""
     limit = ctx.settings.max_async_queries
     series = ctx.series
     if limit:

@@ -1,25 +1,9 @@
-"""Sample libraries over common dataset files; each is also a ``PayloadSource``.
-
-- ``JsonLinesQSL``: one sample per line of a JSON Lines file — a request object (sent as the
-  JSON body), a prompt string, or ``{"prompt": ...}`` / ``{"messages": [...]}`` for
-  ``OpenAISUT``.
-- ``FolderQSL``: one sample per file of a folder (sorted by name), sent as raw bytes.
-- ``NumpyQSL``: one sample per row of a ``.npy`` array (or an ``.npz`` member), sent as raw
-  bytes or a JSON list.
-
-Files are read and checked when the library is made, so a bad file fails at once with its path
-and line; a folder's files are read when their samples are loaded (untimed), as the reference
-QSL contract has it. ``payload(index)`` returns the same ``Payload`` object for an index every
-time, so the HTTP SUTs encode each request once.
-"""
+"""The file QSLs: JSON Lines, a folder of files, a NumPy array (see ``asyncgen.datasets``)."""
 
 from __future__ import annotations
 
-import errno
-import json
 import mimetypes
 import os
-import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,9 +11,8 @@ from typing import Any
 import numpy as np
 
 from asyncgen._errors import DatasetError
+from asyncgen.datasets._read import check_regular_file, parse_json, read_text
 from asyncgen.http._payload import Payload
-
-__all__ = ["DatasetError", "FolderQSL", "JsonLinesQSL", "NumpyQSL"]
 
 StrPath = str | os.PathLike[str]
 
@@ -135,56 +118,14 @@ class JsonLinesQSL(_FileQSL):
 
 
 def _read_json_lines(path: Path, prompt_field: str | None) -> list[Any]:
-    check_regular_file(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"cannot read: {exc}", path=str(path)) from exc
+    text = read_text(path)
     records: list[Any] = []
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line, parse_constant=_not_json)
-        except ValueError as exc:
-            raise DatasetError(f"not valid JSON: {exc}", path=str(path), line=number) from None
-        except RecursionError:
-            raise DatasetError("JSON nested too deeply", path=str(path), line=number) from None
-        records.append(_record(value, prompt_field, path, number))
+        if line.strip():
+            records.append(_record(parse_json(line, path, number), prompt_field, path, number))
     if not records:
         raise DatasetError("holds no samples (no non-blank lines)", path=str(path))
     return records
-
-
-def _not_json(constant: str) -> Any:
-    """Python's json reads NaN and Infinity, which JSON has not: a server would refuse the
-    request (or read something else), so the line is refused instead."""
-    raise ValueError(f"{constant} is not a JSON number (JSON numbers are finite)")
-
-
-def check_regular_file(path: Path) -> None:
-    """Raise ``DatasetError`` saying what ``path`` is if it is not a regular file: missing, a
-    symlink loop, a folder, a FIFO or a device (reading one could block or never end)."""
-    try:
-        mode = path.stat().st_mode
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise DatasetError("is a symlink loop", path=str(path)) from None
-        if exc.errno == errno.ENOENT:
-            raise DatasetError("no such file", path=str(path)) from None
-        raise DatasetError(f"cannot read: {exc.strerror}", path=str(path)) from exc
-    for test, what in _NOT_FILES:
-        if test(mode):
-            raise DatasetError(f"is {what}, not a file", path=str(path))
-
-
-_NOT_FILES = (
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
 
 
 def _record(value: Any, prompt_field: str | None, path: Path, number: int) -> Any:

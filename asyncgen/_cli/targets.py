@@ -23,7 +23,7 @@ from typing import Any
 from asyncgen import datasets
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._errors import ConfigError, DatasetError
-from asyncgen.datasets._read import check_regular_file
+from asyncgen._plan.files import check_regular_file
 from asyncgen.http import make_sut
 from asyncgen.http._factory import AdapterKind
 from asyncgen.http._pool import Origin

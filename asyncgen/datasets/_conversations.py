@@ -30,7 +30,7 @@ from typing import Any, Literal
 import attrs
 
 from asyncgen._errors import DatasetError
-from asyncgen.datasets._read import decode_json, parse_json, read_text
+from asyncgen._plan.files import decode_json, parse_json, read_text
 from asyncgen.datasets._tokenizer import Tokenizer
 
 Format = Literal["sharegpt", "chat"]

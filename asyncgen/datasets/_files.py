@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from asyncgen._errors import DatasetError
-from asyncgen.datasets._read import check_regular_file, parse_json, read_text
+from asyncgen._plan.files import check_regular_file, parse_json, read_text
 from asyncgen.http._payload import Payload
 
 StrPath = str | os.PathLike[str]

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from asyncgen.__main__ import main
+from tests.faults._support import assert_consistent
 
 FAST = "tests.cli._suts:fast_sut"
 
@@ -191,6 +193,7 @@ def test_a_sut_raising_a_base_exception_is_an_error_not_an_interrupt(
     assert main(_argv(tmp_path, sut="tests.cli._suts:RaisesBaseException")) == 2
     expected = {"own": "SutKilledError"}.get(kind, kind)
     assert f"the run stopped: {expected}('raised by the SUT')" in _error_line(capsys)
+    assert_consistent(tmp_path / "out")
 
 
 @pytest.mark.parametrize(
@@ -219,6 +222,7 @@ def test_an_exit_that_raises_is_an_error_after_the_result_table(
         "asyncgen run: error: --sut tests.cli._suts:ExitRaises: "
         "closing it raised RuntimeError('cannot exit')"
     )
+    assert_consistent(tmp_path / "out")
 
 
 def test_a_close_that_never_returns_is_bounded_with_a_warning(
@@ -231,5 +235,33 @@ def test_a_close_that_never_returns_is_bounded_with_a_warning(
         "asyncgen run: warning: --sut tests.cli._suts:CloseHangs: closing it did not finish "
         "within 0.3 s (the drain deadline); left behind"
     )
-    assert "VALID" in captured.out
-    assert captured.out.index("VALID") > 0
+    assert "VALID" in captured.out and "INVALID" not in captured.out  # the table came
+    assert_consistent(tmp_path / "out")
+
+
+class _UnforeseenError(Exception):
+    pass
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_an_unexpected_error_is_one_line_and_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    verbose: bool,
+) -> None:
+    """Exit status 1 means INVALID: an error nothing below foresaw is still exit 2, one line
+    (its traceback only with -v)."""
+
+    def breaks(*_: object) -> int:
+        raise _UnforeseenError("nobody saw this coming")
+
+    monkeypatch.setattr(sys.modules["asyncgen._cli.run"], "run_command", breaks)
+    argv = _argv(tmp_path, *(["-v"] if verbose else []))
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert ("Traceback" in err) is verbose
+    assert err.strip().splitlines()[-1] == (
+        "asyncgen: error: _UnforeseenError('nobody saw this coming') "
+        "(unexpected: please report it; -v shows the traceback)"
+    )

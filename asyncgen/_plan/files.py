@@ -1,6 +1,6 @@
-"""Reading dataset files safely: what every reader of them shares.
+"""Reading input files safely: what every reader of datasets and arrival traces shares.
 
-A dataset path that is no regular file is named for what it is — missing, a symlink loop, a
+A dataset or trace path that is no regular file is named for what it is — missing, a symlink loop, a
 folder, a FIFO or a device — before anything reads it (a FIFO blocks, ``/dev/zero`` never
 ends). JSON is parsed strictly: ``NaN`` and ``Infinity``, which Python's ``json`` accepts but
 JSON has not (a server would refuse the request, or read something else), and values nested

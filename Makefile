@@ -4,11 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Only the folders that exist: a fresh clone may not have benchmarks/ or examples/ yet.
-LINT_PATHS := $(wildcard asyncgen tests benchmarks examples)
+LINT_PATHS := $(wildcard asyncgen pytest_asyncgen.py tests benchmarks examples)
 
 .PHONY: install demo test check lint typecheck bench docs clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml pytest_asyncgen.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,dev]'

@@ -5,6 +5,7 @@
 
 from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._metrics.fidelity import ArrivalFidelity
+from asyncgen._metrics.goodput import Goodput, SloOutcome
 from asyncgen._metrics.health import RunHealth
 from asyncgen._metrics.issue_lag import IssueLag
 from asyncgen._metrics.sessions import QueueWait, TurnStats
@@ -15,6 +16,7 @@ from asyncgen._run.result import TestResult
 
 __all__ = [
     "ArrivalFidelity",
+    "Goodput",
     "IssueLag",
     "LatencyStats",
     "LoopStalls",
@@ -22,6 +24,7 @@ __all__ = [
     "QueueWait",
     "Rates",
     "RunHealth",
+    "SloOutcome",
     "TestResult",
     "TokenCounts",
     "TokenDistribution",

@@ -20,6 +20,7 @@ from benchmarks import (
     issue_lag,
     offline_throughput,
     peak_rss,
+    request_export,
     server_async_qps,
     server_null_qps,
     single_stream_overhead,
@@ -42,6 +43,7 @@ MODULES: tuple[ModuleType, ...] = (
     peak_rss,
     arrival_processes,
     arrival_fidelity,
+    request_export,
 )
 BENCHMARKS: dict[str, Callable[[Options], Report]] = {m.NAME: m.run for m in MODULES}
 

@@ -9,6 +9,7 @@ SPEC is a JSON object::
      "trace": false,          # enable_trace in the log settings
      "precise": true,         # asyncgen only: the pacing mode of MonotonicClock
      "mode": "hrtimer",       # asyncgen only, optional: the mode by name (wins over precise)
+     "export": "jsonl",       # asyncgen only, optional: run_test's export_requests
      "outdir": "/tmp/..."}
 
 The run prints one JSON object on its last stdout line: the summary fields (parsed from
@@ -115,12 +116,21 @@ def run_asyncgen(spec: dict[str, Any]) -> dict[str, Any]:
         clock = asyncgen.MonotonicClock(precise=spec.get("precise", True))
     started, cpu = time.perf_counter(), _cpu_s()
     result = asyncgen.run(
-        sut, BenchQSL(), settings, log_settings=log, audit_config=None, clock=clock
+        sut,
+        BenchQSL(),
+        settings,
+        log_settings=log,
+        audit_config=None,
+        clock=clock,
+        export_requests=spec.get("export"),
     )
     wall_s, cpu_s = time.perf_counter() - started, _cpu_s() - cpu
     rss = _peak_rss_kib()
     lag = {f"{p * 100:g}": v for p, v in result.issue_lag.percentiles_ns.items()}
-    return _outcome(spec, wall_s, cpu_s, rss, lag)
+    outcome = _outcome(spec, wall_s, cpu_s, rss, lag)
+    if result.summary is not None:
+        outcome["samples"] = result.summary.sample_count
+    return outcome
 
 
 # -- the reference -------------------------------------------------------------------------

@@ -31,6 +31,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "LogSettings",
         "LogOutputSettings",
         "LoggingMode",
+        "ServiceLevelObjectives",
     ),
     "The system under test": (
         "SystemUnderTest",
@@ -50,6 +51,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "LatencyStats",
         "Rates",
         "IssueLag",
+        "Goodput",
+        "SloOutcome",
         "RunHealth",
         "ArrivalFidelity",
         "LoopStalls",

@@ -3,7 +3,12 @@
 ``POST /v1/completions`` (``prompt``) and ``POST /v1/chat/completions`` (``messages``) answer
 with ``--tokens`` tokens: the first after ``--ttft-ms``, then one every ``--tpot-ms``. With
 ``"stream": true`` they are server-sent events ending in ``data: [DONE]`` (plus a usage chunk
-when ``stream_options.include_usage`` is set); without, one JSON answer at the end. Point
+when ``stream_options.include_usage`` is set); without, one JSON answer at the end.
+
+With ``--slots N`` it generates at most N answers at a time, like a server with N batch slots:
+further requests wait in line (first come, first served) for a free slot, so latency rises
+with load and the capacity is known, ``N / (ttft + (tokens - 1) * tpot)`` requests per
+second — what ``asyncgen sweep`` should find (docs/sweeps.md). Point
 ``asyncgen run --adapter openai`` at it to see TTFT, TPOT and tokens/s:
 
     python -m examples.token_server --port 8001 &
@@ -26,6 +31,7 @@ import attrs
 from aiohttp import web
 
 TIMING_KEY = web.AppKey("timing", "Timing")
+SLOTS_KEY = web.AppKey("slots", "asyncio.Semaphore | None")
 
 
 @attrs.frozen
@@ -33,6 +39,14 @@ class Timing:
     ttft_s: float = 0.020
     tpot_s: float = 0.005
     tokens: int = 16
+    slots: int = 0  # answers generated at once; 0: no limit
+
+    @property
+    def capacity_rps(self) -> float | None:
+        """Requests per second the slots can serve (None without a slot limit)."""
+        if not self.slots:
+            return None
+        return self.slots / (self.ttft_s + (self.tokens - 1) * self.tpot_s)
 
 
 def _chunk(chat: bool, text: str | None, finish: str | None) -> dict[str, Any]:
@@ -59,6 +73,14 @@ async def _tokens(timing: Timing) -> Any:
 
 
 async def complete(request: web.Request) -> web.StreamResponse:
+    slots = request.app[SLOTS_KEY]
+    if slots is None:
+        return await _generate(request)
+    async with slots:  # the line for a generation slot
+        return await _generate(request)
+
+
+async def _generate(request: web.Request) -> web.StreamResponse:
     body = await request.json()
     chat = request.path.endswith("/chat/completions")
     timing = request.app[TIMING_KEY]
@@ -95,6 +117,7 @@ async def complete(request: web.Request) -> web.StreamResponse:
 def make_app(timing: Timing) -> web.Application:
     app = web.Application()
     app[TIMING_KEY] = timing
+    app[SLOTS_KEY] = asyncio.Semaphore(timing.slots) if timing.slots else None
     app.router.add_post("/v1/completions", complete)
     app.router.add_post("/v1/chat/completions", complete)
     return app
@@ -116,7 +139,9 @@ async def serve(timing: Timing, host: str, port: int) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    print(f"token server listening on {url}", flush=True)
+    capacity = timing.capacity_rps
+    limit = "" if capacity is None else f" ({timing.slots} slots, capacity {capacity:g} requests/s)"
+    print(f"token server{limit} listening on {url}", flush=True)
     try:
         await stop.wait()
     finally:
@@ -130,8 +155,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ttft-ms", type=float, default=20.0, help="time to first token")
     parser.add_argument("--tpot-ms", type=float, default=5.0, help="time per further token")
     parser.add_argument("--tokens", type=int, default=16, help="tokens per answer")
+    parser.add_argument(
+        "--slots", type=int, default=0, help="answers generated at once (default 0: no limit)"
+    )
     args = parser.parse_args(argv)
-    timing = Timing(ttft_s=args.ttft_ms / 1000, tpot_s=args.tpot_ms / 1000, tokens=args.tokens)
+    timing = Timing(
+        ttft_s=args.ttft_ms / 1000,
+        tpot_s=args.tpot_ms / 1000,
+        tokens=args.tokens,
+        slots=args.slots,
+    )
     asyncio.run(serve(timing, args.host, args.port))
     return 0
 

@@ -25,6 +25,10 @@ DEFERRED = {
     # structlog pulls in rich and pygments (about 10 MiB resident); a run whose lifecycle
     # events nobody listens to never imports it.
     ("asyncgen._log", "structlog"),
+    # pyarrow is the optional `parquet` extra, and heavy: only a Parquet request export
+    # (`--export-requests parquet`) imports it.
+    ("asyncgen._output.request_export", "pyarrow"),
+    ("asyncgen._output.request_export", "pyarrow.parquet"),
     # tokenizers is the optional `tokenizers` extra: only a run given a tokenizer.json needs it.
     ("asyncgen.datasets._tokenizer", "tokenizers"),
 }

@@ -20,6 +20,7 @@ from benchmarks._harness import (
 from benchmarks._sides import lag_percentiles, parse_summary
 from benchmarks.arrival_fidelity import _medians
 from benchmarks.http_adapters import runqueue_wait_ns, sent_ks
+from benchmarks.request_export import _measures
 
 
 def test_search_climbs_then_bisects_to_the_precision() -> None:
@@ -101,6 +102,16 @@ def test_each_side_runs_in_its_own_process(side: str) -> None:
     assert float(summary["Scheduled samples per second"]) > 0
     assert set(outcome["issue_lag_ns"]) == {"50", "90", "99", "99.9"}
     assert outcome["peak_rss_kib"] > 0
+
+
+@pytest.mark.realtime
+def test_the_export_benchmark_counts_the_requests_of_an_exporting_run() -> None:
+    settings = {"server_target_qps": 2000.0, "min_duration_ms": 200}
+    outcome = run_side("asyncgen", "server-null", settings, mode="timer", export="jsonl")
+    measures = _measures(outcome)
+    assert measures["requests"] == outcome["samples"] >= 100  # min_query_count's default
+    assert measures["cpu_us_per_request"] == outcome["cpu_s"] * 1e6 / outcome["samples"]
+    assert measures["issue_lag_p99_us"] == outcome["issue_lag_ns"]["99"] / 1000
 
 
 def test_sleep_lateness_is_measured_as_percentiles_of_real_sleeps() -> None:

@@ -2,6 +2,8 @@
 
 ``asyncgen run`` runs one test of any SUT — a URL through an HTTP adapter, or a Python object —
 with live progress and a result table (see ``asyncgen._cli.run`` and docs/cli.md).
+``asyncgen sweep`` runs it at rising load and finds the highest rate that meets the SLOs
+(``asyncgen._cli.sweep``, docs/sweeps.md).
 ``asyncgen demo`` runs a Server-scenario test against the simulated async SUT shipped in the
 package and prints the summary; its options change the load and the simulated service time.
 ``asyncgen report`` turns run folders into an HTML report with figures, or compares runs
@@ -17,6 +19,7 @@ import traceback
 from pathlib import Path
 
 from asyncgen._cli import run as _cli_run
+from asyncgen._cli import sweep as _cli_sweep
 from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._config.settings import LogOutputSettings, LogSettings, TestSettings
 from asyncgen._errors import AsyncgenError
@@ -32,6 +35,7 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     parser = argparse.ArgumentParser(prog="asyncgen", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = _cli_run.add_parser(commands)
+    _cli_sweep.add_parser(commands)
     # Listed for --help only: main() hands "report" to the report package's own parser.
     commands.add_parser("report", add_help=False, help=REPORT_HELP)
     verify = commands.add_parser(
@@ -161,6 +165,8 @@ def _main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         return _cli_run.run_command(run_parser, args)
+    if args.command == "sweep":
+        return _cli_sweep.sweep_command(args.sweep_parser, args)
     if args.command == "verify":
         return _verify_command(args.outdir)
     try:

@@ -48,6 +48,11 @@ class Lifetimes:
             stack.push_async_exit(functools.partial(self._exit, _ignoring_exc(aclose), what))
         return obj
 
+    def raise_errors(self) -> None:
+        """Raise what closing raised, once the run is over (``ConfigError``: exit 2)."""
+        if self.errors:
+            raise ConfigError("; ".join(self.errors))
+
     async def _exit(
         self,
         close: Exit,

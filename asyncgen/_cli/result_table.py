@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from asyncgen._cli.progress_view import fmt_ms
+from asyncgen._cli.slo_options import goodput_rows
 from asyncgen._cli.workload import load_label, workload_rows
 from asyncgen._config.enums import TestScenario
 from asyncgen._engine.watchdog import LoopStalls
@@ -31,6 +32,7 @@ def result_rows(result: TestResult) -> list[Row]:
         rows.append(("peak QPS", f"{result.peak_qps:g}"))
     if result.summary is not None:
         rows += _performance_rows(result.summary)
+    rows += goodput_rows(result.goodput)
     rows += _token_count_rows(result.tokens)
     lag = result.issue_lag
     if lag.count:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TextIO, TypeVar, cast
 
 import structlog
 from rich.console import Console
@@ -34,6 +34,7 @@ from asyncgen._cli.settings import (
     parse_mode,
     parse_scenario,
 )
+from asyncgen._cli.slo_options import add_slo_options, slos_from_args
 from asyncgen._cli.workload import (
     add_workload_options,
     check_samples,
@@ -50,7 +51,8 @@ from asyncgen._engine.clock import (
     kernel_timers_available,
 )
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
-from asyncgen._errors import AsyncgenError, ConfigError
+from asyncgen._errors import AsyncgenError
+from asyncgen._metrics.goodput import ServiceLevelObjectives
 from asyncgen._run.result import TestResult
 from asyncgen._run.runner import run_test
 
@@ -84,13 +86,19 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    add_run_options(parser)
+    return parser
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Every option of ``asyncgen run`` (``asyncgen sweep`` takes them too)."""
     _test_options(parser.add_argument_group("test"))
     add_workload_options(parser.add_argument_group("workload (Server scenario)"))
     _sut_options(parser.add_argument_group("system under test"))
     _sample_options(parser.add_argument_group("samples"))
     data_options.add_options(parser.add_argument_group("token-shaped data"))
     _output_options(parser.add_argument_group("output"))
-    return parser
+    add_slo_options(parser)
 
 
 def _test_options(group: argparse._ArgumentGroup) -> None:
@@ -337,21 +345,7 @@ def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
         return 0
     check_arguments(parser, args)
     try:
-        settings = build_settings(
-            scenario=args.scenario,
-            mode=args.mode,
-            config=args.config,
-            model=args.model,
-            shortcuts=Shortcuts(
-                qps=args.qps,
-                latency_ms=args.latency_ms,
-                duration_ms=args.duration_ms,
-                min_queries=args.min_queries,
-                token_latencies=data_options.token_latencies(args),
-            ),
-            assignments=args.assignments,
-            workload=workload_changes(args),
-        )
+        settings = settings_from_args(args)
         with _framework_logging(args.verbose):
             result = run_on_loop(_session(args, settings, out), args.outdir)
     except AsyncgenError as exc:
@@ -367,13 +361,32 @@ def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
     return EXIT_VALID if result.valid else EXIT_INVALID
 
 
-def _error(exc: AsyncgenError) -> int:
+def settings_from_args(args: argparse.Namespace) -> TestSettings:
+    """The settings the options give (see ``build_settings`` for the order)."""
+    return build_settings(
+        scenario=args.scenario,
+        mode=args.mode,
+        config=args.config,
+        model=args.model,
+        shortcuts=Shortcuts(
+            qps=args.qps,
+            latency_ms=args.latency_ms,
+            duration_ms=args.duration_ms,
+            min_queries=args.min_queries,
+            token_latencies=data_options.token_latencies(args),
+        ),
+        assignments=args.assignments,
+        workload=workload_changes(args),
+    )
+
+
+def _error(exc: AsyncgenError, prog: str = "asyncgen run") -> int:
     message = str(exc)
     if exc.__cause__ is not None and str(exc.__cause__) not in message:
         message += f" ({exc.__cause__!r})"
     for note in getattr(exc, "__notes__", ()):  # e.g. a second log file that failed too
         message += f"\n  {note}"
-    print(f"asyncgen run: error: {message}", file=sys.stderr)
+    print(f"{prog}: error: {message}", file=sys.stderr)
     return EXIT_ERROR
 
 
@@ -398,45 +411,82 @@ def _view_kind(args: argparse.Namespace, out: TextIO) -> ViewKind:
 async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO) -> TestResult:
     """Make the QSL and SUT, run the test with progress, print the result."""
     console = Console(file=out, highlight=False)
-    kind = _view_kind(args, out)
-    log = LogSettings(
-        log_output=LogOutputSettings(outdir=str(args.outdir)), enable_trace=not args.no_trace
-    )
-    audit = None if args.audit_config.lower() == "none" else args.audit_config
     lifetimes = Lifetimes(close_timeout_s=settings.drain_timeout_ms / 1000)
     async with AsyncExitStack() as stack:
-        qsl = await lifetimes.enter(stack, await _make_qsl(args, settings), _qsl_label(args))
-        check_samples(args, settings, qsl)  # asyncgen._cli.workload: multi-turn needs chats
-        sut = await lifetimes.enter(stack, await _make_sut(args, qsl), f"--sut {args.sut}")
+        sut, qsl = await open_targets(args, settings, stack, lifetimes)
         if not args.quiet:
             console.print(
                 f"asyncgen run: {describe(settings)}\n  SUT {sut.name}, QSL {qsl.name} "
                 f"({qsl.total_sample_count} samples), logs in {args.outdir}",
                 soft_wrap=True,
             )
-        with ProgressView(kind, out, console) as view:
-            result = await run_test(
-                sut,
-                qsl,
-                settings,
-                log_settings=log,
-                audit_config=audit,
-                progress=view,
-                progress_interval_s=LIVE_INTERVAL_S if kind == "live" else args.progress_interval,
-                fail_on_sample_errors=not args.allow_failures,
-                clock=stack.enter_context(contextlib.closing(_clock(args))),
-            )
+        result = await run_one(
+            args,
+            settings,
+            sut=sut,
+            qsl=qsl,
+            console=console,
+            outdir=args.outdir,
+            slos=slos_from_args(args),
+        )
     if not args.quiet:
         render_result(console, result)
-    if lifetimes.errors:  # the run is over and its files written: still an error
-        raise ConfigError("; ".join(lifetimes.errors))
+    lifetimes.raise_errors()  # the run is over and its files written: still an error
     return result
+
+
+async def open_targets(
+    args: argparse.Namespace,
+    settings: TestSettings,
+    stack: AsyncExitStack,
+    lifetimes: Lifetimes,
+) -> tuple[SystemUnderTest, QuerySampleLibrary]:
+    """The SUT and QSL the options name for ``settings`` (a synthetic QSL's seed, a
+    conversation QSL's multi-turn, a trace's records), entered on ``stack`` (closed when it
+    closes, each close bounded by ``lifetimes``)."""
+    qsl = await lifetimes.enter(stack, await _make_qsl(args, settings), _qsl_label(args))
+    check_samples(args, settings, qsl)  # asyncgen._cli.workload: multi-turn needs chats
+    sut = await lifetimes.enter(stack, await _make_sut(args, qsl), f"--sut {args.sut}")
+    return sut, qsl
 
 
 def _qsl_label(args: argparse.Namespace) -> str:
     if args.dataset is not None:
         return f"--dataset {args.dataset}"
     return f"--qsl {args.qsl}" if args.qsl is not None else "the QSL"
+
+
+async def run_one(
+    args: argparse.Namespace,
+    settings: TestSettings,
+    *,
+    sut: SystemUnderTest,
+    qsl: QuerySampleLibrary,
+    console: Console,
+    outdir: Path,
+    slos: ServiceLevelObjectives | None,
+) -> TestResult:
+    """One test of ``sut`` into ``outdir``, with the progress view the options ask for."""
+    out = cast(TextIO, console.file)
+    kind = _view_kind(args, out)
+    log = LogSettings(
+        log_output=LogOutputSettings(outdir=str(outdir)), enable_trace=not args.no_trace
+    )
+    audit = None if args.audit_config.lower() == "none" else args.audit_config
+    with ProgressView(kind, out, console) as view, contextlib.closing(_clock(args)) as clock:
+        return await run_test(
+            sut,
+            qsl,
+            settings,
+            log_settings=log,
+            audit_config=audit,
+            progress=view,
+            progress_interval_s=LIVE_INTERVAL_S if kind == "live" else args.progress_interval,
+            fail_on_sample_errors=not args.allow_failures,
+            clock=clock,
+            slos=slos,
+            export_requests=args.export_requests,
+        )
 
 
 async def _make_qsl(args: argparse.Namespace, settings: TestSettings) -> QuerySampleLibrary:

@@ -165,3 +165,42 @@ def max_completion_ns(series: Series) -> int:
     completed = _view(series.completed_ns, series.samples_issued)
     latest = int(np.max(completed, where=completed != UNSET, initial=_NO_STAMP))
     return series.start_ns if latest == _NO_STAMP else latest
+
+
+@attrs.frozen(kw_only=True)
+class RequestTimes:
+    """Per sample (request) of a series: its times (absolute ns on the series clock, ``UNSET``
+    where there is none), output tokens and whether it failed. The SLO evaluation and the
+    per-request export read these; ``first_token_ns`` and ``output_tokens`` are None without
+    token latencies."""
+
+    samples: IntArray  # the sample numbers in the series
+    scheduled_ns: IntArray
+    issued_ns: IntArray
+    first_token_ns: IntArray | None
+    completed_ns: IntArray  # completion or failure time
+    output_tokens: IntArray | None
+    failed: npt.NDArray[np.bool_]
+
+
+def request_times(series: Series, samples: IntArray | None = None) -> RequestTimes:
+    """The ``RequestTimes`` of every issued sample, or of the ones numbered in ``samples``
+    (fresh arrays; the series' columns are not changed)."""
+    if samples is None:
+        samples = np.arange(series.samples_issued, dtype=np.int64)
+    queries = samples // series.spq
+    failed = np.zeros(samples.shape, dtype=np.bool_)
+    if series.failures:
+        failed = np.isin(samples, np.fromiter(series.failures, dtype=np.int64))
+    tokens = series.use_tokens
+    return RequestTimes(
+        samples=samples,
+        scheduled_ns=series.scheduled(queries),
+        issued_ns=series.issued(queries),
+        first_token_ns=np.frombuffer(series.first_token_ns, dtype=np.int64)[samples]
+        if tokens
+        else None,
+        completed_ns=np.frombuffer(series.completed_ns, dtype=np.int64)[samples],
+        output_tokens=np.frombuffer(series.n_tokens, dtype=np.int64)[samples] if tokens else None,
+        failed=failed,
+    )

@@ -33,6 +33,7 @@ from asyncgen._log import get_logger
 from asyncgen._output.accuracy import accuracy_entries
 from asyncgen._output.fmt import mllog_value
 from asyncgen._output.lock import FolderLock
+from asyncgen._output.request_export import ExportSettings, RequestExport
 from asyncgen._output.summary_text import summary_footer
 from asyncgen._output.trace import trace_text
 
@@ -74,7 +75,14 @@ class LogWriter:
     text reaches each file in the order it was appended, whichever thread flushes.
     """
 
-    def __init__(self, log_settings: LogSettings, test_datetime: str, origin_ns: int) -> None:
+    def __init__(
+        self,
+        log_settings: LogSettings,
+        test_datetime: str,
+        origin_ns: int,
+        *,
+        export: ExportSettings | None = None,
+    ) -> None:
         self.paths = log_paths(log_settings, test_datetime)
         folder = self.paths["summary"].parent
         try:
@@ -89,9 +97,16 @@ class LogWriter:
         self._pid = os.getpid()
         self._folder_lock = FolderLock(folder)  # before any file is opened (and truncated)
         self._files: dict[str, IO[str]] = {}
+        self._export: RequestExport | None = None
         try:
             for kind in ("summary", "detail", "accuracy", "trace")[: 3 + self._trace_enabled]:
                 self._files[kind] = _open(self.paths[kind])
+            if export is not None:
+                self.paths["requests"] = path = folder / f"requests.{export.fmt}"
+                try:
+                    self._export = RequestExport(path, export)
+                except OSError as exc:
+                    raise OutputError(f"cannot open {path}: {exc.strerror or exc}") from exc
         except OutputError:
             for f in self._files.values():
                 f.close()
@@ -111,6 +126,7 @@ class LogWriter:
         self._closed = False
         self._failed: dict[str, OutputError] = {}  # files that could not be written, by kind
         self._first_error: OutputError | None = None  # the one raised; later ones are its notes
+        self._exporting = False  # the followed series is a performance series
         self._append("accuracy", "[")
         if self._trace_enabled:
             self._append("trace", '{"traceEvents":[\n')
@@ -118,6 +134,11 @@ class LogWriter:
     @property
     def trace_enabled(self) -> bool:
         return self._trace_enabled
+
+    @property
+    def exports_requests(self) -> bool:
+        """Whether the run writes ``requests.jsonl`` (or ``.parquet``)."""
+        return self._export is not None
 
     @property
     def accuracy_entry_count(self) -> int:
@@ -182,8 +203,9 @@ class LogWriter:
         if self._settings.copy_summary_to_stdout:
             sys.stdout.write(text)
 
-    def follow(self, series: Series | None) -> None:
-        """Format the per-sample records of ``series`` from now on (one series at a time).
+    def follow(self, series: Series | None, *, export: bool = False) -> None:
+        """Format the per-sample records of ``series`` from now on (one series at a time);
+        with ``export`` (a performance series), its rows of the request export too.
 
         What is left of the previous series is formatted and written first, synchronously,
         so that its records never compete with the next series' pacing.
@@ -192,6 +214,9 @@ class LogWriter:
         self._series = series
         self._accuracy_cursor = self._trace_cursor = 0
         self._trace_marked = False
+        self._exporting = export and series is not None and self._export is not None
+        if self._exporting and self._export is not None and series is not None:
+            self._export.follow(series)
 
     def finish(self) -> None:
         """Format and write every record left (the last series' trace) and whatever waits,
@@ -282,6 +307,11 @@ class LogWriter:
                     f.close()
                 except OSError as exc:  # its last buffered bytes did not fit
                     self._record_failure(kind, exc)
+            if self._export is not None:
+                try:
+                    self._export.close()
+                except OSError as exc:
+                    self._record_failure("requests", exc)
 
     def _record_failure(self, kind: str, exc: OSError) -> None:
         """The first failure becomes the error to raise; each later one, a note on it."""
@@ -321,6 +351,12 @@ class LogWriter:
                 except OSError as exc:
                     self._record_failure(kind, exc)
                     failed_now = True
+            if self._export is not None and "requests" not in self._failed:
+                try:
+                    self._export.write()
+                except OSError as exc:
+                    self._record_failure("requests", exc)
+                    failed_now = True
         if failed_now and raise_errors and self._first_error is not None:
             raise self._first_error
 
@@ -334,6 +370,8 @@ class LogWriter:
         if series is None:
             return False
         more = self._format_accuracy(series, limit)
+        if self._exporting and self._export is not None:
+            more = self._export.collect(series, limit, ended=ended or series.closed) or more
         if self._trace_enabled and (ended or series.closed):
             more = self._format_trace(series, limit) or more
         return more

@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._engine.watchdog import LoopStalls
+from asyncgen._metrics.goodput import Goodput
 from asyncgen._metrics.health import RunHealth
 from asyncgen._metrics.issue_lag import IssueLag
 from asyncgen._metrics.sessions import QueueWait, TurnStats
@@ -56,6 +57,8 @@ class TestResult:
     health: RunHealth | None = None
     # event-loop stalls while queries were paced and drained (see asyncgen._engine.watchdog)
     loop_stalls: LoopStalls | None = None
+    # with SLOs (``run_test(slos=...)``): goodput and each SLO at its percentile
+    goodput: Goodput | None = None
     # waits for a slot under server_max_concurrency (see asyncgen._metrics.sessions); None: no limit
     queue_wait: QueueWait | None = None
     # latency and time to first token by turn number, in multi-turn runs (server_multi_turn)
@@ -89,6 +92,7 @@ class TestResult:
             "health": None if self.health is None else self.health.to_dict(),
             "loop_stalls": None if self.loop_stalls is None else self.loop_stalls.to_dict(),
             "files": {kind: str(path) for kind, path in self.files.items()},
+            "goodput": None if self.goodput is None else self.goodput.to_dict(),
             "queue_wait": None if self.queue_wait is None else self.queue_wait.to_dict(),
             "turns": [turn.to_dict() for turn in self.turns],
             "tokens": None if self.tokens is None else self.tokens.to_dict(),
@@ -163,6 +167,7 @@ def build_result(
         failures=failures,
         health=state.health,
         loop_stalls=session.watchdog.stalls(),
+        goodput=state.goodput,
         queue_wait=state.queue_wait,
         turns=state.turns,
         tokens=state.tokens,

@@ -26,9 +26,12 @@ from asyncgen._engine.clock import Clock, MonotonicClock
 from asyncgen._engine.progress import ProgressCallback, snapshot
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest, check_protocols
 from asyncgen._engine.watchdog import Watchdog
-from asyncgen._errors import OutputError, RunError
+from asyncgen._errors import OutputError, RunError, SettingsError
 from asyncgen._log import get_logger
+from asyncgen._metrics.goodput import ServiceLevelObjectives
+from asyncgen._metrics.tokens import InputTokenSource
 from asyncgen._output.provenance import test_datetime
+from asyncgen._output.request_export import ExportFormat, ExportSettings, check_format
 from asyncgen._output.writer import LogWriter
 from asyncgen._run.modes import run_mode
 from asyncgen._run.result import TestResult, build_result
@@ -56,6 +59,8 @@ async def run_test(
     progress: ProgressCallback | None = None,
     progress_interval_s: float = 0.5,
     fail_on_sample_errors: bool = True,
+    slos: ServiceLevelObjectives | None = None,
+    export_requests: ExportFormat | None = None,
     _early_errors: Sequence[tuple[str, str]] = (),
 ) -> TestResult:
     """Run one test on the running event loop and return its result.
@@ -70,13 +75,26 @@ async def run_test(
     given, receives a ``Progress`` snapshot every ``progress_interval_s`` while queries are paced.
     Samples the SUT failed (``QuerySample.fail``) are counted per kind in ``TestResult.failures``
     and, unless ``fail_on_sample_errors`` is False, make the run INVALID.
+
+    ``slos`` judges every request of the performance series against latency objectives:
+    ``TestResult.goodput`` (and ``goodput`` in results.json) says how the run did; the verdict
+    is unchanged. ``export_requests`` (``"jsonl"`` or ``"parquet"``) writes one row per
+    request to ``requests.jsonl`` (``.parquet``) in the log folder as the run goes.
     """
     validate_settings(settings)
     check_protocols(sut, qsl)
+    _check_slos(slos, settings)
+    export = None
+    if export_requests is not None:
+        export = ExportSettings(
+            fmt=check_format(export_requests),
+            slos=slos,
+            input_tokens=qsl.input_tokens if isinstance(qsl, InputTokenSource) else None,
+        )
     log_settings = log_settings or LogSettings()
     clock = clock or MonotonicClock()
     datetime_label = test_datetime()
-    writer = LogWriter(log_settings, datetime_label, time.perf_counter_ns())
+    writer = LogWriter(log_settings, datetime_label, time.perf_counter_ns(), export=export)
     for key, message in _early_errors:  # asyncgen.compat: errors the reference logged pre-test
         writer.error(key, message)
     _log.info(
@@ -105,6 +123,7 @@ async def run_test(
                 label=datetime_label,
                 audit_config=audit_config,
                 watchdog=watchdog,
+                slos=slos,
             )
             await run_mode(session)
             _report_stalls(session)
@@ -133,6 +152,17 @@ async def run_test(
     write_text(writer.paths["results"], result.to_json() + "\n")
     _log.info("run finished", result="VALID" if result.valid else "INVALID", errors=result.errors)
     return result
+
+
+def _check_slos(slos: ServiceLevelObjectives | None, settings: TestSettings) -> None:
+    if slos is not None and not isinstance(slos, ServiceLevelObjectives):
+        raise SettingsError(f"slos must be a ServiceLevelObjectives, got {slos!r}")
+    if slos is not None and slos.needs_tokens and not settings.use_token_latencies:
+        raise SettingsError(
+            "the ttft_ms and tpot_ms objectives need token latencies: set "
+            "use_token_latencies=True (asyncgen run --adapter openai turns it on for its "
+            "generation APIs; embeddings have no tokens to time: judge them by e2e_ms)"
+        )
 
 
 def _close(writer: LogWriter, stopped: BaseException | None) -> OutputError | None:

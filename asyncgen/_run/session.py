@@ -26,10 +26,12 @@ from asyncgen._engine.shapers import SCHEDULES, ShaperContext
 from asyncgen._engine.tally import RunTally
 from asyncgen._engine.watchdog import Watchdog
 from asyncgen._metrics.fidelity import gap_model
+from asyncgen._metrics.goodput import Goodput, ServiceLevelObjectives, evaluate
 from asyncgen._metrics.health import RunHealth, series_health
 from asyncgen._metrics.measurements import (
     max_completion_ns,
     performance_result,
+    request_times,
     sample_latencies,
     sorted_issue_lags,
 )
@@ -79,6 +81,7 @@ class RunState:
     peak_qps: float | None = None
     invalid_reasons: list[str] = attrs.field(factory=list)
     health: RunHealth | None = None
+    goodput: Goodput | None = None  # with SLOs: how the reported series did against them
     queue_wait: QueueWait | None = None  # waits for a slot, under server_max_concurrency
     turns: tuple[TurnStats, ...] = ()  # by turn number, in multi-turn runs
     tokens: TokenCounts | None = None
@@ -97,8 +100,10 @@ class RunSession:
         clock: Clock,
         *,
         watchdog: Watchdog | None = None,
+        slos: ServiceLevelObjectives | None = None,
     ) -> None:
         self.sut, self.qsl, self.eff, self.writer, self.clock = sut, qsl, eff, writer, clock
+        self.slos = slos
         self.seq = SequenceGen()
         self.state = RunState()
         self.tally = RunTally()  # late completions and failures, across the run's series
@@ -156,10 +161,10 @@ class RunSession:
             needs_first_token=eff.scenario is not TestScenario.Offline,
             server=eff.scenario is TestScenario.Server,
             schedule=SCHEDULES[eff.scenario],
-            keep_completion_order=writer.trace_enabled,
+            keep_completion_order=writer.trace_enabled or writer.exports_requests,
             tally=self.tally,
         )
-        writer.follow(series)
+        writer.follow(series, export=not accuracy)
         self.current, self.phase = series, _phase(eff, accuracy)
         wall_start = time.time_ns()
         drained = await self._pace(series, eff, accuracy, planned.sessions)
@@ -239,6 +244,9 @@ class RunSession:
         self.state.health = health
         if health is not None and health.fidelity is not None:
             self.writer.detail("generic_message", health.fidelity.text)
+        if self.slos is not None:
+            series = outcome.series
+            self.state.goodput = evaluate(self.slos, request_times(series), series.start_ns)
         for message in health.warnings if health else ():
             self.writer.warning(message)
 

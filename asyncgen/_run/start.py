@@ -19,6 +19,7 @@ from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._engine.watchdog import Watchdog
 from asyncgen._errors import SettingsError
 from asyncgen._log import get_logger
+from asyncgen._metrics.goodput import ServiceLevelObjectives
 from asyncgen._output.provenance import version_entries
 from asyncgen._output.settings_entries import effective_entries, requested_entries
 from asyncgen._output.writer import LogWriter
@@ -38,6 +39,7 @@ async def start_run(
     label: str,
     audit_config: str | os.PathLike[str] | None,
     watchdog: Watchdog | None = None,
+    slos: ServiceLevelObjectives | None = None,
 ) -> RunSession:
     """Log the run's identity and settings; the ``RunSession`` that will run its mode."""
     before = time.perf_counter_ns()
@@ -64,7 +66,7 @@ async def start_run(
     _check_against_qsl(eff, qsl.total_sample_count)
     writer.details(requested_entries(settings))
     writer.details(effective_entries(eff))
-    return RunSession(sut, qsl, eff, writer, clock, watchdog=watchdog)
+    return RunSession(sut, qsl, eff, writer, clock, watchdog=watchdog, slos=slos)
 
 
 def _apply_overrides(

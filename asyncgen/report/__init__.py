@@ -7,6 +7,7 @@ Needs the optional plotting extra (``pip install 'asyncgen[report]'``: matplotli
     data = report.figures(run)                      # the numbers behind every figure
     report.write_report([run], "out/server")        # out/server/report.html + figures/*.png
     verdict = report.compare([report.load_run("a"), report.load_run("b")]).verdict
+    report.write_sweep_report(report.load_sweep("out/sweep"), "out/sweep")  # a sweep's curves
 
 The command line does the same: ``asyncgen report OUTDIR [OUTDIR ...]`` (or
 ``python -m asyncgen.report``).
@@ -44,6 +45,7 @@ from asyncgen.report._figures import (  # noqa: E402
 from asyncgen.report._load import RunData, load_run  # noqa: E402
 from asyncgen.report._logs import Headline, LatencySummary  # noqa: E402
 from asyncgen.report._report import write_report  # noqa: E402
+from asyncgen.report._sweep import SweepData, load_sweep, sweep_figure, write_sweep_report  # noqa: E402
 from asyncgen.report._token_counts import TokenCountsFigure  # noqa: E402
 from asyncgen.report._tokens import TokenFigure  # noqa: E402
 from asyncgen.report._trace import TraceSamples, parse_trace, read_trace  # noqa: E402
@@ -67,6 +69,7 @@ __all__ = [
     "LatencySummary",
     "MissingReportDependencyError",
     "RunData",
+    "SweepData",
     "Throughput",
     "TokenCountsFigure",
     "TokenFigure",
@@ -77,7 +80,10 @@ __all__ = [
     "generator_health",
     "ks_exponential",
     "load_run",
+    "load_sweep",
     "parse_trace",
     "read_trace",
+    "sweep_figure",
     "write_report",
+    "write_sweep_report",
 ]

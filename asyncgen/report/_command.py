@@ -17,6 +17,7 @@ from pathlib import Path
 from asyncgen.report._compare import compare
 from asyncgen.report._load import load_run
 from asyncgen.report._report import write_report
+from asyncgen.report._sweep import is_sweep, load_sweep, write_sweep_report
 
 DEFAULT_COMPARISON_DIR = Path("asyncgen-report")
 
@@ -25,7 +26,8 @@ DESCRIPTION = (
     "Read run output folders (results.json, the detail log, the summary, the trace "
     "when present; asyncgen's or the reference LoadGen's) and write a self-contained "
     "report.html plus PNG figures. With several folders the report compares them "
-    "against the first, with bootstrap confidence intervals."
+    "against the first, with bootstrap confidence intervals. A folder written by "
+    "asyncgen sweep gets latency-throughput curves with best_rate marked."
 )
 
 
@@ -54,6 +56,8 @@ def run_report(args: argparse.Namespace) -> int:
         return 2
     output = args.output or (outdirs[0] if len(outdirs) == 1 else DEFAULT_COMPARISON_DIR)
     started = time.perf_counter()
+    if len(outdirs) == 1 and is_sweep(outdirs[0]):
+        return _sweep_report(outdirs[0], output, started)
     try:
         runs = [load_run(p) for p in outdirs]
         comparison = compare(runs) if len(runs) > 1 else None
@@ -66,6 +70,17 @@ def run_report(args: argparse.Namespace) -> int:
     print(f"wrote {path} ({size_kb:,.0f} kB) and {path.parent / 'figures'} in {elapsed:.1f} s")
     if comparison is not None:
         print(comparison.verdict)
+    return 0
+
+
+def _sweep_report(folder: Path, output: Path, started: float) -> int:
+    try:
+        path = write_sweep_report(load_sweep(folder), output)
+    except (OSError, ValueError) as exc:
+        print(f"asyncgen report: {exc}", file=sys.stderr)
+        return 2
+    elapsed = time.perf_counter() - started
+    print(f"wrote {path} and {path.parent / 'figures' / 'sweep.png'} in {elapsed:.1f} s")
     return 0
 
 

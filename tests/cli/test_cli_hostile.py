@@ -118,11 +118,15 @@ def test_a_config_that_is_a_device_is_read_with_a_bound(
     assert "/dev/urandom: longer than 1024 KiB: not a config file" in _error_line(capsys)
 
 
-def test_a_jsonl_line_nested_too_deeply(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("line", [1, 2])  # the first line is also read to tell the format
+def test_a_jsonl_line_nested_too_deeply(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], line: int
+) -> None:
     dataset = tmp_path / "deep.jsonl"
-    dataset.write_text('{"prompt": "ok"}\n' + "[" * 100_000 + "]" * 100_000 + "\n")
+    deep = "[" * 100_000 + "]" * 100_000 + "\n"
+    dataset.write_text(deep if line == 1 else '{"prompt": "ok"}\n' + deep)
     assert main([*_argv(tmp_path), "--dataset", str(dataset)]) == 2
-    assert f"{dataset}:2: JSON nested too deeply" in _error_line(capsys)
+    assert f"{dataset}:{line}: JSON nested too deeply" in _error_line(capsys)
 
 
 def test_nan_in_a_dataset_is_refused_with_file_and_line(

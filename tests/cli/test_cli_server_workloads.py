@@ -193,9 +193,13 @@ def test_a_trace_replays_its_own_records(
     trace = tmp_path / "trace.jsonl"
     trace.write_text("".join(json.dumps(r) + "\n" for r in records))
     argv = _run(tmp_path, url, "--arrival", f"trace:{trace}", "--trace-speed", "2")
-    assert main([*argv, "--tokenizer", str(tiny_tokenizer), "-D", "block_tokens=16"]) == 1
+    tokens = ["--tokenizer", str(tiny_tokenizer), "-D", "block_tokens=16", "--export-requests"]
+    assert main([*argv, *tokens]) == 1
     out = capsys.readouterr().out
     assert "the trace ended after 3 queries" in out  # short of --min-queries 30
+    export = (tmp_path / "logs" / "requests.jsonl").read_text().splitlines()
+    rows = {row["sample_index"]: row for row in map(json.loads, export)}
+    assert {i: row["input_tokens"] for i, row in rows.items()} == {0: 40, 1: 35, 2: 9}
     tokenizer = Tokenizer.from_file(tiny_tokenizer)
     got = {s.json["max_tokens"]: s.json["prompt"] for s in seen}
     assert sorted(got) == [4, 5, 7] and [s.json["max_tokens"] for s in seen] == [5, 4, 7]

@@ -106,9 +106,10 @@ class SynchronousSUT:
     synchronous model would: waiting for its answers never suspends the closed loop."""
 
     name = "synchronous"
+    block_s = 0.001
 
     async def issue_query(self, samples: Sequence[QuerySample]) -> None:
-        time.sleep(0.001)  # noqa: ASYNC251 - the synchronous model
+        time.sleep(self.block_s)  # noqa: ASYNC251 - the synchronous model
         for sample in samples:
             sample.complete(b"")
 
@@ -119,7 +120,7 @@ class SynchronousSUT:
 synchronous_sut = SynchronousSUT()
 
 
-class LoopBlockingSUT:
+class LoopBlockingSUT(SynchronousSUT):
     """Blocks the event loop in every call, as a SUT running a slow synchronous model on the
     loop thread would; ``ASYNCGEN_TEST_BLOCK_S`` sets how long (default 0.5 s)."""
 
@@ -127,14 +128,6 @@ class LoopBlockingSUT:
 
     def __init__(self) -> None:
         self.block_s = float(os.environ.get("ASYNCGEN_TEST_BLOCK_S", "0.5"))
-
-    async def issue_query(self, samples: Sequence[QuerySample]) -> None:
-        time.sleep(self.block_s)  # noqa: ASYNC251 - the fault being injected
-        for sample in samples:
-            sample.complete(b"")
-
-    async def flush_queries(self) -> None:
-        pass
 
 
 class _Answers:

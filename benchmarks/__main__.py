@@ -17,6 +17,7 @@ from types import ModuleType
 from benchmarks import (
     arrival_fidelity,
     arrival_processes,
+    compat_overhead,
     issue_lag,
     offline_throughput,
     peak_rss,
@@ -38,6 +39,7 @@ MODULES: tuple[ModuleType, ...] = (
     server_async_qps,
     server_null_qps,
     single_stream_overhead,
+    compat_overhead,
     issue_lag,
     offline_throughput,
     peak_rss,

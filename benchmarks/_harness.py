@@ -151,6 +151,23 @@ def run_side(side: str, workload: str, settings: dict[str, Any], **spec: Any) ->
     return outcome
 
 
+def alternating_runs(
+    repeats: int,
+    measure: Callable[[dict[str, Any]], float],
+    workload: str,
+    settings: dict[str, Any],
+    **spec: Any,
+) -> dict[str, list[float]]:
+    """``repeats`` runs per side of one workload, the sides alternating (A, R, then R, A, ...)
+    so that a change in the machine's load hits both; ``measure`` reads each run's figure."""
+    runs: dict[str, list[float]] = {"asyncgen": [], "reference": []}
+    for repeat in range(repeats):
+        order = ("asyncgen", "reference") if repeat % 2 == 0 else ("reference", "asyncgen")
+        for side in order:
+            runs[side].append(measure(run_side(side, workload, settings, **spec)))
+    return runs
+
+
 def number(summary: dict[str, str], key: str) -> float:
     return float(summary[key])
 

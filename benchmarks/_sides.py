@@ -4,7 +4,7 @@ SPEC is a JSON object::
 
     {"side": "asyncgen" | "reference",
      "workload": "server-sleep" | "server-null" | "single-stream-null" | "offline-null"
-                 | "single-stream-task",
+                 | "single-stream-task" | "compat-thread-per-query" | "compat-worker-queue",
      "settings": {"server_target_qps": 1000.0, "min_duration_ms": 2000, ...},
      "trace": false,          # enable_trace in the log settings
      "precise": true,         # asyncgen only: the pacing mode of MonotonicClock
@@ -17,6 +17,10 @@ The run prints one JSON object on its last stdout line: the summary fields (pars
 (asyncgen: ``TestResult.issue_lag``; reference: the ``issue_delay`` of the trace's ``Latency``
 events, summarised by the same function), the wall time of the test call and the process's
 peak resident memory.
+
+The ``compat-*`` workloads run one LoadGen harness (``_workloads.CompatHarness``) unchanged on
+both sides: the asyncgen side imports it ``asyncgen.compat`` as ``lg``, the reference side
+``mlperf_loadgen``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._workloads import BenchQSL, NullSUT, SleepSUT, null_one
+from benchmarks._workloads import BenchQSL, CompatHarness, NullSUT, SleepSUT, null_one
 
 SCENARIOS = {
     "server-sleep": "Server",
@@ -38,7 +42,10 @@ SCENARIOS = {
     "single-stream-null": "SingleStream",
     "single-stream-task": "SingleStream",
     "offline-null": "Offline",
+    "compat-thread-per-query": "SingleStream",
+    "compat-worker-queue": "SingleStream",
 }
+COMPAT = "compat-"
 
 
 def parse_summary(text: str) -> dict[str, str]:
@@ -91,6 +98,11 @@ def _cpu_s() -> float:
 def run_asyncgen(spec: dict[str, Any]) -> dict[str, Any]:
     import asyncgen  # noqa: PLC0415 - each side imports only its own library
 
+    if spec["workload"].startswith(COMPAT):
+        import asyncgen.compat as lg  # noqa: PLC0415
+
+        return run_harness(lg, spec)
+
     def complete(samples: Any) -> None:
         for sample in samples:
             sample.complete()
@@ -139,6 +151,9 @@ def run_asyncgen(spec: dict[str, Any]) -> dict[str, Any]:
 def run_reference(spec: dict[str, Any]) -> dict[str, Any]:
     import mlperf_loadgen as lg  # noqa: PLC0415
 
+    if spec["workload"].startswith(COMPAT):
+        return run_harness(lg, spec)
+
     def complete(samples: Any) -> None:
         lg.QuerySamplesComplete([lg.QuerySampleResponse(s.id, 0, 0) for s in samples])
 
@@ -152,8 +167,31 @@ def run_reference(spec: dict[str, Any]) -> dict[str, Any]:
         def issue(samples: Any) -> None:
             loop.call_soon_threadsafe(sut.accept, samples)
 
+    wall_s, cpu_s, rss = start_test(lg, spec, issue, lambda: None)
+    lag: dict[str, int] = {}
+    if spec["trace"] and spec.get("lags", True):
+        lag = lag_percentiles(trace_issue_delays(Path(spec["outdir"]) / "mlperf_log_trace.json"))
+    return _outcome(spec, wall_s, cpu_s, rss, lag)
+
+
+# -- a LoadGen harness, on either module -----------------------------------------------------
+
+
+def run_harness(lg: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    """The ``compat-*`` workloads: the same harness code on ``lg``, whichever module it is."""
+    harness = CompatHarness(lg, spec["workload"].removeprefix(COMPAT))
+    try:
+        wall_s, cpu_s, rss = start_test(lg, spec, harness.issue_query, harness.flush_queries)
+    finally:
+        harness.close()
+    return _outcome(spec, wall_s, cpu_s, rss, {})
+
+
+def start_test(lg: Any, spec: dict[str, Any], issue: Any, flush: Any) -> tuple[float, float, int]:
+    """One LoadGen-API test on ``lg`` (``mlperf_loadgen`` or ``asyncgen.compat``) with the
+    given callbacks: its wall and CPU seconds, and the process's peak RSS after it."""
     settings = lg.TestSettings()
-    settings.scenario = getattr(lg.TestScenario, SCENARIOS[workload])
+    settings.scenario = getattr(lg.TestScenario, SCENARIOS[spec["workload"]])
     settings.mode = lg.TestMode.PerformanceOnly
     for name, value in spec["settings"].items():
         setattr(settings, name, value)
@@ -161,7 +199,7 @@ def run_reference(spec: dict[str, Any]) -> dict[str, Any]:
     log.log_output.outdir = spec["outdir"]
     log.enable_trace = spec["trace"]
     qsl_spec = BenchQSL()
-    sut_handle = lg.ConstructSUT(issue, lambda: None)
+    sut = lg.ConstructSUT(issue, flush)
     qsl = lg.ConstructQSL(
         qsl_spec.total_sample_count,
         qsl_spec.performance_sample_count,
@@ -170,15 +208,12 @@ def run_reference(spec: dict[str, Any]) -> dict[str, Any]:
     )
     started, cpu = time.perf_counter(), _cpu_s()
     no_audit = str(Path(spec["outdir"]) / "no-audit.config")  # never read: it does not exist
-    lg.StartTestWithLogSettings(sut_handle, qsl, settings, log, no_audit)
+    lg.StartTestWithLogSettings(sut, qsl, settings, log, no_audit)
     wall_s, cpu_s = time.perf_counter() - started, _cpu_s() - cpu
     rss = _peak_rss_kib()
     lg.DestroyQSL(qsl)
-    lg.DestroySUT(sut_handle)
-    lag: dict[str, int] = {}
-    if spec["trace"] and spec.get("lags", True):
-        lag = lag_percentiles(trace_issue_delays(Path(spec["outdir"]) / "mlperf_log_trace.json"))
-    return _outcome(spec, wall_s, cpu_s, rss, lag)
+    lg.DestroySUT(sut)
+    return wall_s, cpu_s, rss
 
 
 def _loop_thread() -> Any:

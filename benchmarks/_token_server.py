@@ -15,7 +15,8 @@ Endpoints (HTTP/1.1, keep-alive):
   total time as a whole completion.
 - ``GET /fast``: answers at once (client capacity measurements).
 - ``GET /stats``: the server's own timings since the last ``POST /reset``: per request, the
-  nanoseconds from reading the request to writing its first token and its last byte.
+  nanoseconds from reading the request to writing its first token and its last byte; and the
+  connections it accepted (``connections``) and the most open at once (``peak_open``).
 """
 
 from __future__ import annotations
@@ -68,6 +69,9 @@ class Timing:
         self.first_ns: list[int] = []  # request read -> first token written
         self.total_ns: list[int] = []  # request read -> last byte written
         self.usage = json.dumps({"completion_tokens": tokens, "prompt_tokens": 4}).encode()
+        self.connections = 0  # accepted since the last reset
+        self.open = 0  # open now
+        self.peak_open = 0  # the most open at once since the last reset
 
 
 class TokenServer(asyncio.Protocol):
@@ -79,9 +83,14 @@ class TokenServer(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        timing = self.timing
+        timing.connections += 1
+        timing.open += 1
+        timing.peak_open = max(timing.peak_open, timing.open)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        self.timing.open -= 1
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
@@ -108,11 +117,17 @@ class TokenServer(asyncio.Protocol):
         if target == b"/fast":
             self.write(_response(b'{"ok":true}'))
         elif target == b"/stats":
-            stats = {"first_ns": timing.first_ns, "total_ns": timing.total_ns}
+            stats = {
+                "first_ns": timing.first_ns,
+                "total_ns": timing.total_ns,
+                "connections": timing.connections,
+                "peak_open": timing.peak_open,
+            }
             self.write(_response(json.dumps(stats).encode()))
         elif target == b"/reset":
             timing.first_ns.clear()
             timing.total_ns.clear()
+            timing.connections, timing.peak_open = 0, timing.open
             self.write(_response(b"{}"))
         elif target in (b"/v1/completions", b"/v1/chat/completions", b"/generate"):
             request = json.loads(body) if body else {}
@@ -142,15 +157,18 @@ class TokenServer(asyncio.Protocol):
 
     def stream(self, t0: int, *, chat: bool, usage: bool) -> None:
         self.write(_STREAM_HEAD)
-        timing, start = self.timing, self.loop.time()
-        for i in range(timing.tokens):
-            self.loop.call_at(
-                start + timing.ttft_s + i * timing.tpot_s, self.token, t0, i, chat, usage
-            )
+        start = self.loop.time()
+        self.loop.call_at(start + self.timing.ttft_s, self.token, t0, 0, start, chat, usage)
 
-    def token(self, t0: int, i: int, chat: bool, usage: bool) -> None:
+    def token(self, t0: int, i: int, start: float, chat: bool, usage: bool) -> None:
+        # Each token schedules the next, on the stream's own fixed schedule: timers armed all
+        # at once may fire out of order on a loaded loop (uvloop rounds each to the ms from a
+        # clock that moves while they are armed), which put a token after the stream's end.
         timing = self.timing
         event = _CHAT_EVENT if chat else _TEXT_EVENT
+        if i < timing.tokens - 1:
+            due = start + timing.ttft_s + (i + 1) * timing.tpot_s
+            self.loop.call_at(due, self.token, t0, i + 1, start, chat, usage)
         if i == 0:
             self.write(_chunk(_CHAT_ROLE + event if chat else event))
             timing.first_ns.append(time.perf_counter_ns() - t0)

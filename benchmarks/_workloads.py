@@ -9,12 +9,15 @@ how it reports a completion:
   asyncio harnesses do today) and the SUT completes with ``QuerySamplesComplete``.
 
 A completion function ``complete(samples)`` is injected, so the SUT code is the same object on
-both sides.
+both sides. ``CompatHarness`` is the other way round: a LoadGen harness, run unchanged on
+``mlperf_loadgen`` and on ``asyncgen.compat``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -92,3 +95,52 @@ class BenchQSL:
 
     async def unload_samples(self, indices: Sequence[int]) -> None:
         pass
+
+
+# -- LoadGen harnesses: the same callbacks on mlperf_loadgen and asyncgen.compat -----------
+
+HARNESS_SHAPES = ("thread-per-query", "worker-queue")
+
+
+class CompatHarness:
+    """A LoadGen harness whose issue callback hands each query to another thread, which
+    completes it with ``QuerySamplesComplete`` (null responses), written once for both
+    modules: ``lg`` is ``mlperf_loadgen`` or ``asyncgen.compat``.
+
+    ``thread-per-query`` starts a thread per query, as the reference's own Python demos do;
+    ``worker-queue`` puts each query on a ``queue.Queue`` that one long-lived worker thread
+    serves, as harnesses with a model loaded once do.
+    """
+
+    def __init__(self, lg: Any, shape: str) -> None:
+        if shape not in HARNESS_SHAPES:
+            raise ValueError(f"shape must be one of {HARNESS_SHAPES}, not {shape!r}")
+        self.lg = lg
+        self.shape = shape
+        self._inbox: queue.Queue[Any] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        if shape == "worker-queue":
+            self._worker = threading.Thread(target=self._serve, name="harness-worker")
+            self._worker.start()
+
+    def issue_query(self, query_samples: Any) -> None:
+        if self._worker is None:
+            threading.Thread(target=self._process, args=[query_samples]).start()
+        else:
+            self._inbox.put(query_samples)
+
+    def flush_queries(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._inbox.put(None)
+            self._worker.join()
+
+    def _serve(self) -> None:
+        while (query_samples := self._inbox.get()) is not None:
+            self._process(query_samples)
+
+    def _process(self, query_samples: Any) -> None:
+        lg = self.lg
+        lg.QuerySamplesComplete([lg.QuerySampleResponse(s.id, 0, 0) for s in query_samples])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from benchmarks._harness import Figure, Options, Report, number, run_side
+from benchmarks._harness import Figure, Options, Report, alternating_runs, number
 
 NAME = "offline_throughput"
 
@@ -10,12 +10,12 @@ NAME = "offline_throughput"
 def run(options: Options) -> Report:
     samples = options.pick(1_000_000, 200_000)
     settings = {"min_duration_ms": 0, "min_query_count": samples, "offline_expected_qps": 1.0}
-    runs: dict[str, list[float]] = {"asyncgen": [], "reference": []}
-    for repeat in range(options.repeats):
-        order = ("asyncgen", "reference") if repeat % 2 == 0 else ("reference", "asyncgen")
-        for side in order:
-            outcome = run_side(side, "offline-null", settings)
-            runs[side].append(number(outcome["summary"], "Samples per second"))
+    runs = alternating_runs(
+        options.repeats,
+        lambda outcome: number(outcome["summary"], "Samples per second"),
+        "offline-null",
+        settings,
+    )
     return Report(
         benchmark=NAME,
         description=f"Offline, null SUT, one query of {samples:,} samples: samples per second",

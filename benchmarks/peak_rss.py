@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from benchmarks._harness import ROOT, Figure, Options, Report, run_side
+from benchmarks._harness import ROOT, Figure, Options, Report, alternating_runs
 
 NAME = "peak_rss"
 
@@ -25,12 +25,14 @@ def run(options: Options) -> Report:
     settings = {"server_target_qps": qps, "min_duration_ms": 0, "min_query_count": samples}
     figures = []
     for trace in (False, True):
-        runs: dict[str, list[float]] = {"asyncgen": [], "reference": []}
-        for repeat in range(options.repeats):
-            order = ("asyncgen", "reference") if repeat % 2 == 0 else ("reference", "asyncgen")
-            for side in order:
-                outcome = run_side(side, "server-null", settings, trace=trace, lags=False)
-                runs[side].append(outcome["peak_rss_kib"] / 1024)
+        runs = alternating_runs(
+            options.repeats,
+            lambda outcome: outcome["peak_rss_kib"] / 1024,
+            "server-null",
+            settings,
+            trace=trace,
+            lags=False,
+        )
         figures.append(
             Figure(
                 name=f"peak RSS, trace {'on' if trace else 'off'}",

@@ -18,6 +18,7 @@ ORDER = (
     "server_async_qps",
     "server_null_qps",
     "single_stream_overhead",
+    "compat_overhead",
     "issue_lag",
     "offline_throughput",
     "peak_rss",

@@ -45,7 +45,7 @@ def test_the_demo_scenario_runs_valid(tmp_path: object) -> None:
         server_target_qps=1000,
         min_duration_ms=300,
         min_query_count=500,
-        server_target_latency_ns=50_000_000,
+        server_target_latency_ns=10_000_000_000,  # far above a busy machine's stalls
     )
     log = asyncgen.LogSettings(
         log_output=asyncgen.LogOutputSettings(outdir=str(tmp_path)), enable_trace=False

@@ -13,6 +13,7 @@ from asyncgen._cli.slo_options import goodput_rows
 from asyncgen._cli.workload import load_label, workload_rows
 from asyncgen._config.enums import TestScenario
 from asyncgen._engine.watchdog import LoopStalls
+from asyncgen._metrics.health import RunHealth
 from asyncgen._metrics.tokens import TokenCounts
 from asyncgen._metrics.verdict import PerformanceSummary
 from asyncgen._run.result import TestResult
@@ -45,6 +46,7 @@ def result_rows(result: TestResult) -> list[Row]:
         )
     rows += workload_rows(result)  # asyncgen._cli.workload
     rows += _stall_rows(result.loop_stalls)
+    rows += health_rows(result)
     if result.accuracy_entries:
         rows.append(("accuracy log", f"{result.accuracy_entries:,} responses"))
     rows.append(("errors", f"{result.errors} errors, {result.warnings} warnings"))
@@ -54,6 +56,34 @@ def result_rows(result: TestResult) -> list[Row]:
     if result.late_completions:
         rows.append(("late completions", f"{result.late_completions:,}"))
     return rows
+
+
+def health_rows(result: TestResult) -> list[Row]:
+    """Whether the generator kept to its schedule, then the text of every warning."""
+    rows: list[Row] = []
+    health = result.health
+    if health is not None:
+        rows.append(("health", _health_text(result.scenario, health)))
+    rows += [("warning", text) for text in result.warning_messages]
+    return rows
+
+
+def _health_text(scenario: TestScenario, health: RunHealth) -> str:
+    """``kept up: ...`` or ``fell behind: <reasons>``, and the arrival fidelity if measured."""
+    if health.reasons:  # a backlog, bursts, or arrivals that strayed from the process
+        return "fell behind: " + "; ".join(health.reasons)
+    if scenario in (TestScenario.SingleStream, TestScenario.MultiStream):
+        return "kept up (closed loop: each query waits for the previous one)"
+    text = (
+        f"kept up: issued {health.achieved_qps:,.1f} of {health.scheduled_qps:,.1f} queries/s "
+        f"scheduled ({100 * health.achieved_fraction:.1f}%), p99 issue lag "
+        f"{fmt_ms(health.issue_lag_p99_ns)}"
+    )
+    fidelity = health.fidelity
+    if fidelity is not None:
+        judged = f"poor above {fidelity.threshold_ks:.3f}" if fidelity.judged else "not judged"
+        text += f", arrivals KS D {fidelity.ks_statistic:.3f} ({fidelity.process}, {judged})"
+    return text
 
 
 def _stall_rows(stalls: LoopStalls | None) -> list[Row]:
@@ -136,6 +166,8 @@ def render_result(console: Console, result: TestResult) -> None:
         style = ""
         if label == "result":
             style = "bold green" if result.valid else "bold red"
+        elif label == "warning" or value.startswith("fell behind"):
+            style = "yellow"
         table.add_row(label, Text(value, style=style))
     console.print(table)
     console.print("files:")

@@ -27,6 +27,7 @@ from asyncgen._cli.interrupts import InterruptedRunError, run_on_loop
 from asyncgen._cli.lifetime import Lifetimes
 from asyncgen._cli.slo_options import bounded, slos_from_args
 from asyncgen._cli.sweep_table import render_sweep, step_line
+from asyncgen._cli.targets import connections_note
 from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._config.settings import TestSettings
 from asyncgen._config.validate import validate_settings
@@ -310,6 +311,8 @@ async def _sweep(
             f"asyncgen sweep: {_plan_text(args)}, SUT {sut.name}, QSL {qsl.name}, "
             f"folders in {args.outdir}"
         )
+        if (note := connections_note(sut)) is not None:
+            driver.say(f"  {note}")
         if args.rates == "auto":
             outcome = await sweep.sweep_auto(
                 driver.run_step,

@@ -25,6 +25,7 @@ from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._errors import ConfigError, DatasetError
 from asyncgen._plan.files import check_regular_file
 from asyncgen.http import make_sut
+from asyncgen.http._base import PooledSUT
 from asyncgen.http._factory import AdapterKind
 from asyncgen.http._pool import Origin
 from asyncgen.simulated import SimulatedQSL
@@ -244,6 +245,23 @@ def http_sut(
         return make_sut(adapter, url, source, **options)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"--sut {url} --adapter {adapter}: {exc}") from exc
+
+
+def connections_note(sut: SystemUnderTest) -> str | None:
+    """How many connections an HTTP adapter may open, for the banner; None for other SUTs."""
+    if not isinstance(sut, PooledSUT):
+        return None
+    if not sut.max_connections:
+        return "connections: no limit (one per request in flight)"
+    source = (
+        "the default, from the open-file limit; -O max_connections=N to change"
+        if sut.default_cap
+        else "-O max_connections"
+    )
+    return (
+        f"connections: at most {sut.max_connections:,} at once ({source}); "
+        "more requests wait in order, and the wait counts in their latency"
+    )
 
 
 async def check_reachable(url: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:

@@ -166,19 +166,31 @@ def _log_output(name: str, value: object) -> LogOutputSettings:
 
 
 class LogSettings(fields.Struct):
-    """Log output settings plus the logging-mode knobs (``mlperf_loadgen.LogSettings``)."""
+    """Log output settings plus the logging-mode knobs (``mlperf_loadgen.LogSettings``).
 
-    __slots__ = ("enable_trace", "log_mode", "log_mode_async_poll_interval_ms", "log_output")
+    One asyncgen extension: ``write_results_json = False`` leaves out
+    ``mlperf_log_results.json``, so the folder holds only the reference's files.
+    """
+
+    __slots__ = (
+        "enable_trace",
+        "log_mode",
+        "log_mode_async_poll_interval_ms",
+        "log_output",
+        "write_results_json",
+    )
     _FIELDS: ClassVar[Mapping[str, fields.Coerce]] = {
         "log_output": _log_output,
         "log_mode": fields.member_of(LoggingMode),
         "log_mode_async_poll_interval_ms": fields.uint64,
         "enable_trace": fields.boolean,
+        "write_results_json": fields.boolean,
     }
     _DEFAULTS: ClassVar[Mapping[str, object]] = {
         "log_mode": LoggingMode.AsyncPoll,
         "log_mode_async_poll_interval_ms": 1000,
         "enable_trace": True,
+        "write_results_json": True,
     }
     _FACTORIES: ClassVar[Mapping[str, Callable[[], object]]] = {"log_output": LogOutputSettings}
 
@@ -186,6 +198,7 @@ class LogSettings(fields.Struct):
     log_mode: LoggingMode
     log_mode_async_poll_interval_ms: int
     enable_trace: bool
+    write_results_json: bool
 
 
 def to_engine_log_settings(log_settings: LogSettings) -> engine.LogSettings:
@@ -202,4 +215,5 @@ def to_engine_log_settings(log_settings: LogSettings) -> engine.LogSettings:
         log_mode=engine_enums.LoggingMode(log_settings.log_mode.value),
         log_mode_async_poll_interval_ms=log_settings.log_mode_async_poll_interval_ms,
         enable_trace=log_settings.enable_trace,
+        write_results_json=log_settings.write_results_json,
     )

@@ -59,6 +59,7 @@ def start_test(
             log_settings=to_engine_log_settings(log_settings),
             audit_config=audit_config_filename,
             _early_errors=early_errors,
+            _entry="compat",
         )
 
     return run_blocking(test)

@@ -148,12 +148,18 @@ class LogOutputSettings:
 
 @attrs.define(kw_only=True)
 class LogSettings:
-    """Log output settings; ``log_mode`` fields exist for parity and have no effect."""
+    """Log output settings; ``log_mode`` fields exist for parity and have no effect.
+
+    ``write_results_json=False`` leaves out ``mlperf_log_results.json``, so the folder holds
+    only the reference's files (the MLPerf submission checker rejects any other file in a
+    results or compliance folder; see docs/porting.md).
+    """
 
     log_output: LogOutputSettings = attrs.field(factory=LogOutputSettings)
     log_mode: LoggingMode = LoggingMode.AsyncPoll
     log_mode_async_poll_interval_ms: int = 1000
     enable_trace: bool = True
+    write_results_json: bool = True
 
 
 _Settings = TypeVar("_Settings", bound=TestSettings)

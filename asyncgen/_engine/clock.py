@@ -25,6 +25,10 @@ Whatever the mode, ``sleep_until`` never returns before the deadline: callers re
 on_due)`` also calls ``on_due`` once the deadline has passed, as early as the mode can: from the
 kernel timer's callback itself in hrtimer mode, before the waiting task gets its turn (which
 comes only after the rest of the loop's callbacks of that turn), else just before returning.
+
+``MonotonicClock()`` paces **precise**ly: the default of ``run_test``, ``run`` and
+``asyncgen.compat``. ``asyncgen run --pacing auto`` picks **hrtimer** for URL SUTs where the
+kernel has it (``asyncgen._cli.run``).
 """
 
 from __future__ import annotations
@@ -135,6 +139,16 @@ class MonotonicClock:
         if self._kernel_timer is None and kernel_timers_available():
             self._kernel_timer = KernelTimer()
         return self._kernel_timer
+
+
+def pacing_mode(clock: Clock) -> PacingMode | None:
+    """The pacing ``clock`` actually uses: its mode, except that hrtimer without a kernel
+    timer paces as precise does; None for a clock that is not a ``MonotonicClock``."""
+    if not isinstance(clock, MonotonicClock):
+        return None
+    if clock.mode == "hrtimer" and not kernel_timers_available():
+        return "precise"
+    return clock.mode
 
 
 def _resolve_mode(mode: PacingMode | None, precise: bool | None) -> PacingMode:

@@ -7,8 +7,14 @@ Python object per sample), so completing a sample costs a few array stores: no t
 log call or allocation beyond the ``QuerySample`` handed to the SUT. With one sample per query
 the per-query completion column is the per-sample one.
 
-Completions may arrive from any thread. On the loop thread they are recorded at once; from
-another thread the timestamp is taken there and the record is handed to the loop.
+Completions may arrive from any thread. On the loop thread they are recorded at once. From
+another thread the timestamp is taken there; the first such completion is handed to the loop
+(``call_soon_threadsafe``), which from then on records every completion under the series'
+lock, and later ones from other threads are recorded right there, under the same lock: the
+loop is woken only when it waits for that sample (a closed loop's query, the drain). A
+LoadGen harness that completes on a worker thread (``asyncgen.compat``) then costs the loop
+no wake-up, record or task switch per query when the completion comes before the closed
+loop waits for it. Token-latency series and failures always go through the loop.
 
 A query's scheduled time is not stored: it follows from the series' ``Schedule`` (the
 plan's offset from the start, the start itself, or the issue time). Its issue time is stored
@@ -32,6 +38,7 @@ import enum
 import operator
 import threading
 from array import array
+from collections.abc import Callable
 from itertools import repeat
 from typing import Any
 
@@ -115,7 +122,11 @@ class Series:
         self.samples_issued = 0
         self.queries_completed = 0
         self.samples_completed = 0
-        self.closed = False
+        self._closed = False
+        # Completions from other threads: see the module docstring. ``_threaded`` is set on
+        # the loop thread, after which the loop's own records take ``_lock`` too.
+        self._lock = threading.Lock()
+        self._threaded = False
         self.failed_call = range(0)  # the samples of the issue_query call that raised, if one did
         self._batch = range(0)  # the queries of the last call issued through mark_issued
         self._base_id = register(self)
@@ -260,6 +271,16 @@ class Series:
 
     # -- completion (any thread) -----------------------------------------------------------
 
+    @property
+    def closed(self) -> bool:
+        """Whether the series has ended: later completions are late, not recorded."""
+        return self._closed
+
+    @closed.setter
+    def closed(self, value: bool) -> None:
+        with self._lock:  # not while another thread records a completion
+            self._closed = value
+
     def complete(
         self, s: int, data: ResponseData, n_tokens: int | None, now: int | None = None
     ) -> None:
@@ -271,10 +292,52 @@ class Series:
             return
         try:  # the bytes are copied here: the caller may reuse its buffer once this returns
             owned = response_bytes(data)
-        except Exception as exc:
+        except Exception as exc:  # data no completion can be recorded with: fails the sample
             self._from_thread(self._record_failure, s, now, _invalid_data(exc))
+            return
+        if self._threaded and not self.use_tokens:
+            self._record_here(s, now, owned)
         else:
-            self._from_thread(self.record_completion, s, now, owned, n_tokens)
+            self._from_thread(self._record_from_thread, s, now, owned, n_tokens)
+
+    def _record_from_thread(
+        self, s: int, now: int, data: ResponseData, n_tokens: int | None
+    ) -> None:
+        """On the loop: a completion handed over from another thread. From now on the loop
+        records under the lock, so that other threads may record by themselves."""
+        if not self._threaded:
+            self._threaded = True
+            self.record_completion = self._locked(self.record_completion)  # type: ignore[method-assign]
+            self._record_failure = self._locked(self._record_failure)  # type: ignore[method-assign]
+        self.record_completion(s, now, data, n_tokens)
+
+    def _locked(self, record: Callable[..., None]) -> Callable[..., None]:
+        lock = self._lock
+
+        def locked(*args: Any) -> None:
+            with lock:
+                record(*args)
+
+        return locked
+
+    def _record_here(self, s: int, now: int, data: bytes) -> None:
+        """Record a plain completion on this thread, not the loop's, and wake the loop only
+        if it waits for this sample. One that cannot be recorded goes to the loop, which
+        reports it."""
+        with self._lock:
+            recordable = 0 <= s < self.samples_issued and self.completed_ns[s] == UNSET
+            if recordable and not self._closed:
+                self.completed_ns[s] = now
+                if self._log_all or (self._log_mask is not None and self._log_mask[s]):
+                    self._response_data[s] = data
+                    self.logged.append(s)
+                waiters = self._waiters_done(self._count_completion(s, now))
+            else:
+                waiters = None
+        if waiters is None:
+            self._from_thread(self.record_completion, s, now, data, None)
+        for waiter in waiters or ():
+            self._from_thread(_resolve, waiter)
 
     def first_token(self, s: int, data: ResponseData, now: int | None = None) -> None:
         """Record sample ``s``'s first token at ``now`` (default: the clock's time), any thread."""
@@ -314,7 +377,7 @@ class Series:
         stored, so a bad completion fails its sample instead of leaving it half-recorded.
         """
         completed = self.completed_ns
-        if not 0 <= s < self.samples_issued or completed[s] != UNSET or self.closed:
+        if not 0 <= s < self.samples_issued or completed[s] != UNSET or self._closed:
             self._reject(s)
             return
         if data.__class__ is not bytes and data is not None:  # bytes, the usual case: as is
@@ -343,7 +406,7 @@ class Series:
             self._finish(s, now)
 
     def _record_failure(self, s: int, now: int, reason: str) -> None:
-        if not 0 <= s < self.samples_issued or self.completed_ns[s] != UNSET or self.closed:
+        if not 0 <= s < self.samples_issued or self.completed_ns[s] != UNSET or self._closed:
             self._reject(s)
             return
         self.failures[s] = reason
@@ -370,26 +433,35 @@ class Series:
             )
 
     def _finish(self, s: int, now: int) -> None:
+        for waiter in self._waiters_done(self._count_completion(s, now)):
+            _resolve(waiter)
+
+    def _count_completion(self, s: int, now: int) -> int | None:
+        """The bookkeeping of completed sample ``s``: the query it completed, if it did."""
         if self.keeps_completion_order:
             self.completion_order.append(s)
         self.samples_completed += 1
         remaining = self._remaining
         if remaining is None:
-            self._query_done(s)
-        else:
-            q = s // self.spq
-            remaining[q] -= 1
-            if remaining[q] == 0:
-                self.done_ns[q] = now
-                self._query_done(q)
-        if self.samples_completed == self.samples_issued and self._drain_waiter is not None:
-            _resolve(self._drain_waiter)
-
-    def _query_done(self, q: int) -> None:
+            self.queries_completed += 1
+            return s
+        q = s // self.spq
+        remaining[q] -= 1
+        if remaining[q]:
+            return None
+        self.done_ns[q] = now
         self.queries_completed += 1
+        return q
+
+    def _waiters_done(self, q: int | None) -> list[asyncio.Future[None]]:
+        """The waits that end now that query ``q`` (None: no query) has completed."""
+        done = []
         waiter = self._query_waiter
-        if waiter is not None and waiter[0] == q:
-            _resolve(waiter[1])
+        if q is not None and waiter is not None and waiter[0] == q:
+            done.append(waiter[1])
+        if self._drain_waiter is not None and self.samples_completed == self.samples_issued:
+            done.append(self._drain_waiter)
+        return done
 
     def _record_tokens(self, s: int, now: int, n_tokens: int | None) -> None:
         """Store sample ``s``'s first token (if it never came) and token count; a count that
@@ -477,7 +549,10 @@ class Series:
         if self.done_ns[q] != UNSET:
             return
         future = self._loop.create_future()
-        self._query_waiter = (q, future)
+        with self._lock:  # another thread may be recording it right now
+            if self.done_ns[q] != UNSET:
+                return
+            self._query_waiter = (q, future)
         try:
             await future
         finally:
@@ -491,9 +566,11 @@ class Series:
         this frame, and so the series, in its traceback, which the run's reference cycles
         could keep alive long after the series has ended.
         """
-        if self.samples_completed >= self.samples_issued:
-            return True
-        waiter = self._drain_waiter = self._loop.create_future()
+        waiter = self._loop.create_future()
+        with self._lock:  # another thread may be recording the last one right now
+            if self.samples_completed >= self.samples_issued:
+                return True
+            self._drain_waiter = waiter
         deadline = None if timeout_s is None else self._loop.call_later(timeout_s, _resolve, waiter)
         try:
             await waiter

@@ -34,6 +34,10 @@ from asyncgen._engine.series import Series
 
 STALL_THRESHOLD_NS = 250_000_000  # a loop blocked this long is the SUT's doing, not jitter
 TICK_S = 0.01
+STALL_ADVICE = (
+    "Something blocked the loop thread, most likely a synchronous call in the SUT: run "
+    "blocking work in a thread (asyncio.to_thread) or a process."
+)
 
 
 class QueryWaitExpired(Exception):  # noqa: N818 - an event, not a program error
@@ -62,13 +66,13 @@ class LoopStalls:
             "threshold_ns": self.threshold_ns,
         }
 
-    def warning(self) -> str:
-        """The detail-log warning that says the loop stalled and what to do about it."""
+    def warning(self, advice: str | None = None) -> str:
+        """The detail-log warning that says the loop stalled; ``advice`` says what blocks it
+        and what to do about it (default: advice for an asyncio SUT)."""
         return (
             f"The event loop stalled {self.count} times for {self.total_ns / 1e6:.1f} ms in "
-            f"all (longest {self.max_ns / 1e6:.1f} ms): something blocked the loop thread, "
-            "most likely a synchronous call in the SUT. Latencies and issue lag include it; "
-            "run blocking work in a thread (asyncio.to_thread) or a process."
+            f"all (longest {self.max_ns / 1e6:.1f} ms). Latencies and issue lag include it. "
+            + (advice or STALL_ADVICE)
         )
 
 

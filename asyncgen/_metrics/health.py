@@ -17,6 +17,9 @@ for (``asyncgen._metrics.fidelity``: a Kolmogorov-Smirnov statistic, warned abou
 Runs of fewer than ``MIN_QUERIES`` queries are too short to judge (a p99 over a few hundred
 lags is one unlucky wake-up). Closed-loop scenarios schedule each query when it is issued, so
 they are always healthy by this measure.
+
+Each sign is a detail-log warning (its diagnosis, then a remedy the caller words for how the
+run was started: ``asyncgen._run.advice``) and a short reason for one-line displays.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ BEHIND_RATE = 0.99  # achieved / scheduled below this is a backlog
 LAG_GAPS = 10  # lateness measured in mean inter-arrival times
 MIN_P99_LAG_NS = 1_000_000  # below a millisecond, lateness is never called a burst
 MIN_QUERIES = 1000
+BURSTS_REMEDY = "Use precise pacing, a less loaded machine, or a lower target QPS."
 
 
 @attrs.frozen(kw_only=True)
@@ -50,6 +54,8 @@ class RunHealth:
     fell_behind: bool  # a backlog or bursts (see the module docstring)
     warnings: tuple[str, ...]  # every warning, poor arrival fidelity's included
     fidelity: ArrivalFidelity | None = None  # Server runs: the sent arrivals against the process
+    # one short phrase per warning, e.g. "issued in bursts (p99 issue lag 4.500 ms)"
+    reasons: tuple[str, ...] = ()
 
     @property
     def achieved_fraction(self) -> float:
@@ -69,14 +75,21 @@ class RunHealth:
             "fell_behind": self.fell_behind,
             "arrival_fidelity": None if self.fidelity is None else self.fidelity.to_dict(),
             "warnings": list(self.warnings),
+            "reasons": list(self.reasons),
         }
 
     def with_fidelity(self, fidelity: ArrivalFidelity | None) -> RunHealth:
         """This health with the arrival fidelity, and its warning if it is poor."""
         if fidelity is None:
             return self
-        warnings = self.warnings + ((fidelity_warning(fidelity),) if fidelity.poor else ())
-        return attrs.evolve(self, fidelity=fidelity, warnings=warnings)
+        if not fidelity.poor:
+            return attrs.evolve(self, fidelity=fidelity)
+        return attrs.evolve(
+            self,
+            fidelity=fidelity,
+            warnings=(*self.warnings, fidelity_warning(fidelity)),
+            reasons=(*self.reasons, f"arrivals bunched (KS D {fidelity.ks_statistic:.3f})"),
+        )
 
 
 def assess(
@@ -85,9 +98,10 @@ def assess(
     last_scheduled_ns: int,
     last_issued_ns: int,
     start_ns: int,
+    bursts_remedy: str = BURSTS_REMEDY,
 ) -> RunHealth | None:
     """Health of one series from its sorted issue lags and its last query's times; None
-    without a schedule span."""
+    without a schedule span. ``bursts_remedy`` ends the bursts warning."""
     n = int(sorted_lags.size)
     if n < 2:
         return None
@@ -100,22 +114,27 @@ def assess(
     gap = scheduled_span / (n - 1)
     scheduled_qps, achieved_qps = n * 1e9 / scheduled_span, n * 1e9 / issued_span
     warnings: list[str] = []
+    reasons: list[str] = []
     if n >= MIN_QUERIES:
         if achieved_qps < BEHIND_RATE * scheduled_qps and final_lag > LAG_GAPS * gap:
+            percent = f"{100 * achieved_qps / scheduled_qps:.1f}%"
             warnings.append(
                 "asyncgen fell behind its schedule: issued "
                 f"{achieved_qps:.2f} queries/s of {scheduled_qps:.2f} scheduled "
-                f"({100 * achieved_qps / scheduled_qps:.1f}%); the last query went out "
+                f"({percent}); the last query went out "
                 f"{_ms(final_lag)} late. The load generator, not the SUT, "
                 "limited the offered load: lower the target QPS or give the run more CPU."
+            )
+            reasons.append(
+                f"issued {percent} of the scheduled rate, the last query {_ms(final_lag)} late"
             )
         if p99 > LAG_GAPS * gap and p99 > MIN_P99_LAG_NS:
             warnings.append(
                 f"asyncgen issued in bursts: p99 issue lag {_ms(p99)} is more "
                 f"than {LAG_GAPS} mean inter-arrival times ({_ms(int(gap))}), "
-                "so queries left in clumps rather than on schedule. Use precise pacing "
-                "(the default MonotonicClock), a less loaded machine, or a lower target QPS."
+                f"so queries left in clumps rather than on schedule. {bursts_remedy}"
             )
+            reasons.append(f"issued in bursts (p99 issue lag {_ms(p99)})")
     return RunHealth(
         queries=n,
         scheduled_qps=scheduled_qps,
@@ -125,6 +144,7 @@ def assess(
         final_issue_lag_ns=final_lag,
         fell_behind=bool(warnings),
         warnings=tuple(warnings),
+        reasons=tuple(reasons),
     )
 
 
@@ -134,11 +154,12 @@ def series_health(
     model: GapModel | None = None,
     *,
     coalesced: bool = False,
+    bursts_remedy: str = BURSTS_REMEDY,
 ) -> RunHealth | None:
     """``assess`` on a finished series, given its issue lags sorted; with the arrival
     fidelity when ``model`` gives the process its plan was drawn from (not judged for
     ``coalesced`` queries, which leave in bunches on purpose, nor for a process without a
-    continuous gap distribution)."""
+    continuous gap distribution). ``bursts_remedy`` ends the bursts warning."""
     count = series.queries_issued
     if count < 1:
         return None
@@ -147,6 +168,7 @@ def series_health(
         last_scheduled_ns=series.released_at(count - 1),  # a wait for a slot is not asyncgen's
         last_issued_ns=series.issued_at(count - 1),
         start_ns=series.start_ns,
+        bursts_remedy=bursts_remedy,
     )
     if health is None or model is None or series.schedule is not Schedule.PLAN:
         return health

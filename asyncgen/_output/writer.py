@@ -47,17 +47,19 @@ _log = get_logger("asyncgen")
 
 
 def log_paths(log_settings: LogSettings, test_datetime: str) -> dict[str, Path]:
-    """The four reference file names, plus ``results.json``."""
+    """The four reference file names, plus ``results.json`` unless it is not written."""
     out = log_settings.log_output
     stem = out.prefix + (test_datetime + "_" if out.prefix_with_datetime else "")
     folder = Path(out.outdir)
-    return {
+    paths = {
         "summary": folder / f"{stem}summary{out.suffix}.txt",
         "detail": folder / f"{stem}detail{out.suffix}.txt",
         "accuracy": folder / f"{stem}accuracy{out.suffix}.json",
         "trace": folder / f"{stem}trace{out.suffix}.json",
-        "results": folder / f"{stem}results{out.suffix}.json",
     }
+    if log_settings.write_results_json:
+        paths["results"] = folder / f"{stem}results{out.suffix}.json"
+    return paths
 
 
 def _open(path: Path) -> IO[str]:
@@ -118,6 +120,7 @@ class LogWriter:
         self._accuracy_entries = 0
         self._trace_events = 0
         self.warnings = 0
+        self.warning_messages: list[str] = []  # every warning's text, for the console
         self.errors = 0
         self._series: Series | None = None
         self._accuracy_cursor = 0  # position in the followed series' ``logged`` column
@@ -196,6 +199,8 @@ class LogWriter:
 
     def warning(self, message: str) -> None:
         self.detail("warning_generic_message", message, warning=True)
+        if not self._closed:
+            self.warning_messages.append(message)
 
     def summary(self, lines: list[str]) -> None:
         text = "".join(line + "\n" for line in lines)

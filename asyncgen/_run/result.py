@@ -65,6 +65,8 @@ class TestResult:
     turns: tuple[TurnStats, ...] = ()
     # input tokens sent (a QSL that knows them) and output tokens reported (token mode)
     tokens: TokenCounts | None = None
+    # the text of every warning in the detail log, in order (``warnings`` counts them)
+    warning_messages: tuple[str, ...] = ()
 
     @property
     def latencies(self) -> npt.NDArray[np.int64]:
@@ -96,6 +98,7 @@ class TestResult:
             "queue_wait": None if self.queue_wait is None else self.queue_wait.to_dict(),
             "turns": [turn.to_dict() for turn in self.turns],
             "tokens": None if self.tokens is None else self.tokens.to_dict(),
+            "warning_messages": list(self.warning_messages),
         }
 
     def to_json(self) -> str:
@@ -171,6 +174,7 @@ def build_result(
         queue_wait=state.queue_wait,
         turns=state.turns,
         tokens=state.tokens,
+        warning_messages=tuple(writer.warning_messages),
         files={
             kind: path
             for kind, path in writer.paths.items()

@@ -33,6 +33,7 @@ from asyncgen._metrics.tokens import InputTokenSource
 from asyncgen._output.provenance import test_datetime
 from asyncgen._output.request_export import ExportFormat, ExportSettings, check_format
 from asyncgen._output.writer import LogWriter
+from asyncgen._run.advice import Entry
 from asyncgen._run.modes import run_mode
 from asyncgen._run.result import TestResult, build_result
 from asyncgen._run.session import RunSession
@@ -62,6 +63,7 @@ async def run_test(
     slos: ServiceLevelObjectives | None = None,
     export_requests: ExportFormat | None = None,
     _early_errors: Sequence[tuple[str, str]] = (),
+    _entry: Entry = "api",  # who started the run: the warnings' advice is worded for it
 ) -> TestResult:
     """Run one test on the running event loop and return its result.
 
@@ -123,6 +125,7 @@ async def run_test(
                 label=datetime_label,
                 audit_config=audit_config,
                 watchdog=watchdog,
+                entry=_entry,
                 slos=slos,
             )
             await run_mode(session)
@@ -149,7 +152,8 @@ async def run_test(
         raise stopped
     assert session is not None
     result = build_result(session, writer, fail_on_sample_errors=fail_on_sample_errors)
-    write_text(writer.paths["results"], result.to_json() + "\n")
+    if "results" in writer.paths:  # unless LogSettings.write_results_json is False
+        write_text(writer.paths["results"], result.to_json() + "\n")
     _log.info("run finished", result="VALID" if result.valid else "INVALID", errors=result.errors)
     return result
 
@@ -226,7 +230,7 @@ def _report_stalls(session: RunSession | None) -> None:
         return
     stalls = session.watchdog.stalls()
     if stalls.count:
-        session.writer.warning(stalls.warning())
+        session.writer.warning(stalls.warning(session.advice.stall))
 
 
 def run(

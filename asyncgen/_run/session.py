@@ -43,6 +43,7 @@ from asyncgen._output.summary_text import detail_result_entries, summary_lines
 from asyncgen._output.writer import LogWriter
 from asyncgen._plan.loadable import LoadableSet, loadable_sets
 from asyncgen._plan.sequence import SequenceGen
+from asyncgen._run.advice import Entry, RunAdvice
 from asyncgen._run.workload import (
     generated_entries,
     load_trace,
@@ -100,9 +101,11 @@ class RunSession:
         clock: Clock,
         *,
         watchdog: Watchdog | None = None,
+        entry: Entry = "api",
         slos: ServiceLevelObjectives | None = None,
     ) -> None:
         self.sut, self.qsl, self.eff, self.writer, self.clock = sut, qsl, eff, writer, clock
+        self.advice = RunAdvice.for_run(clock, entry)  # the warnings' remedies
         self.slos = slos
         self.seq = SequenceGen()
         self.state = RunState()
@@ -240,6 +243,7 @@ class RunSession:
             outcome.sorted_lags,
             gap_model(eff, self.trace),
             coalesced=eff.requested.server_coalesce_queries,
+            bursts_remedy=self.advice.bursts,
         )
         self.state.health = health
         if health is not None and health.fidelity is not None:

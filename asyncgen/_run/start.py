@@ -23,6 +23,7 @@ from asyncgen._metrics.goodput import ServiceLevelObjectives
 from asyncgen._output.provenance import version_entries
 from asyncgen._output.settings_entries import effective_entries, requested_entries
 from asyncgen._output.writer import LogWriter
+from asyncgen._run.advice import Entry
 from asyncgen._run.session import RunSession
 from asyncgen._version import __version__
 
@@ -39,6 +40,7 @@ async def start_run(
     label: str,
     audit_config: str | os.PathLike[str] | None,
     watchdog: Watchdog | None = None,
+    entry: Entry = "api",
     slos: ServiceLevelObjectives | None = None,
 ) -> RunSession:
     """Log the run's identity and settings; the ``RunSession`` that will run its mode."""
@@ -66,7 +68,7 @@ async def start_run(
     _check_against_qsl(eff, qsl.total_sample_count)
     writer.details(requested_entries(settings))
     writer.details(effective_entries(eff))
-    return RunSession(sut, qsl, eff, writer, clock, watchdog=watchdog, slos=slos)
+    return RunSession(sut, qsl, eff, writer, clock, watchdog=watchdog, entry=entry, slos=slos)
 
 
 def _apply_overrides(

@@ -104,6 +104,8 @@ def write_stopped_summary(writer: LogWriter, run: StoppedRun, exc: BaseException
 
 def write_stopped_results(writer: LogWriter, run: StoppedRun, exc: BaseException) -> None:
     """results.json of a run that did not finish (after ``writer.close``: final counts)."""
+    if "results" not in writer.paths:  # LogSettings.write_results_json is False
+        return
     interrupted, reason = stop_reason(exc)
     body = {
         "scenario": run.scenario.name,

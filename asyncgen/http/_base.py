@@ -13,7 +13,7 @@ from typing import Self
 from asyncgen._version import __version__
 from asyncgen.http._failures import FailureCounts, FailureKind
 from asyncgen.http._payload import Payload, PayloadSource
-from asyncgen.http._pool import Exchange, Origin, Pool, nothing_due
+from asyncgen.http._pool import Exchange, Origin, Pool, default_max_connections, nothing_due
 from asyncgen.sut import QuerySample, TurnSample
 
 USER_AGENT = f"asyncgen/{__version__}"
@@ -38,7 +38,7 @@ class PooledSUT:
         *,
         headers: Mapping[str, str] | None = None,
         timeout_s: float = 60.0,
-        max_connections: int = 0,
+        max_connections: int | None = None,
         name: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
         keepalive_s: float = 4.0,
@@ -46,20 +46,27 @@ class PooledSUT:
         """The connection options every adapter takes (``OpenAISUT`` adds its own).
 
         ``headers`` go with every request (a payload's own headers win). ``timeout_s`` bounds
-        each request from the moment it is issued, queueing included. ``max_connections`` 0
-        opens as many keep-alive connections as there are requests in flight; a positive value
-        caps them and queues the rest. An idle connection older than ``keepalive_s`` is closed
+        each request from the moment it is issued, queueing included. ``max_connections`` caps
+        the keep-alive connections open at once; requests beyond it wait in order for a free
+        one. The default (None) is half of the open-file limit left after 64 descriptors, at
+        most 1000; 0 opens as many as there are requests in flight (an Offline query opens
+        one per sample). An idle connection older than ``keepalive_s`` is closed
         rather than reused. ``ssl_context`` replaces the default TLS context of ``https://``
         URLs. ``name`` defaults to the adapter and its URL, e.g. ``HttpSUT(http://...)``.
         """
         _check_number("timeout_s", timeout_s, low=0.0, low_included=False)
         _check_number("keepalive_s", keepalive_s, low=0.0, low_included=True)
-        check_count("max_connections", max_connections, low=0)  # 0: no limit
+        if max_connections is not None:  # None: the default cap
+            check_count("max_connections", max_connections, low=0)  # 0: no limit
         self.origin = Origin.parse(base_url)
         self.base_url = base_url
         self.source = source
         self.timeout_s = timeout_s
-        self.max_connections = max_connections
+        # the cap in force (0: none), and whether it is the default from the open-file limit
+        self.default_cap = max_connections is None
+        self.max_connections = (
+            default_max_connections() if max_connections is None else max_connections
+        )
         self.failures = FailureCounts()
         self._name = name
         self._ssl = ssl_context

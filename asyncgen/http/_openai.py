@@ -63,7 +63,7 @@ class OpenAISUT(PooledSUT):
         max_tokens: int | None = None,
         api_key: str | None = None,
         timeout_s: float = 600.0,
-        max_connections: int = 0,
+        max_connections: int | None = None,
         name: str | None = None,
         include_usage: bool = True,
         extra_body: Mapping[str, Any] | None = None,

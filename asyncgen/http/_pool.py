@@ -36,6 +36,29 @@ import attrs
 from asyncgen.http._failures import FailureKind, ResponseError
 from asyncgen.http._wire import ParseError, ResponseParser
 
+try:
+    import resource
+except ImportError:  # pragma: no cover - not POSIX: no open-file limit to read
+    resource = None  # type: ignore[assignment]
+
+# The default cap on connections (``max_connections=None``): half of the open-file limit
+# left after FD_RESERVE descriptors for everything else (log files, the loop, a dataset; a
+# server in the same process needs a descriptor per connection too), and never more than
+# MAX_DEFAULT_CONNECTIONS, which keeps an Offline query of 100,000 samples from opening a
+# connection for each. More requests wait in order for a free connection.
+MAX_DEFAULT_CONNECTIONS = 1000
+FD_RESERVE = 64
+
+
+def default_max_connections() -> int:
+    """The connection cap a SUT gets when none is given (see ``MAX_DEFAULT_CONNECTIONS``)."""
+    if resource is None:  # pragma: no cover
+        return MAX_DEFAULT_CONNECTIONS
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_DEFAULT_CONNECTIONS
+    return max(1, min(MAX_DEFAULT_CONNECTIONS, (soft - FD_RESERVE) // 2))
+
 
 @attrs.frozen
 class Origin:
@@ -181,8 +204,9 @@ class Pool:
     """Keep-alive connections to one origin, reused most-recent first.
 
     ``max_connections`` 0 means no limit; otherwise exchanges wait in order for a free
-    connection. Idle connections older than ``keepalive_s`` are closed rather than reused,
-    so a server's idle timeout (uvicorn's is 5 s) rarely races a request.
+    connection (their timeout running). Idle connections older than ``keepalive_s`` are
+    closed rather than reused, so a server's idle timeout (uvicorn's is 5 s) rarely races a
+    request.
     """
 
     def __init__(

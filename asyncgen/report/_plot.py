@@ -33,6 +33,7 @@ DPI = 100
 WIDE = (10.0, 4.0)
 PAIR = (11.0, 4.0)
 MARK_COLOR = "#c0392b"
+LEGEND_MARGIN = 0.01  # between a legend beside the plot and the figure's edge
 
 
 def new_figure(size: tuple[float, float], bottom: float = 0.13) -> Figure:
@@ -51,6 +52,11 @@ def png_bytes(fig: Figure) -> bytes:
 
 def render(data: FigureData, run_label: str) -> bytes:
     """The PNG of one figure."""
+    return png_bytes(draw(data, run_label))
+
+
+def draw(data: FigureData, run_label: str) -> Figure:
+    """One figure, drawn (not yet printed)."""
     fig = new_figure(
         WIDE if isinstance(data, Throughput | InFlight) else PAIR,
         bottom=0.25 if isinstance(data, IssueLagFigure) else 0.13,
@@ -73,11 +79,28 @@ def render(data: FigureData, run_label: str) -> bytes:
         case TokenCountsFigure():
             _token_counts(fig, data)
     fig.suptitle(f"{data.title} — {run_label}")
-    return png_bytes(fig)
+    return fig
 
 
 def _edges(starts: np.ndarray, width: float) -> np.ndarray:
     return np.append(starts, starts[-1] + width) if starts.size else np.zeros(1)
+
+
+def _steps(ax: Axes, values: np.ndarray, edges: np.ndarray, **style: object) -> None:
+    """A per-window value as a line of steps. With no baseline: the default one (0) would
+    draw the first and last steps down to zero, as if those windows measured 0, and a window
+    without data (NaN) is a gap, not a drop."""
+    ax.stairs(values, edges, baseline=None, **style)  # type: ignore[arg-type]
+
+
+def _legend_beside(fig: Figure, ax: Axes) -> None:
+    """The legend to the right of the plot, where it cannot cover the last seconds of data
+    (in a time series every corner of the plot holds data); the plot narrows to make room
+    for the legend's measured width."""
+    legend = ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    box = legend.get_window_extent(FigureCanvasAgg(fig).get_renderer())  # type: ignore[no-untyped-call]
+    pad = legend.borderaxespad * legend.prop.get_size_in_points() * fig.dpi / 72
+    fig.subplots_adjust(right=1.0 - LEGEND_MARGIN - (box.width + pad) / fig.bbox.width)
 
 
 def _scatter(ax: Axes, x: np.ndarray, y: np.ndarray, is_tail: np.ndarray, what: str) -> None:
@@ -125,8 +148,8 @@ def _latency_over_time(fig: Figure, d: LatencyOverTime) -> None:
     ax = fig.add_subplot()
     _scatter(ax, d.t_s, d.latency_ms, d.is_tail, "sample")
     edges = _edges(d.window_start_s, d.window_width_s)
-    ax.stairs(d.window_p50_ms, edges, label="p50 per window", linewidth=1.5)
-    ax.stairs(d.window_p99_ms, edges, label="p99 per window", linewidth=1.5)
+    _steps(ax, d.window_p50_ms, edges, label="p50 per window", linewidth=1.5)
+    _steps(ax, d.window_p99_ms, edges, label="p99 per window", linewidth=1.5)
     top = _top(d.latency_ms, d.window_p99_ms)
     _reference_line(ax, d.target_ms, d.target_label, top, "ms")
     ax.set_xlabel("scheduled time (s)")
@@ -137,7 +160,7 @@ def _latency_over_time(fig: Figure, d: LatencyOverTime) -> None:
             "window percentiles use every sample",
             fontsize=9,
         )
-    ax.legend(loc="upper right", fontsize=8)
+    _legend_beside(fig, ax)
 
 
 def _hist(ax: Axes, dist: Distribution, unit: str) -> None:
@@ -179,23 +202,23 @@ def _latency_distribution(fig: Figure, d: LatencyDistribution) -> None:
 def _throughput(fig: Figure, d: Throughput) -> None:
     ax = fig.add_subplot()
     edges = _edges(d.window_start_s, d.window_width_s)
-    ax.stairs(d.scheduled_per_s, edges, label="scheduled")
-    ax.stairs(d.completed_per_s, edges, label="completed")
+    _steps(ax, d.scheduled_per_s, edges, label="scheduled")
+    _steps(ax, d.completed_per_s, edges, label="completed")
     ax.set_xlabel("time (s)")
     ax.set_ylabel(f"samples/s ({_width(d.window_width_s)} windows)")
-    ax.legend(fontsize=8)
+    _legend_beside(fig, ax)
 
 
 def _in_flight(fig: Figure, d: InFlight) -> None:
     ax = fig.add_subplot()
     width = float(d.bin_start_s[1] - d.bin_start_s[0]) if d.bin_start_s.size > 1 else 1.0
     edges = _edges(d.bin_start_s, width)
-    ax.stairs(d.bin_max, edges, fill=True, alpha=0.35, label="maximum per bin")
-    ax.stairs(d.bin_mean, edges, linewidth=1.2, label="time-weighted mean per bin")
+    ax.stairs(d.bin_max, edges, fill=True, alpha=0.35, label="maximum")
+    _steps(ax, d.bin_mean, edges, linewidth=1.2, label="time-weighted mean")
     ax.set_xlabel("time (s)")
     ax.set_ylabel("samples in flight")
     ax.set_title(f"peak {d.peak:,}, time-weighted mean {d.mean:,.1f}", fontsize=9)
-    ax.legend(fontsize=8, loc="upper right")
+    _legend_beside(fig, ax)
 
 
 def _issue_lag(fig: Figure, d: IssueLagFigure) -> None:
@@ -213,11 +236,11 @@ def _issue_lag(fig: Figure, d: IssueLagFigure) -> None:
     left.set_ylabel("queries")
     _scatter(right, d.t_s, d.lag_us, d.is_tail, "query")
     edges = _edges(d.window_start_s, d.window_width_s)
-    right.stairs(d.window_p99_us, edges, label="p99 per window")
+    _steps(right, d.window_p99_us, edges, label="p99 per window")
     _reference_line(right, d.health.budget_ns / 1000, "lag budget", _top(d.lag_us), "µs")
     right.set_xlabel("scheduled time (s)")
     right.set_ylabel("issue lag (µs)")
-    right.legend(fontsize=8)
+    _legend_beside(fig, right)
 
 
 def _tokens(fig: Figure, d: TokenFigure) -> None:
@@ -238,7 +261,7 @@ def _tokens(fig: Figure, d: TokenFigure) -> None:
             f"{name} CDF ({'per sample' if per_sample else 'reported percentiles'})", fontsize=9
         )
     if d.tokens_per_s.size:
-        third.stairs(d.tokens_per_s, _edges(d.window_start_s, d.window_width_s))
+        _steps(third, d.tokens_per_s, _edges(d.window_start_s, d.window_width_s))
         third.set_xlabel("time (s)")
         third.set_ylabel("tokens per second")
         note = (
@@ -317,7 +340,7 @@ def overlay_throughput(series: Sequence[tuple[str, Throughput]]) -> bytes:
     fig = new_figure(WIDE)
     ax = fig.add_subplot()
     for label, d in series:
-        ax.stairs(d.completed_per_s, _edges(d.window_start_s, d.window_width_s), label=label)
+        _steps(ax, d.completed_per_s, _edges(d.window_start_s, d.window_width_s), label=label)
     ax.set_xlabel("time (s)")
     ax.set_ylabel("completed samples per second")
     ax.legend(fontsize=8)

@@ -22,7 +22,7 @@ def _command(tmp_path: Path, *extra: str) -> list[str]:
     return [
         sys.executable, "-m", "asyncgen", "run", "-s", "Server", "--qps", "500",
         "--duration-ms", "250", "--min-queries", "50",
-        "--set", "server_target_latency_percentile=0.9",
+        "--set", "server_target_latency_percentile=0.9", "--latency-ms", "10000",
         "--outdir", str(tmp_path), "--audit-config", "none", *extra,
     ]  # fmt: skip
 

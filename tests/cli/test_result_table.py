@@ -13,6 +13,8 @@ import asyncgen
 from asyncgen import TestMode, TestScenario
 from asyncgen._cli.result_table import failures_text, result_rows
 from asyncgen._engine.watchdog import LoopStalls
+from asyncgen._metrics.fidelity import ArrivalFidelity
+from asyncgen._metrics.health import RunHealth
 from asyncgen.sut import QuerySample
 from tests.helpers import log_to, short_settings
 
@@ -79,3 +81,80 @@ def test_loop_stalls_row_only_when_the_loop_stalled(tmp_path: Path) -> None:
     assert ("loop stalls", "1,234 over 250 ms, longest 412 ms") in rows
     labels = [label for label, _ in rows]
     assert labels.index("issue lag") < labels.index("loop stalls") < labels.index("errors")
+
+
+def _health(**changes: object) -> RunHealth:
+    kept_up = RunHealth(
+        queries=20_000,
+        scheduled_qps=2000.0,
+        achieved_qps=1999.0,
+        mean_interarrival_ns=500_000.0,
+        issue_lag_p99_ns=412_000,
+        final_issue_lag_ns=3_000,
+        fell_behind=False,
+        warnings=(),
+    )
+    return attrs.evolve(kept_up, **changes)
+
+
+def test_health_row_says_the_generator_kept_up(tmp_path: Path) -> None:
+    result = _run(tmp_path, TestScenario.Offline, TestMode.PerformanceOnly)
+    assert result.health is None and "health" not in dict(result_rows(result))  # one query
+    server = attrs.evolve(result, scenario=TestScenario.Server, health=_health())
+    assert (
+        "health",
+        "kept up: issued 1,999.0 of 2,000.0 queries/s scheduled (100.0%), p99 issue lag 0.41 ms",
+    ) in result_rows(server)
+
+
+def test_health_row_says_a_closed_loop_kept_up(tmp_path: Path) -> None:
+    result = _run(tmp_path, TestScenario.SingleStream, TestMode.PerformanceOnly)
+    assert result.health is not None and not result.health.fell_behind
+    assert dict(result_rows(result))["health"].startswith("kept up (closed loop")
+
+
+def test_a_generator_that_fell_behind_says_why_and_every_warning_follows(tmp_path: Path) -> None:
+    result = _run(tmp_path, TestScenario.Offline, TestMode.PerformanceOnly)
+    behind = _health(
+        fell_behind=True,
+        warnings=("asyncgen issued in bursts: ...",),
+        reasons=("issued in bursts (p99 issue lag 4.500 ms)",),
+    )
+    texts = ("asyncgen issued in bursts: ...", "The event loop stalled 1 times ...")
+    shown = attrs.evolve(
+        result, scenario=TestScenario.Server, health=behind, warnings=2, warning_messages=texts
+    )
+    rows = result_rows(shown)
+    labels = [label for label, _ in rows]
+    at = labels.index("health")
+    assert rows[at] == ("health", "fell behind: issued in bursts (p99 issue lag 4.500 ms)")
+    assert rows[at + 1 : at + 3] == [("warning", texts[0]), ("warning", texts[1])]
+    assert labels.index("issue lag") < at < labels.index("errors")
+    assert dict(rows)["errors"] == f"{shown.errors} errors, 2 warnings"
+
+
+def test_warnings_are_shown_even_when_health_was_not_judged(tmp_path: Path) -> None:
+    result = _run(tmp_path, TestScenario.Offline, TestMode.PerformanceOnly)
+    rows = result_rows(attrs.evolve(result, warning_messages=("Test05 flag detected",)))
+    assert ("warning", "Test05 flag detected") in rows and "health" not in dict(rows)
+
+
+def test_the_health_row_carries_the_arrival_fidelity(tmp_path: Path) -> None:
+    result = _run(tmp_path, TestScenario.Offline, TestMode.PerformanceOnly)
+    fidelity = ArrivalFidelity(
+        process="poisson",
+        gaps=19_999,
+        ks_statistic=0.0123,
+        planned_ks_statistic=0.004,
+        noise_ks=0.013,
+        threshold_ks=0.05,
+        judged=True,
+        poor=False,
+    )
+    kept = attrs.evolve(result, scenario=TestScenario.Server, health=_health(fidelity=fidelity))
+    assert dict(result_rows(kept))["health"].endswith(
+        ", arrivals KS D 0.012 (poisson, poor above 0.050)"
+    )
+    poor = attrs.evolve(fidelity, ks_statistic=0.072, poor=True)
+    strayed = attrs.evolve(kept, health=_health().with_fidelity(poor))
+    assert dict(result_rows(strayed))["health"] == "fell behind: arrivals bunched (KS D 0.072)"

@@ -315,14 +315,19 @@ CASES: dict[str, Callable[[Harness], tuple[Any, Any]]] = {
 }
 
 
-def run_case(lg: ModuleType, name: str, outdir: Path) -> dict[str, Any]:
-    """Run one case with its logs in ``outdir``; returns what the harness saw."""
+def run_case(
+    lg: ModuleType, name: str, outdir: Path, *, write_results_json: bool = True
+) -> dict[str, Any]:
+    """Run one case with its logs in ``outdir``; returns what the harness saw.
+    ``write_results_json=False`` uses asyncgen.compat's one extension of ``LogSettings``."""
     outdir.mkdir(parents=True, exist_ok=True)  # the reference never creates it
     h = Harness(lg)
     sut, settings = CASES[name](h)
     qsl = lg.ConstructQSL(TOTAL, PERFORMANCE, h.load_samples_to_ram, h.unload_samples_from_ram)
     log_settings = lg.LogSettings()
     log_settings.log_output.outdir = str(outdir)
+    if not write_results_json:
+        log_settings.write_results_json = False
     try:
         lg.StartTestWithLogSettings(
             sut, qsl, settings, log_settings, str(outdir / "no-audit.config")

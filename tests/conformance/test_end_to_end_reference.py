@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +36,7 @@ from tests.conformance._e2e_compare import (
     accuracy_entries,
     comparable_detail,
     comparable_summary,
-    reference_footer_counts,
+    footer_counts,
 )
 
 pytestmark = [
@@ -49,24 +50,47 @@ RUNNER = Path(__file__).with_name("_reference_plan_run.py")
 CASES = all_cases()
 TRACED = [name for name, case in CASES.items() if case.get("trace", True)]
 Pair = tuple[dict[str, Any], dict[str, Any]]
+# Completing a sample twice is undefined behaviour in the reference: it logs the error, and
+# now and then aborts the process (std::bad_alloc, seen on a busy machine). Such a case runs in
+# a reference process of its own, and an abort skips its comparisons, saying why.
+UNDEFINED = {name for name, case in CASES.items() if case["sut"].get("duplicate")}
+REFERENCE_ABORTED = "the reference aborted: completing a sample twice is undefined behaviour there"
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pair]:
-    """(reference, ours) per case: the reference's subprocess first, then asyncgen.
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pair | None]:
+    """(reference, ours) per case, None where the reference aborted: the reference's
+    subprocesses first, then asyncgen.
 
     One after the other, not side by side: on a 2-core machine the two compete for the CPU
     and the hiccups show up as latency in either run."""
     root = tmp_path_factory.mktemp("end_to_end")
-    ref_specs: list[dict[str, Any]] = []
+    ref_specs: dict[str, dict[str, Any]] = {}
     our_specs: list[dict[str, Any]] = []
     for name, case in CASES.items():
-        for side, specs in (("ref", ref_specs), ("ours", our_specs)):
+        for side in ("ref", "ours"):
             outdir = root / side / name
             outdir.mkdir(parents=True)
-            specs.append(runner_spec(case, str(outdir)))
-    spec_path, result_path = root / "spec.json", root / "result.json"
-    spec_path.write_text(json.dumps({"runs": ref_specs}))
+            spec = runner_spec(case, str(outdir))
+            if side == "ref":
+                ref_specs[name] = spec
+            else:
+                our_specs.append(spec)
+    ordinary = [name for name in CASES if name not in UNDEFINED]
+    reference = _reference(root / "ordinary", [ref_specs[name] for name in ordinary])
+    assert reference is not None, "the reference aborted"
+    by_name: dict[str, dict[str, Any] | None] = dict(zip(ordinary, reference, strict=True))
+    for name in sorted(UNDEFINED):
+        alone = _reference(root / name, [ref_specs[name]])
+        by_name[name] = None if alone is None else alone[0]
+    ours = dict(zip(CASES, run_cases(our_specs), strict=True))
+    return {name: _pair(by_name[name], ours[name]) for name in CASES}
+
+
+def _reference(stem: Path, specs: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The reference's records of ``specs``, run in one subprocess; None if it aborted."""
+    spec_path, result_path = stem.with_suffix(".spec.json"), stem.with_suffix(".result.json")
+    spec_path.write_text(json.dumps({"runs": specs}))
     proc = subprocess.run(
         [sys.executable, str(RUNNER), str(spec_path), str(result_path)],
         stdout=subprocess.DEVNULL,
@@ -75,12 +99,26 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pair]:
         timeout=300,
         check=False,
     )
+    if proc.returncode == -signal.SIGABRT:
+        return None
     assert proc.returncode == 0, proc.stderr[-4000:]
-    ours = run_cases(our_specs)
-    reference = json.loads(result_path.read_text())["runs"]
-    for record, spec in zip(reference, ref_specs, strict=True):
+    records: list[dict[str, Any]] = json.loads(result_path.read_text())["runs"]
+    for record, spec in zip(records, specs, strict=True):
         record["outdir"] = spec["outdir"]
-    return {name: (r, o) for name, r, o in zip(CASES, reference, ours, strict=True)}
+    return records
+
+
+def _pair(reference: dict[str, Any] | None, ours: dict[str, Any]) -> Pair | None:
+    return None if reference is None else (reference, ours)
+
+
+@pytest.fixture(autouse=True)
+def _skip_where_the_reference_aborted(
+    request: pytest.FixtureRequest, runs: dict[str, Pair | None]
+) -> None:
+    name = getattr(request.node, "callspec", None) and request.node.callspec.params.get("name")
+    if name in UNDEFINED and runs[name] is None:
+        pytest.skip(REFERENCE_ABORTED)
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -147,9 +185,12 @@ def test_summary_matches(name: str, runs: dict[str, Pair]) -> None:
     ref, ours = runs[name]
     exact = CASES[name]["exact"]
     want = comparable_summary(
-        ref["summary"], exact=exact, counts=reference_footer_counts(ref["detail"])
+        ref["summary"], exact=exact, counts=footer_counts(ref["detail"], ours=False)
     )
-    assert comparable_summary(ours["summary"], exact=exact) == want
+    got = comparable_summary(
+        ours["summary"], exact=exact, counts=footer_counts(ours["detail"], ours=True)
+    )
+    assert got == want
 
 
 @pytest.mark.parametrize("name", list(CASES))

@@ -277,3 +277,143 @@ async def test_a_lag_beyond_two_seconds_widens_the_issue_column(tmp_path: Path) 
     assert [series.issued_at(q) for q in range(2)] == [100, 100 + 3 * 10**9]
     assert series.issue_lags(0, 2).tolist() == [100, 3 * 10**9 + 99]
     assert series.issue_lags(0, 2).itemsize == 8
+
+
+def _on_thread(fn: object, *args: object) -> None:
+    """Call ``fn(*args)`` on another thread and wait for it, without a loop turn."""
+    worker = threading.Thread(target=fn, args=args)  # type: ignore[arg-type]
+    worker.start()
+    worker.join()
+
+
+async def _go_threaded(series: Series, sample_number: int) -> None:
+    """The first completion from another thread goes through the loop, which then lets
+    other threads record by themselves."""
+    _on_thread(series.samples_for(sample_number, sample_number)[0].complete, b"")
+    await asyncio.sleep(0)
+    assert series.completed_ns[sample_number] != UNSET
+
+
+@pytest.mark.asyncio
+async def test_later_completions_from_threads_are_recorded_there(tmp_path: Path) -> None:
+    series, writer, clock = _series(tmp_path, log_all=True)
+    await _go_threaded(series, 0)
+    clock.advance(9)
+    _on_thread(series.samples_for(1, 1)[0].complete, b"direct")
+    assert series.completed_ns[1] == 109  # no loop turn: recorded on the worker thread
+    assert (series.samples_completed, series.queries_completed) == (2, 2)
+    assert list(series.completion_order) == [0, 1]
+    assert series.take_logged_response(1) == (b"direct", b"")
+    series.samples_for(2, 2)[0].complete(b"")  # the loop's own completions take the lock too
+    assert series.samples_completed == 3
+    assert _errors(writer) == []
+
+
+@pytest.mark.asyncio
+async def test_a_waiting_closed_loop_is_woken_by_a_completion_on_a_thread(tmp_path: Path) -> None:
+    series, _, _ = _series(tmp_path)
+    await _go_threaded(series, 0)
+    waiting = asyncio.ensure_future(series.wait_query(1))
+    await asyncio.sleep(0)
+    assert series.awaited_query == 1
+    _on_thread(series.samples_for(1, 1)[0].complete, b"")
+    assert series.query_done(1) and not waiting.done()  # recorded; the loop still has to wake
+    await asyncio.wait_for(waiting, 5)
+    drain = asyncio.ensure_future(series.wait_all())
+    await asyncio.sleep(0)
+    _on_thread(
+        query_samples_complete, [QuerySampleResponse(s.id) for s in series.samples_for(2, 3)]
+    )
+    assert await asyncio.wait_for(drain, 5)
+
+
+@pytest.mark.asyncio
+async def test_what_a_thread_cannot_record_is_reported_by_the_loop(tmp_path: Path) -> None:
+    series, writer, _ = _series(tmp_path)
+    await _go_threaded(series, 0)
+    _on_thread(series.samples_for(0, 0)[0].complete, b"")  # twice
+    series.closed = True
+    _on_thread(series.samples_for(1, 1)[0].complete, b"")  # after the end
+    assert series.samples_completed == 1
+    await asyncio.sleep(0)
+    assert series.tally.late_completions == 1
+    assert _errors(writer) == [
+        "Attempted to complete a sample twice.",
+        "Completion after the end of its series. sample: 1",
+    ]
+
+
+@pytest.mark.asyncio
+async def test_a_multi_sample_query_completes_when_its_last_sample_does(tmp_path: Path) -> None:
+    clock = FakeClock(0)
+    writer = open_writer(tmp_path)
+    series = Series(
+        make_plan([0, 0], samples_per_query=2),
+        clock=clock,
+        events=writer,
+        log_all_responses=False,
+        log_mask=np.zeros(4, dtype=bool),
+        use_tokens=False,
+        needs_first_token=False,
+    )
+    series.mark_issued(0, 1, 0)
+    a, b, c, d = series.samples_for(0, 1)
+    _on_thread(a.complete, b"")
+    await asyncio.sleep(0)  # the loop records the first one
+    clock.advance(3)
+    _on_thread(c.complete, b"")
+    assert not series.query_done(1) and series.samples_completed == 2
+    clock.advance(4)
+    _on_thread(d.complete, b"")
+    assert series.done_ns[1] == 7 and series.queries_completed == 1
+    b.complete(b"")
+    assert series.queries_completed == 2
+    writer.close()
+
+
+@pytest.mark.asyncio
+async def test_token_series_record_every_completion_on_the_loop(tmp_path: Path) -> None:
+    """A first token and its completion must be recorded in the order they were made."""
+    series, writer, _ = _series(tmp_path, tokens=True)
+    for s in range(2):
+        sample = series.samples_for(s, s)[0]
+        _on_thread(sample.first_token, b"f")
+        _on_thread(sample.complete, b"", 3)
+        assert series.completed_ns[s] == UNSET  # handed to the loop, every time
+        await asyncio.sleep(0)
+    assert list(series.n_tokens[:2]) == [3, 3]
+    assert _errors(writer) == []
+
+
+@pytest.mark.asyncio
+async def test_racing_threads_and_the_loop_record_each_sample_once(tmp_path: Path) -> None:
+    """Four threads complete every sample (each twice) while the loop completes some too:
+    whatever the interleaving, each sample is recorded once and every extra is reported."""
+    n = 4000
+    series, writer, _ = _series(tmp_path, n=n, trace=False)
+    await _go_threaded(series, 0)
+    samples = series.samples_for(0, n - 1)
+    start = threading.Barrier(4)
+
+    def complete_all(order: range) -> None:
+        start.wait()
+        for s in order:
+            samples[s].complete(b"")
+
+    workers = [
+        threading.Thread(target=complete_all, args=(order,))
+        for order in (range(1, n), range(n - 1, 0, -1), range(1, n), range(n - 1, 0, -1))
+    ]
+    for worker in workers:
+        worker.start()
+    for s in range(1, n, 7):  # the loop thread joins in
+        samples[s].complete(b"")
+    for worker in workers:
+        worker.join()
+    await asyncio.sleep(0)  # the extras handed to the loop are reported there
+    await asyncio.sleep(0)
+    assert series.samples_completed == series.queries_completed == n
+    assert series.missing_samples() == []
+    errors = _errors(writer)
+    assert errors == ["Attempted to complete a sample twice."] * len(errors)
+    assert len(errors) == 3 * (n - 1) + len(range(1, n, 7))

@@ -129,10 +129,13 @@ async def test_server_paced_by_the_hrtimer_clock_is_never_early(
     assert all(i >= s for i, s in zip(issued, scheduled, strict=True))
     assert sut.calls == [[q] for q in range(n)]
     assert threading.active_count() == threads  # no waker thread: the loop's poller wakes
+    # A busy machine may hold the run back until every arrival is due: then nothing sleeps
+    # and no kernel timer is made. When one was, it is left idle and unregistered.
     timer = clock._kernel_timer
-    assert timer is not None and not timer.busy
-    await asyncio.sleep(0)  # a turn after the last wait...
-    assert not asyncio.get_running_loop().remove_reader(timer.fd)  # ...nothing left registered
+    if timer is not None:
+        assert not timer.busy
+        await asyncio.sleep(0)  # a turn after the last wait...
+        assert not asyncio.get_running_loop().remove_reader(timer.fd)  # ...nothing registered
     clock.close()
 
 

@@ -46,6 +46,11 @@ class _Answers:
         sample.complete(b"\x03")
 
 
+# A prompt stop takes a fraction of a second; without one the run would go on for a minute.
+# The bound tells the two apart with room for a busy machine's stalls.
+STOPS_WITHIN_S = 10.0
+
+
 @pytest.mark.parametrize("scenario", [TestScenario.Server, TestScenario.SingleStream])
 @pytest.mark.parametrize("mode", [TestMode.PerformanceOnly, TestMode.AccuracyOnly])
 @pytest.mark.asyncio
@@ -72,7 +77,7 @@ async def test_cancelling_run_test_stops_within_a_second(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert time.monotonic() - cancelled_at < 1.0
+    assert time.monotonic() - cancelled_at < STOPS_WITHIN_S
     sut.cancel_all()
     assert final_verdict(tmp_path) == "INVALID"
     assert "Run interrupted : the run was interrupted (CancelledError)" in summary_text(tmp_path)
@@ -113,7 +118,7 @@ def test_a_signal_to_the_cli_stops_the_run_within_a_second(
         child.communicate(timeout=30)
         stopped_in = time.monotonic() - sent_at
     assert child.returncode == status
-    assert stopped_in < 1.0, stopped_in
+    assert stopped_in < STOPS_WITHIN_S, stopped_in
     assert final_verdict(tmp_path) == "INVALID"
     assert results_json(tmp_path)["interrupted"] is True
     assert_consistent(tmp_path)

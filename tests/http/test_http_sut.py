@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 
 from asyncgen.http import FailureCounts, HttpSUT, OpenAISUT, Payload, PayloadSource, make_sut
+from asyncgen.http._pool import default_max_connections
 from tests.http.conftest import Server
 from tests.http.helpers import ListSource, Sample, answer, replying
 
@@ -274,7 +275,7 @@ def test_each_adapter_keeps_its_own_option_defaults() -> None:
     source = ListSource([])
     http, openai = HttpSUT("http://x", source), OpenAISUT("http://x", source, api_key="k")
     assert (http.timeout_s, openai.timeout_s) == (60.0, 600.0)
-    assert http.max_connections == openai.max_connections == 0
+    assert http.max_connections == openai.max_connections == default_max_connections()
     assert "Authorization" not in http.default_headers
     assert openai.default_headers["Authorization"] == "Bearer k"
     with pytest.raises(TypeError, match="unexpected keyword argument 'model'"):

@@ -213,7 +213,8 @@ async def test_a_server_run_reports_its_fidelity_everywhere(tmp_path: Path) -> N
     assert saved["health"]["arrival_fidelity"] == found.to_dict()
     messages = [e["value"] for e in read_detail(result.files["detail"])]
     assert found.text in messages and found.text.startswith("arrival fidelity (poisson)")
-    assert result.warnings == 0
+    # no warning (a busy machine may stall the real loop under the fake clock: that one says so)
+    assert not [w for w in result.warning_messages if not w.startswith("The event loop stalled")]
 
 
 def _gap_model_of(tmp_path: Path, **settings: object) -> ProcessGaps | None:

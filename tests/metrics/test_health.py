@@ -10,7 +10,8 @@ import pytest
 
 import asyncgen
 from asyncgen._engine.clock import FakeClock
-from asyncgen._metrics.health import LAG_GAPS, MIN_QUERIES, RunHealth, assess
+from asyncgen._metrics.health import BURSTS_REMEDY, LAG_GAPS, MIN_QUERIES, RunHealth, assess
+from asyncgen._run.advice import Entry
 from asyncgen.sut import QuerySample
 from tests.helpers import ListQSL, read_detail
 
@@ -50,6 +51,7 @@ def test_a_growing_backlog_is_reported() -> None:
     assert health.achieved_fraction == pytest.approx(1 / 1.1, rel=1e-3)
     assert health.warnings[0].startswith("asyncgen fell behind its schedule: issued ")
     assert "(90.9%)" in health.warnings[0]
+    assert health.reasons[0] == "issued 90.9% of the scheduled rate, the last query 19.990 ms late"
 
 
 def test_bursts_are_reported_only_above_a_millisecond() -> None:
@@ -61,12 +63,26 @@ def test_bursts_are_reported_only_above_a_millisecond() -> None:
     assert any(
         w.startswith("asyncgen issued in bursts: p99 issue lag 3.000 ms") for w in health.warnings
     )
+    assert health.reasons[-1] == "issued in bursts (p99 issue lag 3.000 ms)"
     # At 1 µs gaps, 500 µs of lag is many gaps, but below the millisecond floor.
     scheduled, issued = _columns(n, 1 * US, [0] * (n - 40) + [500 * US] * 40)
     health = _assess(scheduled, issued)
     assert health is not None
     assert not any("bursts" in w for w in health.warnings)
     assert health.issue_lag_p99_ns > LAG_GAPS * health.mean_interarrival_ns
+
+
+def test_the_bursts_warning_ends_with_the_remedy_it_is_given() -> None:
+    n = 2000
+    scheduled, issued = _columns(n, 100 * US, [0] * (n - 40) + [3_000 * US] * 40)
+    lags = np.sort(issued - scheduled)
+    ends = dict(last_scheduled_ns=int(scheduled[-1]), last_issued_ns=int(issued[-1]), start_ns=0)
+    default = assess(lags, **ends)
+    assert default is not None and default.warnings[-1].endswith(BURSTS_REMEDY)
+    worded = assess(lags, **ends, bursts_remedy="Try --pacing precise.")
+    assert worded is not None
+    assert worded.warnings[-1].endswith("rather than on schedule. Try --pacing precise.")
+    assert worded.to_dict()["reasons"] == list(worded.reasons)
 
 
 def test_short_runs_are_not_judged() -> None:
@@ -95,7 +111,13 @@ class _SlowSUT:
 
 
 @pytest.mark.asyncio
-async def test_a_run_that_fell_behind_warns_in_the_detail_log(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("entry", "spelling"),
+    [("api", 'clock=asyncgen.MonotonicClock("precise")'), ("cli", "--pacing precise")],
+)
+async def test_a_run_that_fell_behind_warns_in_the_detail_log(
+    tmp_path: Path, entry: Entry, spelling: str
+) -> None:
     clock = FakeClock(10**12)
     settings = asyncgen.TestSettings(
         scenario=asyncgen.TestScenario.Server,
@@ -108,7 +130,13 @@ async def test_a_run_that_fell_behind_warns_in_the_detail_log(tmp_path: Path) ->
         log_output=asyncgen.LogOutputSettings(outdir=str(tmp_path)), enable_trace=False
     )
     result = await asyncgen.run_test(
-        _SlowSUT(clock), ListQSL(), settings, log_settings=log, audit_config=None, clock=clock
+        _SlowSUT(clock),
+        ListQSL(),
+        settings,
+        log_settings=log,
+        audit_config=None,
+        clock=clock,
+        _entry=entry,
     )
     assert result.health is not None and result.health.fell_behind
     assert result.health.achieved_fraction == pytest.approx(0.5, rel=0.01)
@@ -116,6 +144,10 @@ async def test_a_run_that_fell_behind_warns_in_the_detail_log(tmp_path: Path) ->
         e["value"] for e in read_detail(result.files["detail"]) if e["metadata"]["is_warning"]
     ]
     assert warnings == list(result.health.warnings)
+    assert result.warning_messages == tuple(warnings)
+    assert result.to_dict()["warning_messages"] == warnings
+    bursts = next(w for w in warnings if w.startswith("asyncgen issued in bursts"))
+    assert f"Use precise pacing ({spelling})" in bursts  # worded for how the run was started
     assert result.warnings == len(warnings) >= 1
     assert result.to_dict()["health"]["fell_behind"] is True
     summary = result.files["summary"].read_text()

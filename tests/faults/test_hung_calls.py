@@ -27,6 +27,7 @@ from tests.faults._support import (
 from tests.helpers import ListQSL
 
 HANG_ON_CALL = 3
+DEADLINE_MS = 1_000  # short, so a hung call ends soon; long beside a busy machine's pauses
 
 
 class HangingSUT:
@@ -62,10 +63,16 @@ class HangingSUT:
             await self._hang()
 
 
+def _settings(
+    scenario: TestScenario, mode: TestMode = TestMode.PerformanceOnly, **extra: object
+) -> asyncgen.TestSettings:
+    return fast_settings(scenario, mode, drain_timeout_ms=DEADLINE_MS, **extra)
+
+
 def _run(outdir: Path, sut: HangingSUT, settings: asyncgen.TestSettings) -> asyncgen.TestResult:
     started = time.monotonic()
     result = asyncgen.run(sut, ListQSL(), settings, log_settings=log_to(outdir), audit_config=None)
-    assert time.monotonic() - started < 20  # bounded: a 300 ms deadline, never a hang
+    assert time.monotonic() - started < 30  # bounded: a 1 s deadline, never a hang
     return result
 
 
@@ -87,12 +94,12 @@ def test_an_issue_query_that_never_returns_ends_the_run_invalid_naming_the_call(
 ) -> None:
     hang_on = 1 if scenario is TestScenario.Offline else HANG_ON_CALL  # Offline: one call
     sut = HangingSUT(hang_on=hang_on)
-    result = _run(tmp_path, sut, fast_settings(scenario, mode, **extra))
+    result = _run(tmp_path, sut, _settings(scenario, mode, **extra))
     assert not result.valid
     assert sut.cancelled == 1  # the call was abandoned, once; nothing was issued after it
     assert sut.calls == hang_on
     stuck = [r for r in result.reasons if "issue_query call of queries" in r]
-    assert len(stuck) == 1 and "drain deadline of 300 ms" in stuck[0]
+    assert len(stuck) == 1 and f"drain deadline of {DEADLINE_MS} ms" in stuck[0]
     assert any(e.startswith(stuck[0]) for e in detail_errors(tmp_path))
     assert result.missing_samples  # the hung call's samples never completed
     assert results_json(tmp_path)["valid"] is False
@@ -103,7 +110,7 @@ def test_a_hung_call_whose_samples_were_answered_still_makes_the_run_invalid(
     tmp_path: Path,
 ) -> None:
     sut = HangingSUT(answer_first=True)
-    result = _run(tmp_path, sut, fast_settings(TestScenario.Server))
+    result = _run(tmp_path, sut, _settings(TestScenario.Server))
     assert result.missing_samples == ()
     assert not result.valid
     assert any("issue_query call of queries 2..2" in r for r in result.reasons)
@@ -115,7 +122,7 @@ def test_a_flush_queries_that_never_returns_ends_the_run_invalid(
     tmp_path: Path, scenario: TestScenario
 ) -> None:
     sut = HangingSUT(hang_on=None, hang_in_flush=True)
-    result = _run(tmp_path, sut, fast_settings(scenario, TestMode.SubmissionRun))
+    result = _run(tmp_path, sut, _settings(scenario, TestMode.SubmissionRun))
     assert not result.valid and sut.cancelled == 1
     assert any("flush_queries did not return within" in r for r in result.reasons)
     assert result.summary is None  # halted after the accuracy pass: no performance pass
@@ -131,7 +138,7 @@ def test_a_slow_issue_query_that_keeps_answering_is_not_abandoned(tmp_path: Path
 
         async def issue_query(self, samples: Sequence[QuerySample]) -> None:
             for sample in samples:
-                await asyncio.sleep(0.02)  # 64 samples: 1.3 s in one call, 300 ms deadline
+                await asyncio.sleep(0.05)  # 64 samples: 3.2 s in one call, 1 s deadline
                 sample.complete(b"\x02")
 
         async def flush_queries(self) -> None:
@@ -140,7 +147,7 @@ def test_a_slow_issue_query_that_keeps_answering_is_not_abandoned(tmp_path: Path
     result = asyncgen.run(
         Diligent(),
         ListQSL(),
-        fast_settings(TestScenario.Offline, TestMode.AccuracyOnly),
+        _settings(TestScenario.Offline, TestMode.AccuracyOnly),
         log_settings=log_to(tmp_path),
         audit_config=None,
     )

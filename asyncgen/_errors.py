@@ -4,7 +4,10 @@
     ├── ConfigError               a config file or a settings value is wrong (names file, line, key)
     │   └── DatasetError          a dataset file cannot serve as a QSL (names file and line)
     ├── SettingsError             TestSettings values that cannot run (negative QPS, ...)
-    ├── OutputError               an output folder or log file cannot be created or written
+    ├── OutputError               an output folder or log file cannot be created or written,
+    │                             or another run is writing to the folder
+    ├── ProtocolError             a SUT or QSL lacks what its protocol asks (issue_query not
+    │                             a coroutine function, a method missing); before anything runs
     └── RunError                  the run could not finish: the SUT or QSL raised, or it was
         │                         interrupted; ``__cause__`` carries the original exception
         └── WorkerError           a scale-out worker died, was lost, did not answer in time,
@@ -54,6 +57,11 @@ class SettingsError(AsyncgenError, ValueError):
 
 class OutputError(AsyncgenError, OSError):
     """An output folder or log file cannot be created or written."""
+
+
+class ProtocolError(AsyncgenError, TypeError):
+    """A SUT or QSL object does not satisfy its protocol (``SystemUnderTest``,
+    ``QuerySampleLibrary``): a method is missing or is not a coroutine function."""
 
 
 class RunError(AsyncgenError, RuntimeError):

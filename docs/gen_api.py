@@ -71,6 +71,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "DatasetError",
         "SettingsError",
         "OutputError",
+        "ProtocolError",
         "RunError",
         "WorkerError",
     ),

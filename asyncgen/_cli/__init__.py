@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from pathlib import Path
 
 from asyncgen._cli import run as _cli_run
@@ -44,15 +45,26 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     demo = commands.add_parser(
         "demo", help="run a Server test against the built-in simulated SUT and print its summary"
     )
-    demo.add_argument("--qps", type=float, default=500.0, help="target Poisson rate (default 500)")
+    demo.add_argument(
+        "--qps",
+        type=_cli_run.finite_number,
+        default=500.0,
+        help="target Poisson rate (default 500)",
+    )
     demo.add_argument(
         "--duration-ms", type=int, default=5000, help="minimum test duration (default 5000)"
     )
     demo.add_argument(
-        "--latency-ms", type=float, default=15.0, help="Server latency bound at p99 (default 15)"
+        "--latency-ms",
+        type=_cli_run.finite_number,
+        default=15.0,
+        help="Server latency bound at p99 (default 15)",
     )
     demo.add_argument(
-        "--service-ms", type=float, default=2.0, help="mean simulated service time (default 2)"
+        "--service-ms",
+        type=_cli_run.finite_number,
+        default=2.0,
+        help="mean simulated service time (default 2)",
     )
     demo.add_argument(
         "--distribution",
@@ -129,7 +141,24 @@ def _report(argv: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    """Run the ``asyncgen`` command line; returns the exit status."""
+    """Run the ``asyncgen`` command line; returns the exit status.
+
+    Exit status 1 means INVALID, so nothing else may end in it: an error nothing below
+    foresaw is still one line and exit status 2 (its traceback with ``-v``).
+    """
+    try:
+        return _main(argv)
+    except Exception as exc:
+        if {"-v", "--verbose"} & set(argv):
+            traceback.print_exc()
+        print(
+            f"asyncgen: error: {exc!r} (unexpected: please report it; -v shows the traceback)",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _main(argv: list[str]) -> int:
     if argv[:1] == ["report"]:
         return _report(argv[1:])
     parser, run_parser = _parser()

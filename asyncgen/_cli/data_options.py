@@ -116,8 +116,8 @@ def _sniff(path: Path) -> str:
         return "sharegpt"  # read_conversations tells the two apart record by record
     try:
         record = json.loads(first)
-    except ValueError:
-        return "requests"  # JsonLinesQSL names the line that is not JSON
+    except (ValueError, RecursionError):
+        return "requests"  # JsonLinesQSL names the line that is not JSON (or too deep)
     return record_format(record) or "requests"
 
 

@@ -8,12 +8,11 @@ that cannot be reached, a SUT or QSL that raised), 128 + the signal number when 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Iterator
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TextIO, TypeVar, cast
@@ -22,6 +21,8 @@ import structlog
 from rich.console import Console
 
 from asyncgen._cli import data_options, scale_out, targets
+from asyncgen._cli.interrupts import InterruptedRunError, run_on_loop
+from asyncgen._cli.lifetime import Lifetimes
 from asyncgen._cli.progress_view import ProgressView, ViewKind
 from asyncgen._cli.result_table import render_result
 from asyncgen._cli.settings import (
@@ -29,6 +30,7 @@ from asyncgen._cli.settings import (
     build_settings,
     describe,
     field_table,
+    finite_float,
     parse_mode,
     parse_scenario,
 )
@@ -41,6 +43,7 @@ from asyncgen._cli.workload import (
     workload_changes,
 )
 from asyncgen._config.settings import LogOutputSettings, LogSettings, TestSettings
+from asyncgen._config.validate import most_planned_samples
 from asyncgen._engine.clock import (
     DEFAULT_MODE,
     PACING_MODES,
@@ -51,7 +54,7 @@ from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._errors import AsyncgenError
 from asyncgen._metrics.goodput import ServiceLevelObjectives
 from asyncgen._run.result import TestResult
-from asyncgen._run.runner import run_test, uvloop_factory
+from asyncgen._run.runner import run_test
 
 EXIT_VALID, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
 LIVE_INTERVAL_S = 0.25
@@ -72,14 +75,6 @@ Full reference: docs/cli.md.
 """
 
 _T = TypeVar("_T")
-
-
-class InterruptedRunError(Exception):
-    """SIGINT or SIGTERM stopped the run; ``signum`` says which."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
 
 
 def add_parser(commands: Any) -> argparse.ArgumentParser:
@@ -148,13 +143,13 @@ def _test_options(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument(
         "--qps",
-        type=float,
+        type=finite_number,
         metavar="QPS",
         help="target QPS: server_target_qps (Server) or offline_expected_qps (Offline)",
     )
     group.add_argument(
         "--latency-ms",
-        type=float,
+        type=finite_number,
         metavar="MS",
         help="latency in ms: the Server bound (server_target_latency_ns), or the expected "
         "latency of SingleStream/MultiStream",
@@ -248,7 +243,7 @@ def _output_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "-o",
         "--outdir",
-        type=Path,
+        type=_arg(_folder),
         default=Path("out/run"),
         help="folder for the log files (default out/run; created if missing)",
     )
@@ -271,7 +266,7 @@ def _output_options(group: argparse._ArgumentGroup) -> None:
     )
     group.add_argument(
         "--progress-interval",
-        type=float,
+        type=finite_number,
         default=2.0,
         metavar="SECONDS",
         help="seconds between plain progress lines (default 2)",
@@ -312,6 +307,15 @@ def _arg(parse: Any) -> Any:
     return convert
 
 
+finite_number = _arg(finite_float)  # the argparse type of every number option
+
+
+def _folder(text: str) -> Path:
+    if not text.strip():  # Path("") is the working directory: never what was meant
+        raise ValueError("must name a folder; an empty one would be the working directory")
+    return Path(text)
+
+
 def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Argument combinations argparse cannot express; exits 2 with usage on a problem."""
     if args.scenario is None:
@@ -320,6 +324,9 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         parser.error("the following arguments are required: --sut")
     if args.dataset is not None and args.qsl is not None:
         parser.error("--dataset and --qsl are alternatives; give one")
+    problem = targets.url_problem(args.sut)
+    if problem is not None:
+        parser.error(problem)
     no_samples = args.dataset is None and args.qsl is None and not replays_trace_data(args)
     if targets.is_url(args.sut) and no_samples:
         parser.error(f"--sut {args.sut} needs the samples to send: --dataset or --qsl")
@@ -330,9 +337,12 @@ def check_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -
     if args.performance_sample_count is not None and args.qsl is not None:
         parser.error("--performance-sample-count applies to --dataset and --samples, not --qsl")
     for name in ("samples", "performance_sample_count"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+        value, most = getattr(args, name), most_planned_samples()
+        if value is not None and not 1 <= value <= most:
+            parser.error(
+                f"--{name.replace('_', '-')} must be from 1 to {most:,} (what this machine's "
+                "memory holds in one run)"
+            )
     if args.progress_interval <= 0:
         parser.error("--progress-interval must be positive")
     data_options.check_arguments(parser, args)
@@ -350,7 +360,7 @@ def run_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> in
     try:
         settings = settings_from_args(args)
         with _framework_logging(args.verbose):
-            result = _run_on_loop(_session(args, settings, out))
+            result = run_on_loop(_session(args, settings, out), args.outdir)
     except AsyncgenError as exc:
         return _error(exc)
     except InterruptedRunError as exc:
@@ -416,6 +426,7 @@ def _view_kind(args: argparse.Namespace, out: TextIO) -> ViewKind:
 async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO) -> TestResult:
     """Make the QSL and SUT, run the test with progress, print the result."""
     console = Console(file=out, highlight=False)
+    lifetimes = Lifetimes(close_timeout_s=settings.drain_timeout_ms / 1000)
     async with AsyncExitStack() as stack:
         sut: Any
         qsl: Any
@@ -425,7 +436,7 @@ async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO
             sut, qsl = scale_out.factories(args, settings)
             what = f"{args.workers} workers, each with SUT {args.sut}"
         else:
-            sut, qsl = await open_targets(args, settings, stack)
+            sut, qsl = await open_targets(args, settings, stack, lifetimes)
             what = f"SUT {sut.name}, QSL {qsl.name} ({qsl.total_sample_count} samples)"
         if not args.quiet:
             console.print(
@@ -447,19 +458,29 @@ async def _session(args: argparse.Namespace, settings: TestSettings, out: TextIO
         )
     if not args.quiet:
         render_result(console, result)
+    lifetimes.raise_errors()  # the run is over and its files written: still an error
     return result
 
 
 async def open_targets(
-    args: argparse.Namespace, settings: TestSettings, stack: AsyncExitStack
+    args: argparse.Namespace,
+    settings: TestSettings,
+    stack: AsyncExitStack,
+    lifetimes: Lifetimes,
 ) -> tuple[SystemUnderTest, QuerySampleLibrary]:
     """The SUT and QSL the options name for ``settings`` (a synthetic QSL's seed, a
     conversation QSL's multi-turn, a trace's records), entered on ``stack`` (closed when it
-    closes)."""
-    qsl = await _enter(stack, await _make_qsl(args, settings))
+    closes, each close bounded by ``lifetimes``)."""
+    qsl = await lifetimes.enter(stack, await _make_qsl(args, settings), _qsl_label(args))
     check_samples(args, settings, qsl)  # asyncgen._cli.workload: multi-turn needs chats
-    sut = await _enter(stack, await _make_sut(args, qsl))
+    sut = await lifetimes.enter(stack, await _make_sut(args, qsl), f"--sut {args.sut}")
     return sut, qsl
+
+
+def _qsl_label(args: argparse.Namespace) -> str:
+    if args.dataset is not None:
+        return f"--dataset {args.dataset}"
+    return f"--qsl {args.qsl}" if args.qsl is not None else "the QSL"
 
 
 async def run_one(
@@ -518,56 +539,9 @@ async def _make_sut(args: argparse.Namespace, qsl: QuerySampleLibrary) -> System
     if not targets.is_url(args.sut):
         return await targets.python_sut(args.sut)
     options = targets.parse_options(args.sut_options)
+    sut: SystemUnderTest = targets.http_sut(args.sut, args.adapter, qsl, options)  # checks them
     await targets.check_reachable(args.sut)
-    sut: SystemUnderTest = targets.http_sut(args.sut, args.adapter, qsl, options)
     return sut
-
-
-async def _enter(stack: AsyncExitStack, obj: _T) -> _T:
-    """Open ``obj`` for the run if it is an async context manager, or close it after."""
-    if hasattr(obj, "__aenter__") and hasattr(obj, "__aexit__"):
-        await stack.enter_async_context(obj)
-    elif callable(getattr(obj, "aclose", None)):
-        stack.push_async_callback(obj.aclose)  # type: ignore[attr-defined]
-    return obj
-
-
-def _run_on_loop(session: Awaitable[_T]) -> _T:
-    """Run ``session`` on a fresh uvloop loop; SIGINT/SIGTERM end it as ``InterruptedRunError``."""
-    with asyncio.Runner(loop_factory=uvloop_factory()) as runner:
-        return runner.run(_interruptible(session))
-
-
-async def _interruptible(session: Awaitable[_T]) -> _T:
-    """Await ``session``; the first SIGINT or SIGTERM cancels it (the run still writes its
-    files), a second one acts with the default behaviour at once."""
-    loop = asyncio.get_running_loop()
-    task = asyncio.ensure_future(session)
-    received: list[int] = []
-    installed: list[int] = []
-
-    def on_signal(signum: int) -> None:
-        received.append(signum)
-        task.cancel()
-        for sig in installed:
-            loop.remove_signal_handler(sig)
-        installed.clear()
-
-    for signum in (signal.SIGINT.value, signal.SIGTERM.value):
-        try:
-            loop.add_signal_handler(signum, on_signal, signum)
-        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, Windows
-            continue
-        installed.append(signum)
-    try:
-        return await task
-    except asyncio.CancelledError:
-        if received:
-            raise InterruptedRunError(received[0]) from None
-        raise
-    finally:
-        for sig in installed:
-            loop.remove_signal_handler(sig)
 
 
 @contextlib.contextmanager

@@ -61,6 +61,17 @@ def parse_mode(text: str) -> TestMode:
     raise ValueError(f"unknown mode {text!r} (choose from {names})")
 
 
+def finite_float(text: str) -> float:
+    """A number that is neither NaN nor infinite; an argparse ``type``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {text!r}")
+    return value
+
+
 def parse_assignment(text: str) -> tuple[str, Any]:
     """``key=value`` with a TestSettings field name, the value converted to the field's type."""
     key, sep, raw = text.partition("=")

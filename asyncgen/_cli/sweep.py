@@ -23,6 +23,8 @@ import attrs
 from rich.console import Console
 
 from asyncgen._cli import run as run_cli
+from asyncgen._cli.interrupts import InterruptedRunError, run_on_loop
+from asyncgen._cli.lifetime import Lifetimes
 from asyncgen._cli.slo_options import bounded, slos_from_args
 from asyncgen._cli.sweep_table import render_sweep, step_line
 from asyncgen._cli.targets import connections_note
@@ -179,10 +181,10 @@ def sweep_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         settings = attrs.evolve(run_cli.settings_from_args(args), mode=TestMode.PerformanceOnly)
         check_steps(args, settings)
         with run_cli._framework_logging(args.verbose):
-            outcome = run_cli._run_on_loop(_sweep(args, settings, out))
+            outcome = run_on_loop(_sweep(args, settings, out), args.outdir)
     except AsyncgenError as exc:
         return run_cli._error(exc, "asyncgen sweep")
-    except run_cli.InterruptedRunError as exc:
+    except InterruptedRunError as exc:
         print(
             f"asyncgen sweep: interrupted by {exc}; the finished steps are in "
             f"{args.outdir / SWEEP_FILE}",
@@ -301,8 +303,9 @@ async def _sweep(
 ) -> sweep.SweepOutcome:
     console = Console(file=out, highlight=False)
     driver = _Sweep(args, settings, console, slos_from_args(args))
+    lifetimes = Lifetimes(close_timeout_s=settings.drain_timeout_ms / 1000)
     async with AsyncExitStack() as stack:
-        driver.targets = await run_cli.open_targets(args, settings, stack)
+        driver.targets = await run_cli.open_targets(args, settings, stack, lifetimes)
         sut, qsl = driver.targets
         driver.say(
             f"asyncgen sweep: {_plan_text(args)}, SUT {sut.name}, QSL {qsl.name}, "
@@ -328,6 +331,7 @@ async def _sweep(
     driver.write(outcome)
     if not args.quiet:
         render_sweep(console, outcome, driver.slos)
+    lifetimes.raise_errors()  # the sweep is over and its files written: still an error
     return outcome
 
 

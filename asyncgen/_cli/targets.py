@@ -11,20 +11,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from asyncgen import datasets
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
-from asyncgen._errors import ConfigError
+from asyncgen._errors import ConfigError, DatasetError
+from asyncgen._plan.files import check_regular_file
 from asyncgen._run.scale_out.factories import instantiate, load_object
 from asyncgen.http import make_sut
 from asyncgen.http._base import PooledSUT
 from asyncgen.http._factory import AdapterKind
+from asyncgen.http._pool import Origin
 from asyncgen.simulated import SimulatedQSL
 
 URL_SCHEMES = ("http://", "https://")
+_URL_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 ADAPTERS = ("http", "openai")
 JSON_LINES = (".jsonl", ".ndjson", ".json")
 NUMPY = (".npy", ".npz")
@@ -35,10 +38,25 @@ def is_url(target: str) -> bool:
     return target.lower().startswith(URL_SCHEMES)
 
 
+def url_problem(target: str | None) -> str | None:
+    """Why ``target`` cannot be a SUT URL, if it looks like a URL at all (``scheme://``)."""
+    if target is None or not _URL_LIKE.match(target):
+        return None
+    if not is_url(target):
+        scheme = target.split("://", 1)[0]
+        return f"--sut {target}: asyncgen drives http:// and https:// servers, not {scheme}://"
+    try:
+        Origin.parse(target)
+    except ValueError as exc:
+        return f"--sut {target}: {exc}"
+    return None
+
+
 async def python_sut(spec: str) -> SystemUnderTest:
     sut: SystemUnderTest = await instantiate(
         load_object(spec, "--sut"), SystemUnderTest, "--sut", spec
     )
+    check_name(sut, f"--sut {spec}")
     return sut
 
 
@@ -46,15 +64,28 @@ async def python_qsl(spec: str) -> QuerySampleLibrary:
     qsl: QuerySampleLibrary = await instantiate(
         load_object(spec, "--qsl"), QuerySampleLibrary, "--qsl", spec
     )
+    check_name(qsl, f"--qsl {spec}")
     return qsl
+
+
+def check_name(obj: object, what: str) -> None:
+    """The banner and the logs read ``name``: one that raises or is no text is an error now."""
+    try:
+        name = obj.name  # type: ignore[attr-defined]
+    except Exception as exc:
+        raise ConfigError(f"{what}: reading its name raised {exc!r}") from exc
+    if not isinstance(name, str):
+        raise ConfigError(f"{what}: its name must be a str, not {type(name).__name__}")
 
 
 def dataset_kind(path: Path) -> str:
     """Which ``asyncgen.datasets`` QSL reads ``path``: by folder, else by file name."""
     if path.is_dir():
         return "FolderQSL"
-    if not path.is_file():
-        raise ConfigError(f"--dataset {path}: no such file or folder")
+    try:
+        check_regular_file(path)  # says what it is: missing, a loop, a FIFO, ...
+    except DatasetError as exc:
+        raise ConfigError(f"--dataset {exc}") from None
     if path.suffix.lower() in JSON_LINES:
         return "JsonLinesQSL"
     if path.suffix.lower() in NUMPY:
@@ -104,10 +135,19 @@ def parse_options(pairs: list[str], option: str = "--sut-option") -> dict[str, A
         if not sep or not key.strip():
             raise ConfigError(f"{option} {pair!r}: expected key=value")
         try:
-            options[key.strip()] = json.loads(raw)
+            options[key.strip()] = json.loads(raw, parse_constant=_not_a_constant)
         except json.JSONDecodeError:
             options[key.strip()] = raw
+        except RecursionError:
+            raise ConfigError(
+                f"{option} {key.strip()}: the JSON value is nested too deeply"
+            ) from None
     return options
+
+
+def _not_a_constant(constant: str) -> Any:
+    """``NaN`` and ``Infinity`` are no JSON: they are read as text (and refused as numbers)."""
+    raise json.JSONDecodeError(f"{constant} is not JSON", constant, 0)
 
 
 def http_sut(
@@ -144,15 +184,16 @@ def connections_note(sut: SystemUnderTest) -> str | None:
 
 async def check_reachable(url: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
     """Open and close one TCP connection to ``url``'s host, so a dead server fails fast."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        raise ConfigError(f"--sut {url}: no host in the URL")
-    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
     try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(parts.hostname, port), timeout_s)
+        origin = Origin.parse(url)
+    except ValueError as exc:
+        raise ConfigError(f"--sut {url}: {exc}") from None
+    host, port = origin.host, origin.port
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_s)
     except (OSError, TimeoutError) as exc:
         reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
-        raise ConfigError(f"cannot reach {parts.hostname}:{port} ({url}): {reason}") from None
+        raise ConfigError(f"cannot reach {host}:{port} ({url}): {reason}") from None
     writer.close()
     # The server may reset the idle connection; it answered, that is enough.
     with contextlib.suppress(OSError):

@@ -17,7 +17,7 @@ import errno
 import threading
 from collections.abc import Mapping
 
-from asyncgen._config.apply import config_changes
+from asyncgen._config.apply import config_changes, read_config
 from asyncgen._config.keys import ConfigKind
 from asyncgen._config.presets import presets_dir
 from asyncgen._errors import ConfigError
@@ -80,14 +80,16 @@ def from_config(
     if conf_type == MLPERF_CONF_ONLY:
         return _apply_mlperf_conf(changes, model, scenario_text), changes.made
     try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except OSError as exc:
-        _record_error(f"can't open file {path}")
-        _log.error("FromConfig cannot open the config file", path=path, error=str(exc))
-        return -errno.ENOENT, changes.made
+        text = read_config(path)  # a bounded read: /dev/urandom is no config file either
+    except ConfigError as exc:
+        if isinstance(exc.__cause__, OSError):
+            _record_error(f"can't open file {path}")
+            _log.error("FromConfig cannot open the config file", path=path, error=str(exc))
+            return -errno.ENOENT, changes.made
+        _record_error(str(exc))
+        _log.error("FromConfig rejected the config file", path=path, error=str(exc))
+        return -errno.EINVAL, changes.made
     kind: ConfigKind = "user" if conf_type == USER_CONF else "audit"
-    text = raw.decode("utf-8", errors="replace")
     return _apply(changes, text, model, scenario_text, kind=kind, path=path), changes.made
 
 

@@ -26,6 +26,8 @@ from asyncgen._config.parse import C_WHITESPACE, ConfigEntry, parse_config
 from asyncgen._config.presets import StrPath
 from asyncgen._errors import ConfigError
 
+MAX_CONFIG_BYTES = 1 << 20  # config files are a few KiB; the reference's mlperf.conf is 8
+
 
 def scenario_name(scenario: TestScenario | str) -> str:
     """The canonical name of a scenario given as an enum or as text (``"server"`` too)."""
@@ -66,12 +68,20 @@ def config_changes(
 
 
 def read_config(path: StrPath) -> str:
-    """The text of a config file, or ``ConfigError`` naming it."""
+    """The text of a config file, or ``ConfigError`` naming it. At most ``MAX_CONFIG_BYTES``
+    are read: a device (``--config /dev/urandom``) or a huge file is not a config file, and
+    reading it whole would exhaust the memory."""
     try:
-        return Path(path).read_bytes().decode("utf-8", errors="replace")
+        with Path(path).open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         message = f"cannot read the config file: {exc.strerror or exc}"
         raise ConfigError(message, path=str(path)) from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"longer than {MAX_CONFIG_BYTES // 1024} KiB: not a config file", path=str(path)
+        )
+    return raw.decode("utf-8", errors="replace")
 
 
 def _changes(

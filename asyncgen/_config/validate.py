@@ -7,6 +7,7 @@ are checked only once every type is right, so one mistake does not bring a casca
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator
 
 import attrs
@@ -27,6 +28,10 @@ _FLOAT_FIELDS = tuple(
     f.name for f in attrs.fields(TestSettings) if type(getattr(_DEFAULTS, f.name)) is float
 )
 _FALLBACK_ONE = " (LoadGen logs error_invalid_test_settings and runs at 1 QPS instead)"
+# What a planned sample costs while its series runs: the plan's columns, the series' columns
+# and the generation's temporaries (docs/performance.md: about 80 MiB at a million queries).
+BYTES_PER_SAMPLE = 64
+MAX_PLANNED_SAMPLES = 1 << 30  # whatever the memory: the plan's own bound (asyncgen._plan)
 
 
 def validate_settings(settings: TestSettings) -> None:
@@ -59,7 +64,10 @@ def _problems(s: TestSettings) -> Iterator[str]:
             yield f"{name} must be a number, got {value!r}"
     if not typed:
         return
-    yield from _scenario_problems(s, scenario, mode)
+    scenario_problems = list(_scenario_problems(s, scenario, mode))
+    yield from scenario_problems
+    if not scenario_problems:
+        yield from _size_problems(s, scenario)
     if s.performance_issue_unique and s.performance_issue_same:
         yield "performance_issue_unique and performance_issue_same cannot both be on"
     if not 0.0 <= s.accuracy_log_probability <= 1.0:
@@ -99,6 +107,55 @@ def _scenario_problems(s: TestSettings, scenario: TestScenario, mode: TestMode) 
                     )
         case TestScenario.Offline:
             yield from _positive(s, "offline_expected_qps", _FALLBACK_ONE)
+
+
+def most_planned_samples() -> int:
+    """The most samples one series may plan: what this machine's memory holds, at
+    ``BYTES_PER_SAMPLE`` each, and never more than ``MAX_PLANNED_SAMPLES``."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):  # no sysconf, or not these names
+        return MAX_PLANNED_SAMPLES
+    return min(MAX_PLANNED_SAMPLES, memory // BYTES_PER_SAMPLE)
+
+
+def planned_samples(s: TestSettings, scenario: TestScenario) -> float:
+    """About how many samples the performance series plans: the settings' rate over the
+    minimum duration, or the minimum query count (a float: absurd settings overflow)."""
+    duration_s = s.min_duration_ms / 1000
+    minimum = float(s.min_query_count)
+    match scenario:
+        case TestScenario.Server:
+            return max(minimum, s.server_target_qps * duration_s)
+        case TestScenario.Offline:
+            return max(minimum, s.offline_expected_qps * duration_s)
+        case TestScenario.SingleStream:
+            return max(minimum, 2 * duration_s * 1e9 / s.single_stream_expected_latency_ns)
+        case TestScenario.MultiStream:
+            queries = max(minimum, 2 * duration_s * 1e9 / s.multi_stream_expected_latency_ns)
+            return queries * s.multi_stream_samples_per_query
+    raise AssertionError(scenario)  # pragma: no cover
+
+
+_RATE_FIELDS = {
+    TestScenario.Server: "server_target_qps",
+    TestScenario.Offline: "offline_expected_qps",
+    TestScenario.SingleStream: "single_stream_expected_latency_ns",
+    TestScenario.MultiStream: "multi_stream_expected_latency_ns",
+}
+
+
+def _size_problems(s: TestSettings, scenario: TestScenario) -> Iterator[str]:
+    """A plan that cannot fit in memory is refused now, not by a ``MemoryError`` later."""
+    samples, limit = planned_samples(s, scenario), most_planned_samples()
+    if samples > limit:
+        about = f"about {samples:.3g}" if math.isfinite(samples) else "countless"
+        yield (
+            f"the performance run would plan {about} samples ("
+            f"{_RATE_FIELDS[scenario]} {getattr(s, _RATE_FIELDS[scenario])!r}, min_duration_ms "
+            f"{s.min_duration_ms}, min_query_count {s.min_query_count}); this machine's "
+            f"memory holds at most about {limit:,}"
+        )
 
 
 def _positive(s: TestSettings, name: str, note: str = "") -> Iterator[str]:

@@ -1,13 +1,16 @@
 """Issue, flush and drain one series, and name the samples that never completed.
 
-A series ends one of three ways: the shaper issues its plan, the SUT is flushed and every
+A series ends one of four ways: the shaper issues its plan, the SUT is flushed and every
 sample completes within the drain deadline (or the ones that did not are named); the SUT
 raises, so issuing stops, what is in flight is drained within the deadline and the error goes
-on; or a closed loop's query never completes, so issuing stops and the sample is named.
+on; a closed loop's query never completes, so issuing stops and the sample is named; or a SUT
+call (``issue_query``, ``flush_queries``) never returns, so the watchdog abandons it after the
+drain deadline, issuing stops and the call and the samples in flight are named.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import anyio
@@ -15,9 +18,10 @@ import attrs
 
 from asyncgen._config.effective import NS_PER_MS
 from asyncgen._engine.events import EventLog
+from asyncgen._engine.interrupt import being_cancelled, is_interrupt
 from asyncgen._engine.series import Series
 from asyncgen._engine.shapers import SHAPERS, ShaperContext
-from asyncgen._engine.watchdog import QueryWaitExpired
+from asyncgen._engine.watchdog import QueryWaitExpired, Watchdog
 
 _NAMED_AT_MOST = 50  # samples listed by name in one error entry; the rest are counted
 
@@ -48,7 +52,7 @@ class Drain:
         self.name_missing(series, missing)
         return missing
 
-    async def after_failure(self, series: Series, exc: Exception, *, skip: range) -> None:
+    async def after_failure(self, series: Series, exc: BaseException, *, skip: range) -> None:
         """Stop issuing; wait (polling: a failure path) until every sample in flight but those
         in ``skip`` has completed or the drain deadline passed, and name the missing ones."""
         self.events.error(
@@ -80,29 +84,63 @@ class Drain:
         self.missing.extend(listed)
 
 
-async def pace_and_drain(ctx: ShaperContext, drain: Drain) -> list[int]:
-    """Shaper, flush and drain; returns the samples that never completed. If the SUT raises,
-    issuing stops, what is in flight is drained within the deadline, and the error goes on; a
-    closed loop whose query never completed stops issuing and the run ends INVALID with the
-    sample named."""
+@attrs.frozen
+class Drained:
+    """How a series ended: the samples that never completed, and why issuing stopped early
+    when it was for a reason that makes the run INVALID (None otherwise)."""
+
+    missing: list[int]
+    stopped: str | None = None
+
+
+async def pace_and_drain(
+    ctx: ShaperContext, drain: Drain, watchdog: Watchdog | None = None
+) -> Drained:
+    """Shaper, flush and drain. If the SUT raises, issuing stops, what is in flight is drained
+    within the deadline, and the error goes on; a closed loop whose query never completed, or
+    a SUT call that never returns (bounded by ``watchdog``), stops issuing and the run ends
+    INVALID with the call and the samples named."""
     series, events = ctx.series, ctx.events
-    expired = False
+    calling, outcome = "issue_query", None
     try:
-        outcome = await SHAPERS[ctx.settings.scenario](ctx)
-    except QueryWaitExpired as exc:
-        events.error("error_runtime", f"Closed loop stopped: {exc}; no further queries were issued")
-        expired = True
-    except Exception as exc:
-        # the samples of the call that raised may never have reached the SUT
+        with _bounded(watchdog) as calls:
+            try:
+                outcome = await SHAPERS[ctx.settings.scenario](ctx)
+            except QueryWaitExpired as exc:
+                events.error(
+                    "error_runtime", f"Closed loop stopped: {exc}; no further queries were issued"
+                )
+            calling = "flush_queries"
+            await ctx.sut.flush_queries()
+    except BaseException as exc:
+        if is_interrupt(exc) or being_cancelled():  # the cancellation wins: no drain
+            raise
+        # the samples of the issue_query call that raised may never have reached the SUT
         await drain.after_failure(series, exc, skip=series.failed_call)
         raise
-    try:
-        await ctx.sut.flush_queries()
-    except Exception as exc:
-        await drain.after_failure(series, exc, skip=range(0))
-        raise
-    if expired:  # its wait already lasted the drain deadline
-        return await drain.wait(series, timeout_s=0.0)
+    if calls.cancelled_caught:  # no progress for the drain deadline: nor will there be
+        stopped = _stuck_call(series, calling, drain.timeout_ms)
+        events.error("error_runtime", f"{stopped}; no further queries were issued")
+        return Drained(await drain.wait(series, timeout_s=0.0), stopped)
+    if outcome is None:  # the closed loop's wait already lasted the drain deadline
+        return Drained(await drain.wait(series, timeout_s=0.0))
     if outcome.ran_out and not ctx.accuracy:
         events.error("error_runtime", _RAN_OUT_MESSAGE)
-    return await drain.wait(series)
+    return Drained(await drain.wait(series))
+
+
+def _bounded(watchdog: Watchdog | None) -> contextlib.AbstractContextManager[anyio.CancelScope]:
+    return anyio.CancelScope() if watchdog is None else watchdog.bounding_calls()
+
+
+def _stuck_call(series: Series, calling: str, timeout_ms: int) -> str:
+    """Names the SUT call that never returned."""
+    if calling == "issue_query":
+        queries = series.last_call()
+        spq, first = series.spq, series.plan.first_sample_id
+        samples = range(first + queries.start * spq, first + queries.stop * spq)
+        calling = (
+            f"issue_query call of queries {queries.start}..{queries.stop - 1} "
+            f"(sample seq_id {samples.start}..{samples.stop - 1})"
+        )
+    return f"The SUT's {calling} did not return within the drain deadline of {timeout_ms} ms"

@@ -6,10 +6,12 @@ is needed. ``isinstance(obj, SystemUnderTest)`` checks the members exist.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from asyncgen._engine.sample import QuerySample
+from asyncgen._errors import ProtocolError
 
 
 @runtime_checkable
@@ -117,3 +119,33 @@ class ConversationLibrary(QuerySampleLibrary, Protocol):
     def turn_count(self, index: int) -> int:
         """How many user turns conversation ``index`` has (at least 1)."""
         ...
+
+
+_COROUTINES = {
+    "SUT": ("issue_query", "flush_queries"),
+    "QSL": ("load_samples", "unload_samples"),
+}
+
+
+def check_protocols(sut: object, qsl: object) -> None:
+    """Refuse, before anything runs, a SUT or QSL whose methods are missing or are not
+    coroutine functions: awaited in the middle of a run, a plain function's ``None`` would
+    stop it after the call had run."""
+    for what, obj in (("SUT", sut), ("QSL", qsl)):
+        for method in _COROUTINES[what]:
+            function = getattr(obj, method, None)
+            if function is None:
+                raise ProtocolError(f"the {what} {type(obj).__name__} has no {method}()")
+            if not _is_coroutine_function(function):
+                raise ProtocolError(
+                    f"the {what} {type(obj).__name__}'s {method} must be a coroutine function "
+                    f"('async def {method}(self, ...)'), not {type(function).__name__} "
+                    f"{getattr(function, '__qualname__', function)!r}"
+                )
+
+
+def _is_coroutine_function(function: object) -> bool:
+    """``async def`` functions and methods, partials of them, and objects whose
+    ``__call__`` is one."""
+    call = getattr(function, "__call__", None)  # noqa: B004 - the callable object's own
+    return inspect.iscoroutinefunction(function) or inspect.iscoroutinefunction(call)

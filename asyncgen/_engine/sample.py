@@ -34,7 +34,12 @@ class QuerySample:
         self.index = index
 
     def complete(self, data: ResponseData = b"", n_tokens: int | None = None) -> None:
-        """Report this sample done, with its response bytes (and token count in token mode)."""
+        """Report this sample done, with its response (and token count in token mode).
+
+        ``data`` is bytes-like or a ``str`` (recorded as UTF-8); other data fails the sample
+        as ``invalid_completion``. In token mode ``n_tokens`` is an integer from 2 up to
+        2**32; another count is an error entry naming the sample and counts as 0.
+        """
         sink = self._sink
         now = sink.now_ns()  # stamped on entry
         if _get_ident() == sink.loop_thread:  # the common case, one call shorter

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import operator
 import threading
 from array import array
 from collections.abc import Callable
@@ -54,6 +55,7 @@ from asyncgen._plan.queries import QueryPlan
 
 UNSET = -1
 _INT32_MAX = 2**31 - 1
+MAX_TOKENS = 2**32  # a token count above this is a bug in the SUT (or its server), not a reply
 
 _get_ident = threading.get_ident
 
@@ -129,6 +131,7 @@ class Series:
         # Samples inside the issued range that no record covers: a merged series (scale-out)
         # whose shard was lost, or stopped before it issued them. None: there are none.
         self.unrecorded: npt.NDArray[np.bool_] | None = None
+        self._batch = range(0)  # the queries of the last call issued through mark_issued
         self._base_id = register(self)
         self._loop = asyncio.get_running_loop()
         self.loop_thread = _get_ident()
@@ -156,6 +159,7 @@ class Series:
         """Stamp queries ``first_query..last_query`` (inclusive) as issued at ``now``."""
         for q in range(first_query, last_query + 1):
             self._stamp(q, now, None)
+        self._batch = range(first_query, last_query + 1)
         count = last_query - first_query + 1
         self.queries_issued += count
         self.samples_issued += count * self.spq
@@ -246,6 +250,21 @@ class Series:
         times: npt.NDArray[np.int64] = column[queries] + constant
         return times
 
+    def next_arrival_pending(self) -> bool:
+        """Whether the next query to issue is scheduled in the future (Server plans only):
+        a shaper ahead of its schedule is sleeping, not stuck."""
+        q = self.queries_issued
+        if self.schedule is not Schedule.PLAN or q >= self.plan.query_count:
+            return False
+        return self._scheduled_of(q) > self.now_ns()
+
+    def last_call(self) -> range:
+        """The queries of the most recent ``issue_query`` call."""
+        batch = self._batch
+        if batch.stop == self.queries_issued:
+            return batch
+        return range(self.queries_issued - 1, self.queries_issued)  # a one-sample query
+
     def scheduled_at(self, q: int) -> int:
         """The scheduled time of issued query ``q``."""
         if not self._stamps_lags:
@@ -277,10 +296,16 @@ class Series:
             now = self.now_ns()
         if _get_ident() == self.loop_thread:
             self.record_completion(s, now, data, n_tokens)
-        elif self._threaded and not self.use_tokens:
-            self._record_here(s, now, _copy(data))
+            return
+        try:  # the bytes are copied here: the caller may reuse its buffer once this returns
+            owned = response_bytes(data)
+        except Exception as exc:  # data no completion can be recorded with: fails the sample
+            self._from_thread(self._record_failure, s, now, _invalid_data(exc))
+            return
+        if self._threaded and not self.use_tokens:
+            self._record_here(s, now, owned)
         else:
-            self._from_thread(self._record_from_thread, s, now, _copy(data), n_tokens)
+            self._from_thread(self._record_from_thread, s, now, owned, n_tokens)
 
     def _record_from_thread(
         self, s: int, now: int, data: ResponseData, n_tokens: int | None
@@ -327,8 +352,13 @@ class Series:
             now = self.now_ns()
         if _get_ident() == self.loop_thread:
             self._record_first_token(s, now, data)
+            return
+        try:
+            owned = response_bytes(data)
+        except Exception as exc:
+            self._from_thread(self._record_failure, s, now, _invalid_data(exc))
         else:
-            self._from_thread(self._record_first_token, s, now, _copy(data))
+            self._from_thread(self._record_first_token, s, now, owned)
 
     def fail(self, s: int, reason: str, now: int | None = None) -> None:
         """Count sample ``s`` as answered but failed: it leaves the latency statistics."""
@@ -348,16 +378,26 @@ class Series:
             self.events.error("error_runtime", "Completion after the end of the run.")
 
     def record_completion(self, s: int, now: int, data: ResponseData, n_tokens: int | None) -> None:
-        """Record a completion on the loop thread (the per-sample hot path: kept flat)."""
+        """Record a completion on the loop thread (the per-sample hot path: kept flat).
+
+        Whole or not at all: the data and the token count are checked before anything is
+        stored, so a bad completion fails its sample instead of leaving it half-recorded.
+        """
         completed = self.completed_ns
         if not 0 <= s < self.samples_issued or completed[s] != UNSET or self._closed:
             self._reject(s)
             return
-        completed[s] = now
+        if data.__class__ is not bytes and data is not None:  # bytes, the usual case: as is
+            try:
+                data = _checked(data)
+            except Exception as exc:
+                self._record_failure(s, now, _invalid_data(exc))
+                return
         if self.use_tokens:
-            self._record_tokens(s, now, n_tokens)
+            self._record_tokens(s, now, n_tokens)  # checks the count before it stores it
+        completed[s] = now
         if self._log_all or (self._log_mask is not None and self._log_mask[s]):
-            self._response_data[s] = _copy(data)
+            self._response_data[s] = response_bytes(data)
             self.logged.append(s)
         if self._remaining is None:  # one sample per query: inline what _finish does
             if self.keeps_completion_order:
@@ -431,27 +471,25 @@ class Series:
         return done
 
     def _record_tokens(self, s: int, now: int, n_tokens: int | None) -> None:
-        error = self.events.error
+        """Store sample ``s``'s first token (if it never came) and token count; a count that
+        cannot be used is an error entry and stored as 0, as the reference does. Nothing in
+        here can raise: the count is checked before anything is stored."""
+        n, problem = _token_count(n_tokens)
         if self.needs_first_token and self.first_token_ns[s] == UNSET:
-            error(
+            self.events.error(
                 "error_runtime",
                 "Attempted to record a sample latency before it's first token latency",
             )
             # asyncgen counts the first token as arriving with the completion (the reference
             # computes with an uninitialised value here).
             self.first_token_ns[s] = now
-        n = 0 if n_tokens is None else n_tokens
-        if n == 0:
-            error(
-                "error_runtime",
-                "n_tokens argument missing or attempted to record 0 as number of tokens",
+        if problem is _OUT_OF_RANGE:
+            problem = (
+                f"n_tokens of sample seq_id {self.plan.first_sample_id + s} must be an integer "
+                f"from 2 to {MAX_TOKENS}; got {_short_repr(n_tokens)}"
             )
-        elif n < 0:
-            error("error_runtime", "Attempted to record a negative number of tokens")
-            n = 0
-        elif n == 1:
-            error("error_runtime", "Number of tokens need to be greater than 1")
-            n = 0
+        if problem is not None:
+            self.events.error("error_runtime", problem)
         self.n_tokens[s] = n
 
     def _record_first_token(self, s: int, now: int, data: ResponseData) -> None:
@@ -470,9 +508,14 @@ class Series:
         if self.first_token_ns[s] != UNSET:
             self.events.error("error_runtime", "Attempted to complete a sample twice.")
             return
+        try:
+            token = response_bytes(data) if self.logs_response(s) else _checked(data)
+        except Exception as exc:  # checked before anything is stored, as a completion is
+            self._record_failure(s, now, _invalid_data(exc))
+            return
         self.first_token_ns[s] = now
         if self.logs_response(s):
-            self._token_data[s] = _copy(data)
+            self._token_data[s] = token  # type: ignore[assignment]
 
     def logs_response(self, s: int) -> bool:
         """Whether sample ``s``'s response goes to the accuracy log (any thread may ask;
@@ -575,10 +618,60 @@ class Series:
         self.logged.append(s)
 
 
-def _copy(data: ResponseData) -> bytes:
-    if data is None:
-        return b""
-    return bytes(data)
+def _checked(data: object) -> bytes | bytearray | memoryview | None:
+    """Response data a sample may be completed with, as it is (no copy), a ``str`` encoded as
+    UTF-8; raises for anything else (``bytes(12345)`` would log 12,345 zero bytes)."""
+    if data is None or isinstance(data, bytes | bytearray):
+        return data
+    if isinstance(data, str):
+        return data.encode()  # a lone surrogate raises UnicodeEncodeError
+    try:
+        with memoryview(data):  # type: ignore[arg-type]  # anything with the buffer protocol
+            return data  # type: ignore[return-value]
+    except TypeError:
+        kind = type(data).__name__
+        raise TypeError(f"response data must be bytes-like or str, not {kind}") from None
+
+
+def response_bytes(data: object) -> bytes:
+    """The bytes of response data, copied (``_checked``'s rules: a ``str`` is UTF-8)."""
+    checked = _checked(data)
+    return b"" if checked is None else bytes(checked)
+
+
+def _invalid_data(exc: Exception) -> str:
+    """The failure reason of a sample completed with data it cannot be recorded with."""
+    if isinstance(exc, TypeError):
+        return f"invalid_completion: {exc}"
+    detail = f"{type(exc).__name__}: {exc}"
+    return f"invalid_completion: response data cannot be read ({detail[:200]})"
+
+
+_OUT_OF_RANGE = "n_tokens out of range"  # replaced by a message naming the sample
+
+
+def _token_count(n_tokens: object) -> tuple[int, str | None]:
+    """The count to store and, if it cannot be used as it is, why (the reference's texts)."""
+    if n_tokens is None:
+        return 0, "n_tokens argument missing or attempted to record 0 as number of tokens"
+    try:
+        n = operator.index(n_tokens)  # type: ignore[arg-type]  # ints, numpy ints; no floats
+    except TypeError:
+        return 0, _OUT_OF_RANGE
+    if n == 0:
+        return 0, "n_tokens argument missing or attempted to record 0 as number of tokens"
+    if n < 0:
+        return 0, "Attempted to record a negative number of tokens"
+    if n == 1:
+        return 0, "Number of tokens need to be greater than 1"
+    if n > MAX_TOKENS:
+        return 0, _OUT_OF_RANGE
+    return n, None
+
+
+def _short_repr(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from asyncgen._engine.sample import QuerySample, TurnSample
-from asyncgen._engine.series import UNSET, Series
+from asyncgen._engine.series import UNSET, Series, response_bytes
 from asyncgen._engine.sink import ResponseData
 from asyncgen._plan.queries import QueryPlan
 from asyncgen._plan.sessions import joined
@@ -72,17 +72,25 @@ class SessionSeries(Series):
         super().__init__(plan, **series)
         n = plan.query_count
         self.on_done: DoneHook | None = None
+        self.next_due_ns = 0  # the arrival the shaper sleeps until (0: it is not sleeping)
         self.keep_answers = keep_answers
         self.queue_wait_ns: array[int] | None = array("q", [0]) * n if queue_waits else None
         self.turn: array[int] | None = array("i", [0]) * n if turns else None
+
+    def next_arrival_pending(self) -> bool:
+        """Whether the shaper sleeps until an arrival still to come (queries are assigned their
+        times as they go, so the plan cannot say)."""
+        return self.next_due_ns > self.now_ns()
 
     # -- completion: the shaper hears of every query done ------------------------------------
 
     def record_completion(self, s: int, now: int, data: ResponseData, n_tokens: int | None) -> None:
         done = self.queries_completed
         super().record_completion(s, now, data, n_tokens)
-        if self.queries_completed != done and self.on_done is not None:
-            answer = (b"" if data is None else bytes(data)) if self.keep_answers else b""
+        # a completion with data that cannot be recorded failed the sample: _record_failure
+        # has told the shaper already
+        if self.queries_completed != done and self.on_done is not None and s not in self.failures:
+            answer = response_bytes(data) if self.keep_answers else b""
             self.on_done(s, now, answer)
 
     def _record_failure(self, s: int, now: int, reason: str) -> None:

@@ -12,8 +12,10 @@ from typing import Protocol
 from asyncgen._engine.clock import Clock
 from asyncgen._engine.events import EventLog
 
-ResponseData = bytes | bytearray | memoryview | None
-"""The bytes a SUT answers a sample with: any bytes-like object, or None for no bytes."""
+ResponseData = bytes | bytearray | memoryview | str | None
+"""What a SUT answers a sample with: any bytes-like object (anything with the buffer
+protocol), a ``str`` (logged as its UTF-8 bytes), or None for no bytes. Anything else (an
+int, a float, a list) fails the sample as ``invalid_completion``."""
 
 
 class CompletionSink(Protocol):

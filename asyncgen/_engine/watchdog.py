@@ -11,11 +11,20 @@ The closed-loop scenarios (SingleStream, MultiStream) issue each query when the 
 has completed. A sample that never completes would stop them forever; the watchdog ends such a
 wait once it has lasted the drain deadline, by failing the waiter with ``QueryWaitExpired``.
 Doing it here costs the closed loop nothing per query (no timer per wait).
+
+A SUT call that never returns (``issue_query`` or ``flush_queries``) would stop any scenario
+forever. While the shaper and the flush run inside ``bounding_calls``, the watchdog tracks
+progress — a query issued, a sample completed — and cancels the calls' scope once there has
+been none for the call deadline while the pacing was not waiting on its own schedule (the next
+Server arrival still to come, or a closed loop's wait, bounded above). It reads counters the
+series keeps anyway: nothing is added per query.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -75,8 +84,11 @@ class Watchdog:
         self.active = False
         self.series: Series | None = None
         self.wait_limit_ns: int | None = None  # None: closed-loop waits are not bounded
+        self.call_limit_ns: int | None = None  # None: SUT calls are not bounded
         self.count = self.total_ns = self.max_ns = 0
         self._waiting: tuple[int, int] | None = None  # (query, since) of the watched wait
+        self._calls: anyio.CancelScope | None = None  # the SUT calls being bounded
+        self._progress: tuple[tuple[int, int], int] | None = None  # (counters, since)
 
     def stalls(self) -> LoopStalls:
         return LoopStalls(
@@ -98,6 +110,33 @@ class Watchdog:
                 self.total_ns += lag
                 self.max_ns = max(self.max_ns, lag)
             self._check_wait(now)
+            self._check_calls(now)
+
+    @contextlib.contextmanager
+    def bounding_calls(self) -> Iterator[anyio.CancelScope]:
+        """A scope for the SUT calls of the watched series, cancelled if they stop making
+        progress for ``call_limit_ns`` (see the module's docstring)."""
+        with anyio.CancelScope() as scope:
+            self._calls, self._progress = scope, None
+            try:
+                yield scope
+            finally:
+                self._calls = self._progress = None
+
+    def _check_calls(self, now: int) -> None:
+        series, scope, limit = self.series, self._calls, self.call_limit_ns
+        if series is None or scope is None or limit is None or not self.active:
+            return
+        counters = (series.queries_issued, series.samples_completed)
+        if (
+            self._progress is None
+            or self._progress[0] != counters
+            or series.awaited_query is not None  # a closed loop's wait: bounded above
+            or series.next_arrival_pending()  # Server, ahead of schedule: sleeping
+        ):
+            self._progress = (counters, now)
+        elif now - self._progress[1] >= limit:
+            scope.cancel()
 
     def _check_wait(self, now: int) -> None:
         series, limit = self.series, self.wait_limit_ns

@@ -99,6 +99,8 @@ def verify_run(files: RunFiles) -> list[str]:
         problems += _check_results(results, errors, warnings, seq_ids, missing)
     problems += _check_verdicts(summary, detail, results)
     problems += _check_missing_named(detail, missing)
+    if isinstance(results, dict) and results.get("valid") is True:
+        problems += _check_accuracy_passes(detail, seq_ids, missing)
     if trace is not None:
         problems += _check_trace(trace, seq_ids, missing)
     return problems
@@ -243,6 +245,51 @@ def _check_missing_named(detail: list[dict[str, Any]], missing: set[int]) -> lis
     if unnamed and len(missing) <= 50:
         return [f"samples reported missing but not named in the detail log: {unnamed[:10]}"]
     return []
+
+
+def _accuracy_pass_samples(detail: list[dict[str, Any]]) -> set[int]:
+    """The sequence ids of the samples the accuracy passes issued, from the detail log.
+
+    Each series logs its generated query count and samples per query, and takes the next
+    sequence ids in that order; an accuracy pass issues every query it generated.
+    """
+    samples: set[int] = set()
+    next_id, accuracy, queries = 0, False, 0
+    for entry in detail:
+        key, value = entry["key"], entry["value"]
+        if key == "generic_message" and value in _PHASES:
+            accuracy = _PHASES[value]
+        elif key == "generated_query_count":
+            queries = int(value)
+        elif key == "generated_samples_per_query":
+            count = queries * int(value)
+            if accuracy:
+                samples.update(range(next_id, next_id + count))
+            next_id += count
+    return samples
+
+
+_PHASES = {"Starting accuracy mode": True, "Starting performance mode": False}
+_FAILED = re.compile(r"^Sample failed\. seq_id: (\d+) ")
+
+
+def _check_accuracy_passes(
+    detail: list[dict[str, Any]], seq_ids: list[int], missing: set[int]
+) -> list[str]:
+    """A VALID run claims a response for every sample of its accuracy passes that did not
+    fail: each must be in the accuracy log."""
+    failed = {
+        int(m.group(1))
+        for e in detail
+        if e.get("metadata", {}).get("is_error") and (m := _FAILED.match(str(e["value"])))
+    }
+    absent = sorted(_accuracy_pass_samples(detail) - set(seq_ids) - failed - missing)
+    if not absent:
+        return []
+    return [
+        f"the run says VALID but the accuracy log lacks {len(absent)} samples of its "
+        f"accuracy pass: {absent[:10]}"
+    ]
 
 
 def _check_trace(trace: Any, seq_ids: list[int], missing: set[int]) -> list[str]:

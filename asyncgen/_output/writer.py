@@ -32,6 +32,7 @@ from asyncgen._errors import OutputError
 from asyncgen._log import get_logger
 from asyncgen._output.accuracy import accuracy_entries
 from asyncgen._output.fmt import mllog_value
+from asyncgen._output.lock import FolderLock
 from asyncgen._output.request_export import ExportSettings, RequestExport
 from asyncgen._output.summary_text import summary_footer
 from asyncgen._output.trace import trace_text
@@ -96,9 +97,23 @@ class LogWriter:
         # The trace footer gives the origin as wall-clock epoch time, as the reference does.
         self._wall_origin_ns = time.time_ns() - (time.perf_counter_ns() - origin_ns)
         self._pid = os.getpid()
+        self._folder_lock = FolderLock(folder)  # before any file is opened (and truncated)
         self._files: dict[str, IO[str]] = {}
-        for kind in ("summary", "detail", "accuracy") + (("trace",) if self._trace_enabled else ()):
-            self._files[kind] = _open(self.paths[kind])
+        self._export: RequestExport | None = None
+        try:
+            for kind in ("summary", "detail", "accuracy", "trace")[: 3 + self._trace_enabled]:
+                self._files[kind] = _open(self.paths[kind])
+            if export is not None:
+                self.paths["requests"] = path = folder / f"requests.{export.fmt}"
+                try:
+                    self._export = RequestExport(path, export)
+                except OSError as exc:
+                    raise OutputError(f"cannot open {path}: {exc.strerror or exc}") from exc
+        except OutputError:
+            for f in self._files.values():
+                f.close()
+            self._folder_lock.release()
+            raise
         self._pending: dict[str, list[str]] = {kind: [] for kind in self._files}
         self._lock = threading.Lock()  # detail entries may come from completion threads
         self._write_lock = threading.Lock()
@@ -114,15 +129,7 @@ class LogWriter:
         self._closed = False
         self._failed: dict[str, OutputError] = {}  # files that could not be written, by kind
         self._first_error: OutputError | None = None  # the one raised; later ones are its notes
-        self._export: RequestExport | None = None
         self._exporting = False  # the followed series is a performance series
-        if export is not None:
-            self.paths["requests"] = path = folder / f"requests.{export.fmt}"
-            try:
-                self._export = RequestExport(path, export)
-            except OSError as exc:
-                self._close_files()
-                raise OutputError(f"cannot open {path}: {exc.strerror or exc}") from exc
         self._append("accuracy", "[")
         if self._trace_enabled:
             self._append("trace", '{"traceEvents":[\n')
@@ -216,6 +223,14 @@ class LogWriter:
         if self._exporting and self._export is not None and series is not None:
             self._export.follow(series)
 
+    def finish(self) -> None:
+        """Format and write every record left (the last series' trace) and whatever waits,
+        before the run calls itself finished: a file that fails here raises its
+        ``OutputError``, so the run stops with the INVALID block naming it (``close`` only
+        adds the footers)."""
+        self.follow(None)
+        self._flush_to_disk()
+
     # -- the background task ---------------------------------------------------------------
 
     async def run(self) -> None:
@@ -253,6 +268,7 @@ class LogWriter:
         finally:
             self._closed = True
             self._close_files()
+            self._folder_lock.release()
         if self._first_error is not None and not raised_before:
             raise self._first_error
 

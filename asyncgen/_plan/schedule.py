@@ -16,13 +16,16 @@ import numpy as np
 
 from asyncgen._config.effective import NS_PER_MS, EffectiveSettings
 from asyncgen._config.enums import TestScenario
+from asyncgen._config.validate import MAX_PLANNED_SAMPLES
 from asyncgen._errors import SettingsError
 from asyncgen._plan.arrivals import ArrivalProcess, GapDraw
 from asyncgen._plan.loadable import LoadableSet
 from asyncgen._plan.rng import I64
 
 # The reference would keep allocating (or loop forever, at absurd rates); we refuse instead.
-MAX_GENERATED_QUERIES = 1 << 30
+# (validate_settings refuses plans that cannot fit in memory before a run starts; this is the
+# guard for what it cannot see.)
+MAX_GENERATED_QUERIES = MAX_PLANNED_SAMPLES
 
 
 @attrs.frozen

@@ -9,7 +9,6 @@ each at its offset from the earliest stamp, divided by the replay speed.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -18,6 +17,7 @@ import attrs
 import numpy as np
 
 from asyncgen._errors import DatasetError
+from asyncgen._plan.files import parse_json, read_text
 from asyncgen._plan.rng import F64, I64
 
 NS_PER_MS = 1_000_000
@@ -55,13 +55,10 @@ class Trace:
 
 def read_trace(path: str | os.PathLike[str]) -> Trace:
     """Read a trace file; raises ``DatasetError`` naming the file and line of any problem."""
-    name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"cannot read the trace: {exc}", path=name) from None
+    file, name = Path(path), str(path)
+    text = read_text(file)  # a FIFO, a device or a loop is named, not read
     records = [
-        _record(line, name, number)
+        _record(line, file, number)
         for number, line in enumerate(text.splitlines(), start=1)
         if line.strip()
     ]
@@ -72,11 +69,9 @@ def read_trace(path: str | os.PathLike[str]) -> Trace:
     return Trace(path=name, records=tuple(records), order=order)
 
 
-def _record(line: str, path: str, number: int) -> TraceRecord:
-    try:
-        obj = json.loads(line)
-    except ValueError as exc:
-        raise DatasetError(f"not JSON: {exc}", path=path, line=number) from None
+def _record(line: str, file: Path, number: int) -> TraceRecord:
+    obj = parse_json(line, file, number)  # strictly: no NaN, bounded nesting
+    path = str(file)
     if not isinstance(obj, dict):
         raise DatasetError("a trace record is a JSON object", path=path, line=number)
     stamp = obj.get("timestamp")

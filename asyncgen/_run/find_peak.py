@@ -28,7 +28,8 @@ class FindPeak:
         """Run one series at ``eff``'s QPS: whether it met the constraints, and why not."""
         outcome = await self.session.run_series(eff, loaded, accuracy=False)
         met, message = perf_constraints_met(eff, performance_result(outcome.series))
-        return met and not outcome.missing, outcome, message
+        ok = met and not outcome.missing and self.session.halted is None
+        return ok, outcome, message
 
     async def run(self) -> None:
         """Search, then report the lower bound's series (or the base one, if it failed)."""
@@ -79,7 +80,7 @@ class FindPeak:
         decimals = (
             base.requested.server_find_peak_qps_decimals_of_precision % 256
         )  # uint8 in the reference
-        while np.floor(lower.target_qps * 10.0**decimals) + 1 < np.floor(
+        while session.halted is None and np.floor(lower.target_qps * 10.0**decimals) + 1 < np.floor(
             upper.target_qps * 10.0**decimals
         ):
             mid = lower.with_target_qps(

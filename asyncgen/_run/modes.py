@@ -20,7 +20,8 @@ async def run_mode(session: RunSession) -> None:
     match session.eff.mode:
         case TestMode.SubmissionRun:
             await accuracy(session)
-            await performance(session)
+            if session.halted is None:  # a SUT call hung: nothing more is issued
+                await performance(session)
         case TestMode.AccuracyOnly:
             await accuracy(session)
         case TestMode.PerformanceOnly:
@@ -56,6 +57,8 @@ async def accuracy(session: RunSession) -> None:
         await session.load(loaded)
         await session.run_series(eff, loaded, accuracy=True)
         await session.unload(loaded)
+        if session.halted is not None:  # a SUT call hung: nothing more is issued
+            break
 
 
 def _print_stop_timestamps(wall_start: int) -> None:

@@ -24,9 +24,9 @@ from asyncgen._config.settings import LogSettings, TestSettings
 from asyncgen._config.validate import validate_settings
 from asyncgen._engine.clock import Clock, MonotonicClock
 from asyncgen._engine.progress import ProgressCallback
-from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
+from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest, check_protocols
 from asyncgen._engine.watchdog import Watchdog
-from asyncgen._errors import OutputError, SettingsError
+from asyncgen._errors import OutputError, RunError, SettingsError
 from asyncgen._log import get_logger
 from asyncgen._metrics.goodput import ServiceLevelObjectives
 from asyncgen._metrics.tokens import InputTokenSource
@@ -76,7 +76,9 @@ async def run_test(
     Writes the reference's log files (plus ``results.json``) to ``log_settings``' folder. An
     ``audit.config`` in the working directory overrides ``settings`` as in the reference; pass
     ``audit_config=None`` to ignore it. Raises ``SettingsError``/``ConfigError`` before anything
-    runs for settings that cannot run, ``OutputError`` when the logs cannot be written, and
+    runs for settings that cannot run, ``ProtocolError`` for a SUT or QSL whose methods are
+    not coroutine functions, ``OutputError`` when the logs cannot be written (or another run
+    is writing to the folder), and
     ``RunError`` (with the original as its cause) when the SUT or QSL raised. ``progress``, if
     given, receives a ``Progress`` snapshot every ``progress_interval_s`` while queries are paced.
     Samples the SUT failed (``QuerySample.fail``) are counted per kind in ``TestResult.failures``
@@ -104,6 +106,8 @@ async def run_test(
         options=_scale_out_options,
         start=_start_shards,
     )
+    if scale is None:  # scaled out, sut and qsl are factories, checked as such
+        check_protocols(sut, qsl)
     _check_slos(slos, settings)
     export = None
     if export_requests is not None:
@@ -155,6 +159,7 @@ async def run_test(
             except RunEnded as ended:  # a shard was lost: what ran is the result, INVALID
                 _report_ended(session, ended)
             _report_stalls(session)
+            writer.finish()  # the last trace: a file that fails now still stops the run
             tg.cancel_scope.cancel()
     except BaseException as caught:  # failed, cancelled or interrupted: the files say why
         stopped = stop_error(caught, writer)
@@ -167,7 +172,10 @@ async def run_test(
         stopped_run = attrs.evolve(_stopped_run(session, settings), loop_stalls=watchdog.stalls())
         write_stopped_summary(writer, stopped_run, stopped)
     finally:
-        _close(writer, stopped)
+        close_error = _close(writer, stopped)
+    if stopped is None and close_error is not None:  # only the footers failed
+        stopped = close_error
+        stopped_run = attrs.evolve(_stopped_run(session, settings), loop_stalls=watchdog.stalls())
     if stopped is not None:
         write_stopped_results(writer, stopped_run, stopped)
         raise stopped
@@ -190,15 +198,16 @@ def _check_slos(slos: ServiceLevelObjectives | None, settings: TestSettings) -> 
         )
 
 
-def _close(writer: LogWriter, stopped: BaseException | None) -> None:
-    """Close the log files. If the run has already stopped for another reason, a file that
-    fails to close is a note on that reason rather than the error that replaces it."""
+def _close(writer: LogWriter, stopped: BaseException | None) -> OutputError | None:
+    """Close the log files; the error to raise if one fails and the run had not stopped for
+    another reason (a note on that reason otherwise)."""
     try:
         writer.close()
     except OutputError as error:
         if stopped is None:
-            raise
+            return error
         stopped.add_note(f"also: {error}")
+    return None
 
 
 async def _report_progress(
@@ -263,8 +272,14 @@ def run(
 ) -> TestResult:
     """Run a test from synchronous code on a fresh event loop (uvloop when available).
 
-    ``options`` are ``run_test``'s other keywords (``clock``, ``progress``, ...).
+    ``options`` are ``run_test``'s other keywords (``clock``, ``progress``, ...). Inside a
+    running event loop, ``await run_test(...)`` instead (this raises ``RunError`` there).
     """
+    if _running_loop() is not None:
+        raise RunError(
+            "asyncgen.run() cannot start an event loop inside a running one; "
+            "in async code use 'await asyncgen.run_test(sut, qsl, settings, ...)'"
+        )
     loop_factory = uvloop_factory() if use_uvloop else None
     with asyncio.Runner(loop_factory=loop_factory) as runner:
         return runner.run(
@@ -272,6 +287,13 @@ def run(
                 sut, qsl, settings, log_settings=log_settings, audit_config=audit_config, **options
             )
         )
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def uvloop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:

@@ -17,7 +17,7 @@ import numpy as np
 from asyncgen._config.effective import NS_PER_MS, EffectiveSettings
 from asyncgen._config.enums import TestMode, TestScenario
 from asyncgen._engine.clock import Clock
-from asyncgen._engine.drain import Drain, pace_and_drain
+from asyncgen._engine.drain import Drain, Drained, pace_and_drain
 from asyncgen._engine.gc import quiet_gc
 from asyncgen._engine.memory import release_free_memory
 from asyncgen._engine.progress import Progress, snapshot
@@ -142,14 +142,17 @@ class RunSession:
         self.drain = Drain(writer, eff.requested.drain_timeout_ms, self.state.missing)
         self.watchdog = watchdog or Watchdog()
         s = eff.requested
+        deadline_ns = s.drain_timeout_ms * NS_PER_MS
+        self.watchdog.call_limit_ns = deadline_ns  # a SUT call that never returns
         dependent = s.server_concurrency or s.server_multi_turn or s.server_max_concurrency
         if eff.scenario in (TestScenario.SingleStream, TestScenario.MultiStream) or dependent:
             # a closed loop waits on each query (and the session shaper on completions):
             # bound that wait like the drain
-            self.watchdog.wait_limit_ns = eff.requested.drain_timeout_ms * NS_PER_MS
+            self.watchdog.wait_limit_ns = deadline_ns
         self.trace = load_trace(eff)  # a trace to replay (server_arrival "trace"), read once
         self.current: Series | None = None  # the series being paced, for progress reports
         self.phase = "starting"
+        self.halted: str | None = None  # why no further series may run (a SUT call hung)
 
     # -- samples -----------------------------------------------------------------------------
 
@@ -199,8 +202,11 @@ class RunSession:
         self.current, self.phase = series, _phase(eff, accuracy)
         wall_start = time.time_ns()
         if self.pacer is None:
-            missing = await self._pace(series, eff, accuracy, planned.sessions)
-            outcome = SeriesOutcome(series, missing, np.zeros(0))
+            drained = await self._pace(series, eff, accuracy, planned.sessions)
+            if drained.stopped is not None:  # the SUT is stuck: the run ends after this series
+                self.halted = drained.stopped
+                self.state.invalid_reasons.append(drained.stopped)
+            outcome = SeriesOutcome(series, drained.missing, np.zeros(0))
         else:  # scaled out: planned.sessions is None (check_splittable refuses the options)
             outcome = await self.pacer.pace(self, series, eff, accuracy)
         # the reference's logger counters; asyncgen has no contention
@@ -224,7 +230,7 @@ class RunSession:
         eff: EffectiveSettings,
         accuracy: bool,
         sessions: SessionSpec | None = None,
-    ) -> list[int]:
+    ) -> Drained:
         """The hot window: the shaper, flush and drain, watched by the watchdog."""
         ctx = ShaperContext(
             series=series,
@@ -239,7 +245,7 @@ class RunSession:
         watchdog.series, watchdog.active = series, True
         try:
             with quiet_gc():  # see asyncgen._engine.gc
-                return await pace_and_drain(ctx, self.drain)
+                return await pace_and_drain(ctx, self.drain, watchdog)
         finally:
             watchdog.series, watchdog.active = None, False
             series.closed = True

@@ -13,7 +13,7 @@ import attrs
 from asyncgen._config.effective import EffectiveSettings, effective_settings
 from asyncgen._config.enums import TestMode
 from asyncgen._config.settings import TestSettings, apply_audit_config
-from asyncgen._config.validate import validate_settings
+from asyncgen._config.validate import most_planned_samples, validate_settings
 from asyncgen._engine.clock import Clock
 from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
 from asyncgen._engine.watchdog import Watchdog
@@ -66,7 +66,7 @@ async def start_run(
     )
     for message in problems:
         writer.error("error_invalid_test_settings", message)
-    _check_against_qsl(eff)
+    _check_against_qsl(eff, qsl.total_sample_count)
     writer.details(requested_entries(settings))
     writer.details(effective_entries(eff))
     return RunSession(
@@ -97,7 +97,13 @@ def _apply_overrides(
     return settings
 
 
-def _check_against_qsl(eff: EffectiveSettings) -> None:
+def _check_against_qsl(eff: EffectiveSettings, total_sample_count: int) -> None:
+    largest = max(total_sample_count, eff.performance_sample_count, eff.accuracy_sample_count)
+    if largest > most_planned_samples():  # the loaded sets are lists of them
+        raise SettingsError(
+            f"the QSL reports {largest:,} samples; this machine's memory holds at most about "
+            f"{most_planned_samples():,} in one run"
+        )
     if eff.performance_sample_count <= 0:
         raise SettingsError("performance_sample_count is 0: the QSL reports no performance samples")
     if (

@@ -9,7 +9,6 @@ why a drain deadline passed).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import anyio
 import attrs
 
 from asyncgen._config.enums import TestMode, TestScenario
+from asyncgen._engine.interrupt import being_cancelled, is_interrupt
 from asyncgen._engine.watchdog import LoopStalls
 from asyncgen._errors import AsyncgenError, OutputError, RunError
 from asyncgen._log import get_logger
@@ -39,14 +39,16 @@ class StoppedRun:
 
 def stop_error(caught: BaseException, writer: LogWriter) -> BaseException:
     """What ``run_test`` raises for what stopped it (logged in the detail log): our own errors
-    and cancellation or interrupts as they are; any other exception as a ``RunError`` whose
-    cause is the original. Of an exception group, the first failure is raised and every other
-    one becomes a note on it. If the run's task is being cancelled, cancellation is raised
-    whatever else failed, so that ``asyncio.timeout()`` around ``run_test`` works."""
+    and cancellation or interrupts as they are; anything else — an exception, or a
+    ``BaseException`` the SUT raised (a ``CancelledError`` nobody asked for, ``GeneratorExit``,
+    its own subclass) — as a ``RunError`` whose cause is the original. Of an exception group,
+    the first failure is raised and every other one becomes a note on it. If the run's task is
+    being cancelled, cancellation is raised whatever else failed, so that ``asyncio.timeout()``
+    around ``run_test`` works."""
     cancelled = anyio.get_cancelled_exc_class()
     leaves = _leaves(caught) if isinstance(caught, BaseExceptionGroup) else [caught]
     exc = next((e for e in leaves if not isinstance(e, cancelled)), leaves[0])
-    if _being_cancelled():
+    if being_cancelled():
         exc = next((e for e in leaves if isinstance(e, cancelled)), None) or cancelled()
     error = _raised_for(exc, writer)
     for other in leaves:
@@ -60,20 +62,14 @@ def _raised_for(exc: BaseException, writer: LogWriter) -> BaseException:
     if isinstance(exc, AsyncgenError) and not isinstance(exc, RunError):
         writer.error("error_runtime", f"Run stopped: {exc}")
         return exc
-    if not isinstance(exc, Exception):
+    if is_interrupt(exc):
         writer.error("error_runtime", f"Run interrupted: {exc!r}")
         return exc
     writer.error("error_runtime", f"Run stopped by an exception: {exc!r}")
-    _log.error("run failed", error=repr(exc))
+    _log.info("run failed", error=repr(exc))  # raised as a RunError: reported by the caller
     error = RunError(f"the run stopped: {exc!r}")
     error.__cause__ = exc
     return error
-
-
-def _being_cancelled() -> bool:
-    """Whether someone cancelled the run's own task (a timeout, ``task.cancel()``)."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
 def stop_reason(exc: BaseException) -> tuple[bool, str]:

@@ -21,7 +21,6 @@ its role or text, an unknown role, a system message after the first user turn â€
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -31,6 +30,7 @@ from typing import Any, Literal
 import attrs
 
 from asyncgen._errors import DatasetError
+from asyncgen._plan.files import decode_json, parse_json, read_text
 from asyncgen.datasets._tokenizer import Tokenizer
 
 Format = Literal["sharegpt", "chat"]
@@ -109,10 +109,7 @@ def read_conversations(path: str | os.PathLike[str]) -> ConversationFile:
     record that does not fit; a file without any conversation is an error too.
     """
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"cannot read: {exc}", path=str(file)) from exc
+    text = read_text(file)
     conversations: list[Conversation] = []
     formats: list[Format] = []
     skipped = 0
@@ -168,15 +165,11 @@ def _records(text: str, file: Path) -> Iterator[tuple[int, Any]]:
         return
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
-            try:
-                yield number, json.loads(line)
-            except ValueError as exc:
-                raise DatasetError(f"not valid JSON: {exc}", path=str(file), line=number) from None
+            yield number, parse_json(line, file, number)
 
 
 def _array_records(text: str, start: int, file: Path) -> Iterator[tuple[int, Any]]:
     """The elements of the JSON array at ``start``, each with the line it starts on."""
-    decode = json.JSONDecoder().raw_decode
     pos, line, counted = start + 1, 1, 0
     while True:
         pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
@@ -184,10 +177,7 @@ def _array_records(text: str, start: int, file: Path) -> Iterator[tuple[int, Any
         counted = pos
         if text.startswith("]", pos):
             return
-        try:
-            record, pos = decode(text, pos)
-        except ValueError as exc:
-            raise DatasetError(f"not valid JSON: {exc}", path=str(file), line=line) from None
+        record, pos = decode_json(text, pos, file, line)
         yield line, record
         pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
         if text.startswith(",", pos):

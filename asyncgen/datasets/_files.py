@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import os
 from collections.abc import Mapping, Sequence
@@ -12,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from asyncgen._errors import DatasetError
+from asyncgen._plan.files import check_regular_file, parse_json, read_text
 from asyncgen.http._payload import Payload
 
 StrPath = str | os.PathLike[str]
@@ -118,19 +118,11 @@ class JsonLinesQSL(_FileQSL):
 
 
 def _read_json_lines(path: Path, prompt_field: str | None) -> list[Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"cannot read: {exc}", path=str(path)) from exc
+    text = read_text(path)
     records: list[Any] = []
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except ValueError as exc:
-            raise DatasetError(f"not valid JSON: {exc}", path=str(path), line=number) from None
-        records.append(_record(value, prompt_field, path, number))
+        if line.strip():
+            records.append(_record(parse_json(line, path, number), prompt_field, path, number))
     if not records:
         raise DatasetError("holds no samples (no non-blank lines)", path=str(path))
     return records
@@ -174,7 +166,7 @@ class FolderQSL(_FileQSL):
     ) -> None:
         folder = Path(path)
         if not folder.is_dir():
-            raise DatasetError("is not a folder", path=str(folder))
+            raise DatasetError("is not a folder", path=str(folder))  # a loop is not one either
         self.files = sorted(
             f for f in folder.glob(pattern) if f.is_file() and not f.name.startswith(".")
         )
@@ -279,6 +271,7 @@ class NumpyQSL(_FileQSL):
 
 
 def _load_array(path: Path, key: str | None) -> np.ndarray[Any, Any]:
+    check_regular_file(path)
     try:
         loaded = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import ssl
 from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
@@ -53,10 +54,10 @@ class PooledSUT:
         rather than reused. ``ssl_context`` replaces the default TLS context of ``https://``
         URLs. ``name`` defaults to the adapter and its URL, e.g. ``HttpSUT(http://...)``.
         """
-        if timeout_s <= 0:
-            raise ValueError("timeout_s must be positive")
-        if max_connections is not None and max_connections < 0:
-            raise ValueError("max_connections must be 0 (no limit) or more")
+        _check_number("timeout_s", timeout_s, low=0.0, low_included=False)
+        _check_number("keepalive_s", keepalive_s, low=0.0, low_included=True)
+        if max_connections is not None:  # None: the default cap
+            check_count("max_connections", max_connections, low=0)  # 0: no limit
         self.origin = Origin.parse(base_url)
         self.base_url = base_url
         self.source = source
@@ -199,3 +200,23 @@ class PooledSUT:
         pool = self._pool
         if self._flushed and pool is not None and pool.in_flight == 0:
             pool.close_idle()
+
+
+def _check_number(name: str, value: object, *, low: float, low_included: bool) -> None:
+    """A finite number of seconds above ``low`` (or from it): NaN compares false with
+    everything, so a NaN timeout would never fire, and a string would fail at run time."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < low
+        or (value == low and not low_included)
+    ):
+        bound = f"{'at least' if low_included else 'more than'} {low:g}"
+        raise ValueError(f"{name} must be a finite number of seconds, {bound}; got {value!r}")
+
+
+def check_count(name: str, value: object, *, low: int) -> None:
+    """An integer option of at least ``low`` (not a bool, not a float)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{name} must be an integer of at least {low}; got {value!r}")

@@ -52,7 +52,9 @@ def build_request(sut: PooledSUT, payload: Payload) -> bytes:
 
 
 def encode_json(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact JSON; NaN and infinities raise ``ValueError`` (they are no JSON: the sample
+    fails as ``other`` rather than a server reading something else)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
 def status_detail(status: int, body: bytes) -> str:

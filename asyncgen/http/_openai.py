@@ -7,7 +7,7 @@ import ssl
 from collections.abc import Mapping
 from typing import Any
 
-from asyncgen.http._base import PooledSUT, Request
+from asyncgen.http._base import PooledSUT, Request, check_count
 from asyncgen.http._failures import FailureKind, ResponseError
 from asyncgen.http._http_sut import BodyExchange, encode_json, status_detail
 from asyncgen.http._openai_wire import (
@@ -21,7 +21,7 @@ from asyncgen.http._openai_wire import (
 )
 from asyncgen.http._payload import Payload, PayloadSource
 from asyncgen.http._pool import Exchange
-from asyncgen.http._sse import SSEDecoder
+from asyncgen.http._sse import MAX_EVENT_BYTES, SSEDecoder
 from asyncgen.http._wire import request_head
 from asyncgen.sut import QuerySample
 
@@ -45,7 +45,8 @@ class OpenAISUT(PooledSUT):
     an ``Authorization: Bearer`` header; without one (``None``) the ``OPENAI_API_KEY``
     environment variable's value does, unless ``headers`` has an ``Authorization`` already
     (``api_key=""`` sends none). The connection options are ``HttpSUT``'s, with a longer
-    default ``timeout_s`` for generation.
+    default ``timeout_s`` for generation. One streamed event may hold at most
+    ``max_event_bytes`` (16 MiB); a longer one fails its sample as ``malformed``.
 
     Embeddings are not streamed: a 2xx response whose ``data`` is a list completes the sample
     with the response body, with no token count (run them without ``use_token_latencies``).
@@ -70,6 +71,7 @@ class OpenAISUT(PooledSUT):
         ssl_context: ssl.SSLContext | None = None,
         keepalive_s: float = 4.0,
         ignore_eos: bool = False,
+        max_event_bytes: int = MAX_EVENT_BYTES,
     ) -> None:
         all_headers = dict(headers or {})
         if api_key is None and not any(k.lower() == "authorization" for k in all_headers):
@@ -86,8 +88,10 @@ class OpenAISUT(PooledSUT):
             ssl_context=ssl_context,
             keepalive_s=keepalive_s,
         )
-        if max_tokens is not None and max_tokens < 1:
-            raise ValueError("max_tokens must be at least 1")
+        if max_tokens is not None:
+            check_count("max_tokens", max_tokens, low=1)
+        check_count("max_event_bytes", max_event_bytes, low=1)
+        self.max_event_bytes = max_event_bytes
         self.path = api_path(self.origin.base_path, api)
         self.chat = api == "chat"
         self.options = BodyOptions(
@@ -164,7 +168,7 @@ class _CompletionExchange(Exchange):
         self.status = status
         content_type = headers.get(b"content-type", b"").lower()
         if 200 <= status < 300 and content_type.startswith(b"text/event-stream"):
-            self.sse = SSEDecoder()
+            self.sse = SSEDecoder(self.sut.max_event_bytes)
 
     def on_body(self, data: bytes) -> None:
         if self.sse is None:

@@ -29,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from typing import cast
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import attrs
 
@@ -62,22 +62,27 @@ def default_max_connections() -> int:
 
 @attrs.frozen
 class Origin:
-    """Where requests go: scheme, host, port, and the base path of the URL."""
+    """Where requests go: scheme, host, port, the base path of the URL and its query (sent
+    with every request, as ``?api-version=...`` endpoints need)."""
 
     scheme: str
     host: str
     port: int
     base_path: str
+    query: str = ""
 
     @classmethod
     def parse(cls, base_url: str) -> Origin:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"base URL must be http://host[:port][/path]: {base_url!r}")
-        if parts.query or parts.fragment:
-            raise ValueError(f"base URL must not have a query or fragment: {base_url!r}")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        return cls(parts.scheme, parts.hostname, port, parts.path.rstrip("/"))
+            raise ValueError(f"base URL must be http://host[:port][/path][?query]: {base_url!r}")
+        if parts.fragment:
+            raise ValueError(f"base URL must not have a #fragment: {base_url!r}")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:  # urlsplit's message does not say which URL
+            raise ValueError(f"the port of {base_url!r} is not a number from 0 to 65535") from None
+        return cls(parts.scheme, parts.hostname, port, parts.path.rstrip("/"), parts.query)
 
     @property
     def host_header(self) -> str:
@@ -86,10 +91,22 @@ class Origin:
         return host if self.port == default else f"{host}:{self.port}"
 
     def target(self, path: str) -> str:
-        """The request target for ``path`` under the base path."""
+        """The request target for ``path`` (which may carry its own ``?query``) under the base
+        path, percent-encoded where it must be (a space, a non-ASCII character), with the
+        base URL's query after the path's own."""
+        path, _, query = path.partition("?")
         if not path:
-            return self.base_path or "/"
-        return self.base_path + (path if path.startswith("/") else "/" + path)
+            path = self.base_path or "/"
+        else:
+            path = self.base_path + (path if path.startswith("/") else "/" + path)
+        queries = [quote(q, safe=_QUERY_SAFE) for q in (query, self.query) if q]
+        return quote(path, safe=_PATH_SAFE) + ("?" + "&".join(queries) if queries else "")
+
+
+# What a request target may hold as it is (RFC 3986 pchar, "/" and existing %-escapes);
+# anything else is percent-encoded as UTF-8.
+_PATH_SAFE = "/%:@!$&'()*+,;="
+_QUERY_SAFE = _PATH_SAFE + "?"
 
 
 class Exchange:

@@ -35,10 +35,23 @@ class BodyHandler(Protocol):
 def request_head(
     method: str, target: str, host: str, headers: dict[str, str], body_length: int | None
 ) -> bytes:
-    """The request line and headers; ``body_length`` None sends no ``Content-Length``."""
-    lines = [f"{method} {target} HTTP/1.1", f"Host: {host}"]
+    """The request line and headers; ``body_length`` None sends no ``Content-Length``.
+
+    A ``Host`` or ``Content-Length`` among ``headers`` replaces the one computed (never a
+    second one); a ``Content-Length`` that is not the body's length is refused, since the
+    server would read the wrong body.
+    """
+    given = {name.lower(): value for name, value in headers.items()}
+    length = given.get("content-length")
+    if length is not None and length.strip() != str(body_length or 0):
+        raise ValueError(
+            f"the Content-Length header says {length!r}, the body has {body_length or 0} bytes"
+        )
+    lines = [f"{method} {target} HTTP/1.1"]
+    if "host" not in given:
+        lines.append(f"Host: {host}")
     lines.extend(f"{name}: {value}" for name, value in headers.items())
-    if body_length is not None:
+    if body_length is not None and length is None:
         lines.append(f"Content-Length: {body_length}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Sequence
 
@@ -105,9 +106,10 @@ class SynchronousSUT:
     synchronous model would: waiting for its answers never suspends the closed loop."""
 
     name = "synchronous"
+    block_s = 0.001
 
     async def issue_query(self, samples: Sequence[QuerySample]) -> None:
-        time.sleep(0.001)  # noqa: ASYNC251 - the synchronous model
+        time.sleep(self.block_s)  # noqa: ASYNC251 - the synchronous model
         for sample in samples:
             sample.complete(b"")
 
@@ -116,3 +118,72 @@ class SynchronousSUT:
 
 
 synchronous_sut = SynchronousSUT()
+
+
+class LoopBlockingSUT(SynchronousSUT):
+    """Blocks the event loop in every call, as a SUT running a slow synchronous model on the
+    loop thread would; ``ASYNCGEN_TEST_BLOCK_S`` sets how long (default 0.5 s)."""
+
+    name = "loop-blocking"
+
+    def __init__(self) -> None:
+        self.block_s = float(os.environ.get("ASYNCGEN_TEST_BLOCK_S", "0.5"))
+
+
+class _Answers:
+    """Answers every sample at once: what the misbehaving SUTs below do when they work."""
+
+    name = "answers"
+
+    async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+        for sample in samples:
+            sample.complete(b"")
+
+    async def flush_queries(self) -> None:
+        pass
+
+
+class SutKilledError(BaseException):
+    """A SUT's own BaseException subclass."""
+
+
+class RaisesBaseException(_Answers):
+    """Raises ``ASYNCGEN_TEST_RAISE`` (CancelledError, GeneratorExit or its own) on a call."""
+
+    async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+        kind = os.environ.get("ASYNCGEN_TEST_RAISE", "own")
+        errors = {"CancelledError": asyncio.CancelledError, "GeneratorExit": GeneratorExit}
+        raise errors.get(kind, SutKilledError)("raised by the SUT")
+
+
+class NameRaises(_Answers):
+    @property  # type: ignore[override]
+    def name(self) -> str:
+        raise RuntimeError("no name today")
+
+
+class EnterRaises(_Answers):
+    async def __aenter__(self) -> EnterRaises:
+        raise RuntimeError("cannot enter")
+
+    async def __aexit__(self, *_: object) -> None:
+        pass
+
+
+class ExitRaises(_Answers):
+    async def __aenter__(self) -> ExitRaises:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        raise RuntimeError("cannot exit")
+
+
+class CloseHangs(_Answers):
+    async def aclose(self) -> None:
+        await asyncio.Event().wait()
+
+
+class SyncIssueQuery(_Answers):
+    def issue_query(self, samples: Sequence[QuerySample]) -> None:  # type: ignore[override]
+        for sample in samples:
+            sample.complete(b"")

@@ -241,15 +241,42 @@ async def test_a_failed_turn_ends_its_conversation(tmp_path: Path) -> None:
                 sample.fail("http_status: 500") if sample.index == 1 else sample.complete(b"ok")
 
     sut = FailsFirst(clock, 0)
-    starts = make_plan([0, 1 * MS], indices=[1, 2])
-    seq, eff = SequenceGen(), _eff()
-    spec = SessionSpec(starts=starts, turns=lambda i: 3)
-    series = _series(
-        tmp_path, query_slots(6, seq=seq, eff=eff, index_dtype=np.dtype(np.int64)), spec, clock
-    )
-    await SHAPERS[TestScenario.Server](_ctx(series, sut, clock, spec))
+    series = await _two_conversations(tmp_path, sut, clock, turns=3)
     assert [(s.index, s.turn) for s in sut.samples] == [(1, 0), (2, 0), (2, 1), (2, 2)]  # type: ignore[attr-defined]
     assert series.queries_issued == 4 and series.queries_completed == 4
+
+
+@pytest.mark.asyncio
+async def test_a_str_answer_is_history_and_a_bad_one_ends_its_conversation(tmp_path: Path) -> None:
+    """A completion is recorded whole or not at all in a conversation too: a ``str`` answer
+    is the next turn's history (as UTF-8); data of another type fails its turn, once."""
+    clock = FakeClock(0)
+
+    class OddAnswers(ServiceSUT):
+        async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+            for sample in samples:
+                self.samples.append(sample)
+                sample.complete(12345 if sample.index == 1 else "é")  # type: ignore[arg-type]
+
+    sut = OddAnswers(clock, 0)
+    series = await _two_conversations(tmp_path, sut, clock, turns=2)
+    got = [(s.index, s.turn, s.answers) for s in sut.samples]  # type: ignore[attr-defined]
+    assert got == [(1, 0, ()), (2, 0, ()), (2, 1, ("é".encode(),))]
+    assert series.failures == {
+        0: "invalid_completion: response data must be bytes-like or str, not int"
+    }
+    assert series.queries_issued == 3 and series.queries_completed == 3
+
+
+async def _two_conversations(
+    tmp_path: Path, sut: ServiceSUT, clock: FakeClock, *, turns: int
+) -> SessionSeries:
+    """Paces two conversations of ``turns`` turns (QSL samples 1 and 2, from 0 and 1 ms)."""
+    spec = SessionSpec(starts=make_plan([0, 1 * MS], indices=[1, 2]), turns=lambda i: turns)
+    slots = query_slots(2 * turns, seq=SequenceGen(), eff=_eff(), index_dtype=np.dtype(np.int64))
+    series = _series(tmp_path, slots, spec, clock)
+    await SHAPERS[TestScenario.Server](_ctx(series, sut, clock, spec))
+    return series
 
 
 def _eff():  # type: ignore[no-untyped-def]

@@ -7,13 +7,17 @@ The parser's fuzz test (arbitrary text raises only ConfigError) is
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
 
 import asyncgen
 from asyncgen import TestMode, TestScenario, TestSettings
+from asyncgen.sut import QuerySample
 from tests.faults._support import fast_settings, log_to
 from tests.helpers import ListQSL, RecordingSUT
 
@@ -61,6 +65,10 @@ def test_a_bad_config_line_names_file_line_and_key(
             {"scenario": TestScenario.Offline, "mode": TestMode.FindPeakPerformance},
             "FindPeakPerformance",
         ),
+        # plans that cannot fit in memory: refused now, not by a MemoryError mid-run
+        ({"scenario": TestScenario.Server, "server_target_qps": 1e308}, "server_target_qps"),
+        ({"scenario": TestScenario.Offline, "min_duration_ms": 10**15}, "offline_expected_qps"),
+        ({"scenario": TestScenario.SingleStream, "min_query_count": 10**14}, "min_query_count"),
     ],
 )
 def test_settings_that_cannot_run_fail_before_anything_runs(
@@ -84,6 +92,7 @@ def test_settings_that_cannot_run_fail_before_anything_runs(
             {"performance_issue_same": True, "performance_issue_same_index": 8},
             "performance_issue_same_index 8 is outside the loaded set",
         ),
+        (ListQSL(total=10**14), {}, "the QSL reports 100,000,000,000,000 samples"),
     ],
 )
 def test_settings_that_do_not_fit_the_qsl_fail_before_any_sample_loads(
@@ -110,3 +119,51 @@ def test_a_bad_audit_config_fails_before_anything_runs(tmp_path: Path) -> None:
         )
     assert info.value.line == 1 and info.value.key == "min_query_count"
     assert sut.calls == [] and qsl.loaded == []
+
+
+class _SyncIssueQuery(RecordingSUT):
+    def issue_query(self, samples: Sequence[QuerySample]) -> None:  # type: ignore[override]
+        self.calls.append([s.index for s in samples])
+
+
+class _SyncLoad(ListQSL):
+    def load_samples(self, indices: Sequence[int]) -> None:  # type: ignore[override]
+        self.loaded.append(list(indices))
+
+
+class _NoFlush:
+    name = "no-flush"
+
+    async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("sut", "qsl", "fragment"),
+    [
+        (_SyncIssueQuery(), ListQSL(), "the SUT _SyncIssueQuery's issue_query must be a coroutine"),
+        (RecordingSUT(), _SyncLoad(), "the QSL _SyncLoad's load_samples must be a coroutine"),
+        (_NoFlush(), ListQSL(), "the SUT _NoFlush has no flush_queries()"),
+    ],
+)
+def test_a_sut_or_qsl_without_coroutine_methods_is_refused_before_the_run(
+    tmp_path: Path, sut: Any, qsl: Any, fragment: str
+) -> None:
+    """Awaited mid-run, a plain function's None stopped the run after its first call."""
+    with pytest.raises(asyncgen.ProtocolError, match=re.escape(fragment)):
+        asyncgen.run(
+            sut, qsl, fast_settings(TestScenario.Server), log_settings=log_to(tmp_path / "out"),
+            audit_config=None,
+        )  # fmt: skip
+    assert qsl.loaded == [] and getattr(sut, "calls", []) == []
+    assert not (tmp_path / "out").exists()  # not even the log folder
+
+
+@pytest.mark.asyncio
+async def test_run_inside_a_running_loop_says_to_await_run_test(tmp_path: Path) -> None:
+    with pytest.raises(asyncgen.RunError, match=r"use 'await asyncgen\.run_test\("):
+        asyncgen.run(
+            RecordingSUT(), ListQSL(), fast_settings(TestScenario.Server),
+            log_settings=log_to(tmp_path / "out"), audit_config=None,
+        )  # fmt: skip
+    assert not (tmp_path / "out").exists()

@@ -5,6 +5,7 @@ run was interrupted and is INVALID; the CLI exits non-zero."""
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 
 import asyncgen
 from asyncgen import TestMode, TestScenario
+from asyncgen._output.verify import verify
 from asyncgen.sut import QuerySample
 from tests.faults._support import (
     ScriptedSUT,
@@ -129,3 +131,74 @@ def test_a_signal_to_the_cli_stops_the_run_within_a_second(
         check=False,
     )
     assert verified.returncode == 0, verified.stdout
+
+
+# A SUT that blocks the loop for BLOCK_S in every call: the scenario is always behind.
+BLOCKING = {
+    "Server": ["-s", "Server", "--qps", "100", "--sut", "tests.cli._suts:LoopBlockingSUT"],
+    "Server-coalesced": [
+        "-s", "Server", "--qps", "100", "--set", "server_coalesce_queries=true",
+        "--sut", "tests.cli._suts:LoopBlockingSUT",
+    ],
+    "SingleStream": ["-s", "SingleStream", "--sut", "tests.cli._suts:LoopBlockingSUT"],
+}  # fmt: skip
+BLOCK_S = 0.5
+
+
+def _start_blocking(tmp_path: Path, run: str, block_s: float) -> subprocess.Popen[str]:
+    command = [
+        sys.executable, "-m", "asyncgen", "run", *BLOCKING[run], "--duration-ms", "600000",
+        "--progress", "plain", "--progress-interval", "0.05", "--outdir", str(tmp_path),
+        "--audit-config", "none",
+    ]  # fmt: skip
+    child = subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "ASYNCGEN_TEST_BLOCK_S": str(block_s)},
+    )
+    assert child.stdout is not None
+    for line in child.stdout:  # queries are flowing (and blocking)
+        if line.startswith("["):
+            break
+    return child
+
+
+@pytest.mark.parametrize("run", list(BLOCKING))
+def test_ctrl_c_stops_a_loop_blocking_sut_at_the_next_loop_turn(tmp_path: Path, run: str) -> None:
+    """The signal is seen during the SUT's block and the run stops when that call returns,
+    not a batch of blocking calls later (the shapers yielded every 16 or 64 queries: 32
+    blocks, 16 s here, before the first Ctrl-C took effect)."""
+    with _start_blocking(tmp_path, run, BLOCK_S) as child:
+        sent_at = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        child.communicate(timeout=60)
+        stopped_in = time.monotonic() - sent_at
+    assert child.returncode == 130
+    assert stopped_in < 6 * BLOCK_S, stopped_in  # the call under way, then the stop
+    assert results_json(tmp_path)["interrupted"] is True
+    assert_consistent(tmp_path)
+
+
+def test_a_second_ctrl_c_exits_at_once_leaving_the_files_incomplete(tmp_path: Path) -> None:
+    """A SUT blocked for 30 s: the first Ctrl-C waits for the call under way, the second
+    ends the process now. The files are left as after SIGKILL, and verify says so."""
+    with _start_blocking(tmp_path, "Server", 30.0) as child:
+        assert child.stderr is not None
+        child.send_signal(signal.SIGINT)
+        for line in child.stderr:  # the first was seen, inside the SUT's blocking call
+            if "once more to stop at once" in line:
+                break
+        sent_at = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=60)
+        stopped_in = time.monotonic() - sent_at
+    assert child.returncode == 130
+    assert stopped_in < 10, stopped_in  # well inside the 30 s call
+    assert "interrupted again by SIGINT: stopped at once" in stderr
+    assert "Traceback" not in stderr
+    assert not (tmp_path / "mlperf_log_results.json").exists()
+    problems = verify(tmp_path)
+    assert any("cut short" in p for p in problems), problems

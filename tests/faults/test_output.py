@@ -17,11 +17,13 @@ from asyncgen._output.verify import verify
 from tests.faults._support import (
     FillsUp,
     ScriptedSUT,
+    detail_errors,
     echo,
     fast_settings,
     final_verdict,
     log_to,
     results_json,
+    summary_text,
 )
 from tests.helpers import ListQSL, RecordingSUT
 
@@ -83,6 +85,42 @@ def test_a_full_disk_stops_the_run_naming_the_file(
     assert final_verdict(tmp_path) == "INVALID"
     assert f"mlperf_log_{kind}" in results_json(tmp_path)["stopped"]
     assert verify(tmp_path) != []
+
+
+@pytest.mark.parametrize(
+    "mode", [asyncgen.TestMode.PerformanceOnly, asyncgen.TestMode.SubmissionRun]
+)
+def test_a_full_disk_while_writing_the_trace_makes_the_summary_invalid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: asyncgen.TestMode
+) -> None:
+    """The trace of the last series is written after its performance summary said VALID:
+    a failure there still stops the run, so the summary ends INVALID naming the file."""
+    real_open = _writer._open
+
+    def open_small(path: Path) -> IO[str]:
+        f = real_open(path)
+        return FillsUp(f, 2000) if "trace" in path.name else f  # type: ignore[return-value]
+
+    monkeypatch.setattr(_writer, "_open", open_small)
+    with pytest.raises(asyncgen.OutputError) as info:
+        asyncgen.run(
+            ScriptedSUT(_complete),
+            ListQSL(),
+            fast_settings(TestScenario.Server, mode),
+            log_settings=log_to(tmp_path),
+            audit_config=None,
+        )
+    trace = tmp_path / "mlperf_log_trace.json"
+    assert str(info.value) == f"cannot write {trace}: No space left on device"
+    assert final_verdict(tmp_path) == "INVALID"
+    summary = summary_text(tmp_path)
+    assert f"Run stopped : the run stopped: cannot write {trace}" in summary
+    assert "1 ERROR encountered" in summary or "ERRORS encountered" in summary
+    assert any(f"cannot write {trace}" in e for e in detail_errors(tmp_path))
+    results = results_json(tmp_path)
+    assert results["valid"] is False and str(trace) in results["stopped"]
+    problems = verify(tmp_path)
+    assert problems and all("trace" in p for p in problems), problems  # only the cut file
 
 
 def _mount_tiny_tmpfs(where: Path) -> bool:

@@ -126,3 +126,95 @@ def test_qsl_raising_stops_the_run(tmp_path: Path, on_load: bool) -> None:
     assert (sut.calls == 0) is on_load
     text = "dataset file vanished" if on_load else "cannot free the device memory"
     _assert_stopped(tmp_path, OSError, text)
+
+
+class ModelKilledError(BaseException):
+    """A SUT's own BaseException subclass (not an Exception)."""
+
+
+BASE_EXCEPTIONS = {
+    "CancelledError": asyncio.CancelledError,
+    "GeneratorExit": GeneratorExit,
+    "own BaseException": ModelKilledError,
+}
+
+
+@pytest.mark.parametrize("where", ["issue_query", "flush_queries", "load_samples"])
+@pytest.mark.parametrize("kind", list(BASE_EXCEPTIONS))
+def test_a_base_exception_the_sut_raises_is_its_failure_not_an_interrupt(
+    tmp_path: Path, kind: str, where: str
+) -> None:
+    """Only a real cancellation (or Ctrl-C) interrupts a run; a ``CancelledError`` nobody
+    asked for, ``GeneratorExit`` or the SUT's own ``BaseException`` is a ``RunError`` whose
+    cause is the original, after the in-flight samples drained."""
+    error = BASE_EXCEPTIONS[kind]("raised by the SUT")
+    sut = ScriptedSUT(
+        _answer_later,
+        issue_hook=_raise_on_call_with(3, error) if where == "issue_query" else None,
+        flush_error=error if where == "flush_queries" else None,
+    )
+    qsl = _QSLRaising(error) if where == "load_samples" else ListQSL()
+    with pytest.raises(asyncgen.RunError) as info:
+        asyncgen.run(
+            sut, qsl, fast_settings(TestScenario.Server), log_settings=log_to(tmp_path),
+            audit_config=None,
+        )  # fmt: skip
+    assert info.value.__cause__ is error
+    results = results_json(tmp_path)
+    assert results["interrupted"] is False
+    missing = [m["seq_id"] for m in results["missing_samples"]]
+    assert missing == ([2] if where == "issue_query" else [])  # the call that raised
+    _assert_stopped(tmp_path, type(error), type(error).__name__)
+
+
+def _raise_on_call_with(n: int, error: BaseException) -> object:
+    def hook(call: int) -> None:
+        if call == n:
+            raise error
+
+    return hook
+
+
+class _QSLRaising(ListQSL):
+    def __init__(self, error: BaseException) -> None:
+        super().__init__()
+        self.error = error
+
+    async def load_samples(self, indices: Sequence[int]) -> None:
+        raise self.error
+
+
+@pytest.mark.asyncio
+async def test_a_real_cancellation_still_wins_over_what_the_sut_raises(tmp_path: Path) -> None:
+    """The SUT turns the cancellation into its own error: the run's cancellation is raised."""
+
+    entered = asyncio.Event()
+
+    class Converts:
+        name = "converts"
+
+        async def issue_query(self, samples: Sequence[QuerySample]) -> None:
+            entered.set()
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                raise ModelKilledError("cancelled, said otherwise") from None
+
+        async def flush_queries(self) -> None:
+            pass
+
+    task = asyncio.ensure_future(
+        asyncgen.run_test(
+            Converts(),
+            ListQSL(),
+            fast_settings(TestScenario.Server, drain_timeout_ms=60_000),
+            log_settings=log_to(tmp_path),
+            audit_config=None,
+        )
+    )
+    await entered.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert results_json(tmp_path)["interrupted"] is True
+    assert_consistent(tmp_path)

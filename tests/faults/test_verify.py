@@ -60,6 +60,13 @@ def _results(change: dict[str, object]) -> Callable[[str], str]:
     return lambda text: json.dumps({**json.loads(text), **change})
 
 
+def _lose_an_accuracy_entry(outdir: Path) -> None:
+    accuracy = outdir / "mlperf_log_accuracy.json"
+    entries = json.loads(accuracy.read_text())
+    accuracy.write_text(json.dumps(entries[1:]))
+    _edit("mlperf_log_results.json", _results({"accuracy_entries": len(entries) - 1}))(outdir)
+
+
 TAMPERING = {
     "summary cut short": (
         _edit("mlperf_log_summary.txt", lambda t: t[: t.index("No warnings")]),
@@ -97,6 +104,8 @@ TAMPERING = {
         "reported missing",
     ),
     "trace not JSON": (_edit("mlperf_log_trace.json", lambda t: t[:100]), "not valid JSON"),
+    # a VALID run whose accuracy log silently lacks a response, though the counts agree
+    "accuracy entry lost": (_lose_an_accuracy_entry, "lacks 1 samples of its accuracy pass"),
 }
 
 

@@ -189,6 +189,7 @@ def make_app(state: ServerState) -> web.Application:
     app.router.add_route("*", "/echo", _echo)
     app.router.add_route("*", "/inspect", _inspect)
     app.router.add_route("*", "/api/inspect", _inspect)
+    app.router.add_route("*", "/a dir/ünï", _inspect)  # a path that must be percent-encoded
     app.router.add_get("/peer", _peer)
     app.router.add_route("*", "/status/{code}", _status)
     app.router.add_get("/hold", _hold)

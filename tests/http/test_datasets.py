@@ -69,7 +69,7 @@ def test_bad_json_lines_name_the_file_and_line(tmp_path: Path, text: str, messag
 
 
 def test_missing_or_undecodable_json_lines(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="cannot read"):
+    with pytest.raises(DatasetError, match=r"absent\.jsonl: no such file"):
         JsonLinesQSL(tmp_path / "absent.jsonl")
     (tmp_path / "bin.jsonl").write_bytes(b"\xff\xfe\x00")
     with pytest.raises(DatasetError, match="cannot read"):

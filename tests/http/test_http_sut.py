@@ -40,6 +40,23 @@ async def test_json_payload_is_posted_and_the_body_completes_the_sample(server: 
 
 
 @pytest.mark.asyncio
+async def test_query_strings_encoded_paths_and_a_users_host_reach_the_server(
+    server: Server,
+) -> None:
+    payloads = [
+        Payload(path="/inspect?x=1"),
+        Payload(path="/a dir/ünï", headers={"Host": "virtual.example"}),
+    ]
+    async with sut_for(f"{server.url}?api-version=2024-06-01", *payloads) as sut:
+        samples = await answer(sut, [0, 1])
+    seen = [json.loads(sample.outcome[1][0]) for sample in samples]
+    assert seen[0]["path"] == "/inspect?x=1&api-version=2024-06-01"
+    assert seen[1]["path"] == "/a%20dir/%C3%BCn%C3%AF?api-version=2024-06-01"
+    assert seen[1]["headers"]["Host"] == "virtual.example"
+    assert sut.failures == FailureCounts()
+
+
+@pytest.mark.asyncio
 async def test_raw_bodies_and_other_methods(server: Server) -> None:
     payloads = [
         Payload(path="echo", body=b"\x00\x01raw", headers={"Content-Type": "image/png"}),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from asyncgen.http import FailureCounts, OpenAISUT, Payload
 from tests.http.conftest import Server
-from tests.http.helpers import ListSource, Sample, answer
+from tests.http.helpers import ListSource, Sample, answer, replying
 
 
 def openai(url: str, *prompts: Any, **options: Any) -> OpenAISUT:
@@ -144,3 +145,24 @@ async def test_refused_and_timed_out_streams(server: Server, refused_url: str) -
         (sample,) = await answer(slow, [0])
     assert sample.outcome == ("fail", "timeout: no complete response within 0.3 s")
     assert tokens_of(sample) == ["fail"]
+
+
+@pytest.mark.asyncio
+async def test_a_stream_event_over_max_event_bytes_fails_the_sample_as_malformed() -> None:
+    event = b"data: " + json.dumps({"choices": [{"text": "z" * 100_000}]}).encode() + b"\n\n"
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+    async with replying(head + event + b"data: [DONE]\n\n") as url:
+        async with openai(url, "p", max_event_bytes=65_536) as sut:
+            (sample,) = await answer(sut, [0])
+        assert sample.outcome == (
+            "fail",
+            "malformed: a stream event is longer than 65536 bytes (max_event_bytes)",
+        )
+        async with openai(url, "p") as sut:  # the default cap, 16 MiB, takes it
+            (sample,) = await answer(sut, [0])
+        assert sample.outcome == ("complete", (b"z" * 100_000, 1))
+
+
+def test_max_event_bytes_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_event_bytes"):
+        openai("http://127.0.0.1:1", "p", max_event_bytes=0)

@@ -12,6 +12,7 @@ import pytest
 from aiohttp import web
 
 import asyncgen
+from asyncgen._output.verify import verify as asyncgen_verify
 from asyncgen.datasets import JsonLinesQSL
 from asyncgen.http import HttpSUT, OpenAISUT, Payload
 from tests.helpers import read_detail
@@ -62,6 +63,32 @@ async def test_accuracy_log_holds_each_response_body(server: Server, tmp_path: P
     entries = json.loads((tmp_path / "mlperf_log_accuracy.json").read_text())
     bodies = {e["qsl_idx"]: json.loads(bytes.fromhex(e["data"])) for e in entries}
     assert bodies == {i: {"id": i} for i in range(5)}
+
+
+@pytest.mark.asyncio
+async def test_a_huge_usage_token_count_is_an_error_per_sample_not_lost_samples(
+    server: Server, tmp_path: Path
+) -> None:
+    qsl = PayloadQSL([Payload(json={"prompt": f"p{i}"}) for i in range(8)])
+    settings = server_settings(
+        use_token_latencies=True, ttft_latency=10**9, tpot_latency=10**9, drain_timeout_ms=60_000
+    )
+    async with asyncio.timeout(30):  # never the drain deadline: every sample is recorded
+        async with OpenAISUT(server.url, qsl, extra_body={"usage_tokens": 2**70}) as sut:
+            result = await asyncgen.run_test(
+                sut, qsl, settings, log_settings=logs(tmp_path), audit_config=None
+            )
+    assert result.missing_samples == () and result.failures == {}
+    assert result.summary is not None
+    sample_count = result.summary.sample_count
+    errors = [
+        e["value"]
+        for e in read_detail(tmp_path / "mlperf_log_detail.txt")
+        if e["value"].__class__ is str and e["value"].startswith("n_tokens of sample seq_id")
+    ]
+    assert len(errors) == sample_count > 0
+    assert result.summary.token_count == 0  # counted as 0, as the reference does a bad count
+    assert asyncgen_verify(tmp_path) == []
 
 
 def failing_qsl() -> PayloadQSL:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from asyncgen.http import Payload
 from asyncgen.http._pool import Origin
 from asyncgen.http._wire import ParseError, ResponseParser, request_head
 
@@ -162,7 +163,64 @@ def test_origin_splits_the_base_url(url: str, host_header: str, target: str) -> 
     assert origin.target("v1/completions") == target
 
 
-@pytest.mark.parametrize("url", ["ftp://x", "127.0.0.1:8000", "http://x/?q=1", "http:///path"])
+@pytest.mark.parametrize("url", ["ftp://x", "127.0.0.1:8000", "http://x/#frag", "http:///path"])
 def test_origin_rejects_what_it_cannot_serve(url: str) -> None:
     with pytest.raises(ValueError, match="base URL"):
         Origin.parse(url)
+
+
+@pytest.mark.parametrize("url", ["http://x:99999/p", "http://x:-1/", "http://x:port/"])
+def test_a_bad_port_is_refused_naming_the_url(url: str) -> None:
+    with pytest.raises(ValueError, match="is not a number from 0 to 65535") as info:
+        Origin.parse(url)
+    assert repr(url) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "path", "target"),
+    [
+        ("http://x/openai/d?api-version=2024-06-01", "/chat/completions",
+         "/openai/d/chat/completions?api-version=2024-06-01"),
+        ("http://x/api?key=1", "/run?mode=fast", "/api/run?mode=fast&key=1"),
+        ("http://x?v=2", "", "/?v=2"),
+        ("http://x/", "/a b/c", "/a%20b/c"),
+        ("http://x/", "/ünï/🙂", "/%C3%BCn%C3%AF/%F0%9F%99%82"),
+        ("http://x/", "/already%20encoded/:@!$&'()*+,;=", "/already%20encoded/:@!$&'()*+,;="),
+        ("http://x/base dir", "/p", "/base%20dir/p"),
+    ],
+)  # fmt: skip
+def test_targets_carry_the_query_and_are_percent_encoded(url: str, path: str, target: str) -> None:
+    assert Origin.parse(url).target(path) == target
+
+
+@pytest.mark.parametrize(
+    ("headers", "length", "expected"),
+    [
+        ({"Host": "virtual.example"}, 2, ["Host: virtual.example", "Content-Length: 2"]),
+        ({"content-length": "2"}, 2, ["Host: x", "content-length: 2"]),
+        ({"HOST": "v", "Content-Length": "0"}, None, ["HOST: v", "Content-Length: 0"]),
+    ],
+)
+def test_a_host_or_content_length_of_the_user_replaces_the_computed_one(
+    headers: dict[str, str], length: int | None, expected: list[str]
+) -> None:
+    head = request_head("POST", "/", "x", headers, length).decode()
+    lines = head.split("\r\n")[1:-2]
+    assert sorted(lines) == sorted(expected)
+
+
+@pytest.mark.parametrize(("value", "length"), [("5", 2), ("2", None), ("two", 2)])
+def test_a_content_length_that_is_not_the_bodys_is_refused(value: str, length: int | None) -> None:
+    with pytest.raises(ValueError, match="Content-Length header says"):
+        request_head("POST", "/", "x", {"Content-Length": value}, length)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Name": "日本語"}, {"X-Name": "café"}, {"X-Bell": "\x07"}, {"Bad Name": "v"}, {"X:Y": "v"}],
+)
+def test_headers_that_http_cannot_carry_are_refused_when_the_payload_is_made(
+    headers: dict[str, str],
+) -> None:
+    with pytest.raises(ValueError, match="Payload header"):
+        Payload(headers=headers)

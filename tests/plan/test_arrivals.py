@@ -4,6 +4,7 @@ traces, and the distribution functions fidelity checks use."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -183,7 +184,9 @@ def test_a_trace_chooses_the_samples_record_by_record(tmp_path: Path) -> None:
     ("text", "message"),
     [
         ("", "no records"),
-        ("{not json\n", ":1: not JSON"),
+        ("{not json\n", ":1: not valid JSON"),
+        ('{"timestamp": 1}\n{"timestamp": NaN}\n', ":2: not valid JSON: NaN is not a JSON number"),
+        ('{"timestamp": 1}\n' + "[" * 100_000 + "\n", ":2: JSON nested too deeply"),
         ('{"timestamp": 1}\n[1]\n', ":2: a trace record is a JSON object"),
         ('{"time": 1}\n', '"timestamp" (milliseconds) must be a number'),
         ('{"timestamp": -4}\n', "must not be negative"),
@@ -199,9 +202,17 @@ def test_a_bad_trace_is_an_error_naming_the_line(tmp_path: Path, text: str, mess
     assert str(path) in str(info.value)
 
 
-def test_a_missing_trace_file_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(DatasetError, match="cannot read the trace"):
+def test_a_trace_that_is_no_file_is_named_for_what_it_is(tmp_path: Path) -> None:
+    """Nothing is read from a FIFO (it would block) or a loop: each is named for what it is."""
+    with pytest.raises(DatasetError, match=r"nowhere\.jsonl: no such file"):
         read_trace(tmp_path / "nowhere.jsonl")
+    os.mkfifo(tmp_path / "fifo.jsonl")
+    with pytest.raises(DatasetError, match=r"fifo\.jsonl: is a FIFO \(named pipe\), not a file"):
+        read_trace(tmp_path / "fifo.jsonl")
+    os.symlink(tmp_path / "b.jsonl", tmp_path / "a.jsonl")
+    os.symlink(tmp_path / "a.jsonl", tmp_path / "b.jsonl")
+    with pytest.raises(DatasetError, match=r"a\.jsonl: is a symlink loop"):
+        read_trace(tmp_path / "a.jsonl")
 
 
 def test_the_trace_gap_distribution_is_the_traces_own(tmp_path: Path) -> None:

@@ -49,7 +49,8 @@ class _RaisesWhenCancelled:
 
 @pytest.mark.asyncio
 async def test_a_timeout_around_run_test_wins_over_the_sut_raising(tmp_path: Path) -> None:
-    settings = short_settings(TestScenario.Server, drain_timeout_ms=100)
+    # a drain deadline beyond the timeout: the watchdog must not abandon the hung call first
+    settings = short_settings(TestScenario.Server, drain_timeout_ms=60_000)
     with pytest.raises(TimeoutError):
         async with asyncio.timeout(0.3):
             await asyncgen.run_test(

@@ -25,7 +25,7 @@ import contextvars
 from collections.abc import Callable, Coroutine, Generator, Iterator
 from typing import Any
 
-from asyncgen._engine.shapers.common import ShaperContext
+from asyncgen._engine.shapers.common import TURN_EVERY_NS, ShaperContext
 
 NEVER = 2**63 - 1  # a due time that never comes: nothing may be issued now
 YIELD_EVERY = 16  # queries issued back to back, when behind schedule, between loop turns
@@ -86,9 +86,11 @@ class Arrivals:
             return
         self._busy = True
         try:
+            started = self._now()
             for _ in range(YIELD_EVERY):
-                if self.due_ns > self._now():
-                    return
+                now = self._now()
+                if self.due_ns > now or now - started >= TURN_EVERY_NS:
+                    return  # nothing due, or calls that block the loop: the loop gets a turn
                 self._issue_next()
         finally:
             self._busy = False
@@ -99,7 +101,7 @@ class Arrivals:
         assert task is not None
         try:
             await task
-        except Exception:
+        except BaseException:  # whatever it is, this call may not have been accepted
             self.series.note_failed_call(self._pending_q, self._pending_q)
             raise
         finally:
@@ -126,8 +128,7 @@ class Arrivals:
         try:
             self.pending = self._context.run(_step, self._issue_query(samples))
         except BaseException as exc:  # kept for the shaper's task, which raises it
-            if isinstance(exc, Exception):
-                self.series.note_failed_call(q, q)
+            self.series.note_failed_call(q, q)
             self.failure = exc
             self.close()
             return

@@ -11,6 +11,11 @@ from asyncgen._engine.protocols import SystemUnderTest
 from asyncgen._engine.series import Series
 from asyncgen._engine.sessions import SessionSpec
 
+# Behind schedule, a shaper still gives the loop a turn at least this often (as well as every
+# few queries): a SUT that blocks the loop in each call (a synchronous model call) must not
+# hold off Ctrl-C, cancellation, the writer and the watchdog for a whole batch of blocking calls.
+TURN_EVERY_NS = 10_000_000
+
 
 @attrs.define(kw_only=True)
 class ShaperContext:
@@ -64,7 +69,7 @@ async def issue(ctx: ShaperContext, first: int, last: int) -> int:
         series.mark_issued(first, last, now)
     try:
         await ctx.sut.issue_query(samples)
-    except Exception:
+    except BaseException:  # whatever it is, this call may not have reached the SUT
         series.note_failed_call(first, last)
         raise
     return now

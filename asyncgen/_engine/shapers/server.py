@@ -9,8 +9,9 @@ lateness counts against latency (no coordinated omission), and issue lag is reco
 
 The loop is the hottest code of a run, so it reads the plan in chunks of plain ints, stamps
 one-sample queries through ``Series.start_query``, checks stop rules only when a limit is set,
-and, when it has fallen behind, still yields to the loop every ``YIELD_EVERY`` queries so that
-completions and the SUT's own tasks keep running.
+and, when it has fallen behind, still yields to the loop every ``YIELD_EVERY`` queries, and
+whenever ``TURN_EVERY_NS`` has passed since the loop last turned (a SUT that blocks the loop in
+each call), so that completions, the SUT's own tasks and signal handling keep running.
 
 A SUT with ``set_arrival_check`` (the HTTP adapters) gets the one-sample queries from
 ``Arrivals`` instead: they go out from whatever notices first that they are due — the clock's
@@ -28,6 +29,7 @@ import numpy as np
 from asyncgen._engine.clock import FakeClock, MonotonicClock
 from asyncgen._engine.shapers.arrivals import YIELD_EVERY, Arrivals
 from asyncgen._engine.shapers.common import (
+    TURN_EVERY_NS,
     IssueOutcome,
     ShaperContext,
     issue,
@@ -57,19 +59,20 @@ async def _run_single(ctx: ShaperContext, start: int) -> None:
     series, clock, issue_query = ctx.series, ctx.clock, ctx.sut.issue_query
     now_ns, sleep_until, start_query = clock.now_ns, clock.sleep_until, series.start_query
     checks = _has_stop_rules(ctx)
-    in_a_row = 0
+    in_a_row, turned, turn_ns = 0, start, TURN_EVERY_NS
     for q, offset, index in _plan_rows(ctx):
         due = start + offset
-        if now_ns() < due:
+        now = now_ns()
+        if now < due:
             await sleep_until(due)
-            in_a_row = 0
-        elif in_a_row >= YIELD_EVERY:
-            await asyncio.sleep(0)  # behind schedule: one loop turn for completions
-            in_a_row = 0
+            in_a_row, turned = 0, due
+        elif in_a_row >= YIELD_EVERY or now - turned >= turn_ns:
+            await asyncio.sleep(0)  # behind schedule: one loop turn for completions, signals
+            in_a_row, turned = 0, now
         in_a_row += 1
         try:  # free unless it raises (zero-cost exceptions): nothing per query on this path
             await issue_query(start_query(q, index, due))
-        except Exception:
+        except BaseException:  # whatever it is, this call may not have reached the SUT
             series.note_failed_call(q, q)
             raise
         if checks and server_should_stop(ctx, series.issued_at(q)):
@@ -108,11 +111,16 @@ async def _run_batched(ctx: ShaperContext, start: int) -> None:
     series, clock = ctx.series, ctx.clock
     offsets = series.plan.scheduled_offsets_ns
     coalesce = ctx.settings.requested.server_coalesce_queries
-    n, q = series.plan.query_count, 0
+    n, q, turned = series.plan.query_count, 0, start
     while q < n:
         due = start + int(offsets[q])
-        if clock.now_ns() < due:
+        now = clock.now_ns()
+        if now < due:
             await clock.sleep_until(due)
+            turned = due
+        elif now - turned >= TURN_EVERY_NS:  # behind, and the SUT's calls never yield
+            await asyncio.sleep(0)
+            turned = now
         last = q
         if coalesce:  # every arrival already due joins this call
             due_now = clock.now_ns() - start

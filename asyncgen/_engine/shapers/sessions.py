@@ -29,7 +29,12 @@ from typing import Any
 import attrs
 
 from asyncgen._engine.sessions import FIRST_SLOTS, SessionSeries
-from asyncgen._engine.shapers.common import IssueOutcome, ShaperContext, closed_or_offline_stop
+from asyncgen._engine.shapers.common import (
+    TURN_EVERY_NS,
+    IssueOutcome,
+    ShaperContext,
+    closed_or_offline_stop,
+)
 from asyncgen._engine.shapers.server import server_should_stop
 
 YIELD_EVERY = 16  # queries issued back to back between loop turns
@@ -89,13 +94,14 @@ class _SessionPacer:
         try:
             for _ in range(self.spec.users):
                 self._push(_Arrival(start, None))
-            in_a_row = 0
+            in_a_row, turned = 0, start
             while True:
-                self._collect(self.clock.now_ns())
+                now = self.clock.now_ns()
+                self._collect(now)
                 if self.ready and (not self.limit or self._in_flight() < self.limit):
-                    if in_a_row >= YIELD_EVERY:
-                        await asyncio.sleep(0)  # completions and the SUT's tasks run
-                        in_a_row = 0
+                    if in_a_row >= YIELD_EVERY or now - turned >= TURN_EVERY_NS:
+                        await asyncio.sleep(0)  # completions, the SUT's tasks, signals run
+                        in_a_row, turned = 0, now
                         continue
                     in_a_row += 1
                     if await self._issue(self.ready.popleft()):
@@ -107,7 +113,7 @@ class _SessionPacer:
                 if self._finished():
                     return IssueOutcome(ran_out=False)
                 await self._wait()
-                in_a_row = 0
+                in_a_row, turned = 0, self.clock.now_ns()
         finally:
             series.on_done = None
 
@@ -154,6 +160,7 @@ class _SessionPacer:
             due = min(self._next_planned(), self.later[0][0] if self.later else _NEVER)
             if due <= self.clock.now_ns():
                 return
+            self.series.next_due_ns = due  # sleeping on the schedule, not stuck (the watchdog)
             if not self.in_progress:  # no completion can bring anything sooner
                 await self.clock.sleep_until(due)
                 return
@@ -201,7 +208,7 @@ class _SessionPacer:
             samples = series.start_query(q, session.index, arrival.due)
         try:
             await self.ctx.sut.issue_query(samples)
-        except Exception:
+        except BaseException:  # whatever it is, this call may not have reached the SUT
             series.note_failed_call(q, q)
             raise
         return self._should_stop()

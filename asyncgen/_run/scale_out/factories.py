@@ -69,7 +69,7 @@ def _import(module_name: str, what: str, spec: str) -> ModuleType:
 
 async def instantiate(obj: Any, check: type, what: str, spec: str) -> Any:
     """``obj`` if it already is a ``check``, else what calling it with no arguments returns."""
-    if not isinstance(obj, type) and isinstance(obj, check):
+    if not isinstance(obj, type) and _is_a(obj, check, what, spec):
         return obj
     if not callable(obj):
         raise ConfigError(f"{what} {spec!r} is neither a {check.__name__} nor a factory")
@@ -81,11 +81,27 @@ async def instantiate(obj: Any, check: type, what: str, spec: str) -> Any:
         raise ConfigError(f"{what} {spec!r}: calling it with no arguments failed: {exc}") from exc
     except Exception as exc:
         raise ConfigError(f"{what} {spec!r}: making it raised {exc!r}") from exc
-    if not isinstance(made, check):
+    if not _is_a(made, check, what, spec):
         raise ConfigError(
             f"{what} {spec!r} made a {type(made).__name__}, which is not a {check.__name__}"
         )
     return made
+
+
+def _is_a(obj: Any, check: type, what: str, spec: str) -> bool:
+    """``isinstance`` against a protocol, which reads its data members: one that raises (a
+    ``name`` property) is an error naming it, not a traceback."""
+    try:
+        return isinstance(obj, check)
+    except Exception as exc:
+        members = _DATA_MEMBERS.get(check, "attributes")
+        raise ConfigError(f"{what} {spec}: reading its {members} raised {exc!r}") from exc
+
+
+_DATA_MEMBERS: dict[type, str] = {
+    SystemUnderTest: "name",
+    QuerySampleLibrary: "name, total_sample_count or performance_sample_count",
+}
 
 
 @attrs.frozen

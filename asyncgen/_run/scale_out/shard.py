@@ -34,7 +34,6 @@ from asyncgen._engine.records import SeriesRecords, export_records
 from asyncgen._engine.series import Series
 from asyncgen._engine.shapers import SCHEDULES, ShaperContext
 from asyncgen._engine.tally import RunTally
-from asyncgen._engine.watchdog import Watchdog
 from asyncgen._metrics.health import RunHealth, series_health
 from asyncgen._metrics.issue_lag import IssueLag
 from asyncgen._metrics.measurements import sorted_issue_lags
@@ -200,16 +199,14 @@ class ShardCore:
             start_at_ns=start_at_ns,
         )
         drain = Drain(_Unlogged(), work.eff.requested.drain_timeout_ms, [])
-        watchdog = _call_watchdog(series, work.eff.requested.drain_timeout_ms)
         beat = asyncio.ensure_future(self._heartbeat())
-        watching = asyncio.ensure_future(watchdog.run())
         stopped, error = False, None
         try:
             with quiet_gc():
-                self._pacing = asyncio.ensure_future(pace_and_drain(ctx, drain, watchdog))
+                self._pacing = asyncio.ensure_future(pace_and_drain(ctx, drain))
                 if self._stop_requested:
                     self._pacing.cancel()
-                error = (await self._pacing).stopped  # a SUT call that never returned
+                await self._pacing  # a SUT call that never returns: the driver's bound
         except asyncio.CancelledError:
             if not self._stop_requested or _being_cancelled():
                 raise
@@ -218,7 +215,6 @@ class ShardCore:
             error = repr(exc)
         finally:
             beat.cancel()
-            watching.cancel()
             self._beat_ns = 0
             series.closed = True
             self._pacing = None
@@ -301,12 +297,3 @@ class ShardCore:
 def _being_cancelled() -> bool:
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
-
-
-def _call_watchdog(series: Series, drain_timeout_ms: int) -> Watchdog:
-    """Bounds the shard's SUT calls as a single process bounds its own: a call that makes no
-    progress for the drain deadline is cancelled and the shard reports it as its error."""
-    watchdog = Watchdog()
-    watchdog.call_limit_ns = drain_timeout_ms * 1_000_000
-    watchdog.series, watchdog.active = series, True
-    return watchdog

@@ -81,3 +81,18 @@ class CheckingSUT(NullSUT):
         await super().issue_query(samples)
         if callable(self._check):
             self._check()
+
+
+class StuckSUT(NullSUT):
+    """Answers its first 20 calls, then an ``issue_query`` that never returns."""
+
+    name = "stuck-sut"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def issue_query(self, samples: Sequence[asyncgen.QuerySample]) -> None:
+        self.calls += 1
+        if self.calls > 20:
+            await asyncio.Event().wait()
+        await super().issue_query(samples)

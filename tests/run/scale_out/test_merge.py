@@ -15,6 +15,7 @@ import pytest
 import asyncgen
 from asyncgen._config.effective import effective_settings
 from asyncgen._config.enums import TestScenario
+from asyncgen._output.verify import verify
 from asyncgen._plan.loadable import loadable_sets
 from asyncgen._plan.queries import generate_queries
 from asyncgen._plan.sequence import SequenceGen
@@ -326,3 +327,15 @@ def test_goodput_and_the_request_export_come_from_the_merged_run(tmp_path: Path)
         for d in ("one", "merged")
     ]
     assert rows[0] == rows[1] and len(rows[1]) == one.summary.sample_count
+
+
+def test_a_shard_whose_sut_call_never_returns_ends_the_run_invalid(tmp_path: Path) -> None:
+    settings = _settings(TestScenario.Server, drain_timeout_ms=300)
+    result = _run(tmp_path, settings, 2, sut=_suts.StuckSUT)
+    assert not result.valid
+    # each shard's 21st call hangs: the driver's bound (the plan, the drain deadline and a
+    # grace period) declares both lost, named, and writes what they had
+    for shard in (0, 1):
+        lost = f"shard {shard} lost"
+        assert any(r.startswith(lost) and "hung" in r for r in result.reasons), result.reasons
+    assert verify(tmp_path) == []

@@ -13,7 +13,7 @@ from asyncgen._cli.slo_options import goodput_rows
 from asyncgen._cli.workload import load_label, workload_rows
 from asyncgen._config.enums import TestScenario
 from asyncgen._engine.watchdog import LoopStalls
-from asyncgen._metrics.health import RunHealth
+from asyncgen._metrics.health import MIN_QUERIES, RunHealth
 from asyncgen._metrics.tokens import TokenCounts
 from asyncgen._metrics.verdict import PerformanceSummary
 from asyncgen._run.result import TestResult
@@ -74,8 +74,9 @@ def _health_text(scenario: TestScenario, health: RunHealth) -> str:
         return "fell behind: " + "; ".join(health.reasons)
     if scenario in (TestScenario.SingleStream, TestScenario.MultiStream):
         return "kept up (closed loop: each query waits for the previous one)"
+    verdict = "kept up" if health.queries >= MIN_QUERIES else "not judged (too few queries)"
     text = (
-        f"kept up: issued {health.achieved_qps:,.1f} of {health.scheduled_qps:,.1f} queries/s "
+        f"{verdict}: issued {health.achieved_qps:,.1f} of {health.scheduled_qps:,.1f} queries/s "
         f"scheduled ({100 * health.achieved_fraction:.1f}%), p99 issue lag "
         f"{fmt_ms(health.issue_lag_p99_ns)}"
     )

@@ -59,7 +59,7 @@ def test_valid_run_exits_0_with_table_and_files(
     assert re.fullmatch(r"[\d,.]+ \(target 500 QPS\)", rows["completed samples/s"])
     assert re.fullmatch(r"p50 \S+ ms  p90 \S+ ms  p99 \S+ ms", rows["latency"])
     assert re.fullmatch(r"p50 \S+ ms  p99 \S+ ms  max \S+ ms", rows["issue lag"])
-    assert rows["health"].startswith("kept up: issued ")  # 125 queries: too few to judge
+    assert rows["health"].startswith("not judged (too few queries): issued ")  # 125 queries
     # no warning, unless a busy machine stalled the loop (asyncgen says so)
     assert rows.get("warning", "The event loop stalled").startswith("The event loop stalled")
     assert re.fullmatch(r"0 errors, \d+ warnings", rows["errors"])

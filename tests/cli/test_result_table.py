@@ -107,6 +107,14 @@ def test_health_row_says_the_generator_kept_up(tmp_path: Path) -> None:
     ) in result_rows(server)
 
 
+def test_health_row_of_a_short_run_says_it_was_not_judged(tmp_path: Path) -> None:
+    result = _run(tmp_path, TestScenario.Offline, TestMode.PerformanceOnly)
+    behind = _health(queries=144, achieved_qps=306.8, scheduled_qps=474.8)
+    server = attrs.evolve(result, scenario=TestScenario.Server, health=behind)
+    row = dict(result_rows(server))["health"]
+    assert row.startswith("not judged (too few queries): issued 306.8 of 474.8 queries/s")
+
+
 def test_health_row_says_a_closed_loop_kept_up(tmp_path: Path) -> None:
     result = _run(tmp_path, TestScenario.SingleStream, TestMode.PerformanceOnly)
     assert result.health is not None and not result.health.fell_behind

@@ -29,7 +29,7 @@ from asyncgen._engine.clock import Clock
 from asyncgen._engine.drain import Drain, Drained, pace_and_drain
 from asyncgen._engine.gc import quiet_gc
 from asyncgen._engine.progress import Progress, snapshot
-from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest
+from asyncgen._engine.protocols import QuerySampleLibrary, SystemUnderTest, check_protocols
 from asyncgen._engine.records import SeriesRecords, export_records
 from asyncgen._engine.series import Series
 from asyncgen._engine.shapers import SCHEDULES, ShaperContext
@@ -144,6 +144,7 @@ class ShardCore:
         self._loop = asyncio.get_running_loop()
         qsl = self.qsl = await self._enter(await make_qsl(self._specs[1]))
         self.sut = await self._enter(await make_sut(self._specs[0], qsl))
+        check_protocols(self.sut, qsl)  # as run_test checks one process's, before any issue
         return {
             "shard": self.shard,
             "sut_name": self.sut.name,

@@ -96,3 +96,13 @@ class StuckSUT(NullSUT):
         if self.calls > 20:
             await asyncio.Event().wait()
         await super().issue_query(samples)
+
+
+class SyncSUT(NullSUT):
+    """An ``issue_query`` that is a plain function: refused before the run, as in one process."""
+
+    name = "sync-sut"
+
+    def issue_query(self, samples: Sequence[asyncgen.QuerySample]) -> None:  # type: ignore[override]
+        for sample in samples:
+            sample.complete(b"")

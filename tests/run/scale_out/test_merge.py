@@ -339,3 +339,13 @@ def test_a_shard_whose_sut_call_never_returns_ends_the_run_invalid(tmp_path: Pat
         lost = f"shard {shard} lost"
         assert any(r.startswith(lost) and "hung" in r for r in result.reasons), result.reasons
     assert verify(tmp_path) == []
+
+
+def test_a_worker_sut_whose_issue_query_is_not_a_coroutine_function_is_refused(
+    tmp_path: Path,
+) -> None:
+    settings = _settings(TestScenario.Server)
+    with pytest.raises(asyncgen.ProtocolError, match="issue_query must be a coroutine function"):
+        _run(tmp_path, settings, 2, sut=_suts.SyncSUT)
+    with pytest.raises(asyncgen.ProtocolError, match="issue_query must be a coroutine function"):
+        _run(tmp_path / "one", settings, 1, sut=_suts.SyncSUT)  # the same check, one process
